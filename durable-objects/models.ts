@@ -1,0 +1,81 @@
+// Rows → API models. STABLE FORMAT: these shapes are the public JSON of the API.
+import type { Endpoint, EndpointState } from '../src/api/endpoints.js';
+import type { Identity, IpcacheEntry } from '../src/api/identities.js';
+import type { Node } from '../src/api/nodes.js';
+import type { ReservedIdentity } from '../src/core/identity.js';
+import { identityKeyOf } from '../src/core/identity-key.js';
+import { buildLabelSet, parseLabel } from '../src/core/labels.js';
+import type { EndpointView } from './stores/endpoint-store.js';
+import type { IdentityRow } from './stores/identity-store.js';
+import type { IpcacheRow } from './stores/ipcache-store.js';
+import type { NodeRow } from './stores/node-store.js';
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+function optional<K extends string, V>(key: K, value: V | null): { [P in K]?: V } {
+  return (value === null ? {} : { [key]: value }) as { [P in K]?: V };
+}
+
+export function toEndpoint(v: EndpointView): Endpoint {
+  const information = JSON.parse(v.information_labels) as string[];
+  const skip = new Set(information);
+  return {
+    id: v.id,
+    node: v.node,
+    ...optional('container-id', v.container_id),
+    ...optional('container-interface-name', v.container_ifname),
+    ...optional('k8s-namespace', v.k8s_namespace),
+    ...optional('k8s-pod-name', v.k8s_pod_name),
+    ...optional('interface-name', v.interface_name),
+    ...optional('interface-index', v.interface_index),
+    ...optional('mac', v.mac),
+    ...optional('host-mac', v.host_mac),
+    state: v.state as EndpointState,
+    addressing: { ...optional('ipv4', v.ipv4), ...optional('ipv6', v.ipv6) },
+    identity: { id: v.identity, labels: JSON.parse(v.identity_labels) as string[], labelsSHA256: v.identity_sha256 },
+    labels: { identity: (JSON.parse(v.labels) as string[]).filter((l) => !skip.has(l)), information },
+    'policy-revision': v.policy_revision,
+    regenerations: v.regenerations,
+    // No policy selects an endpoint yet: Cilium's default enforcement mode leaves both off.
+    'policy-enforcement': { ingress: false, egress: false },
+  };
+}
+
+export function toIdentity(row: IdentityRow): Identity {
+  return {
+    id: row.id,
+    labels: JSON.parse(row.labels) as string[],
+    labelsSHA256: row.sha256,
+    namespace: row.namespace,
+    references: row.refcount,
+    'created-at': iso(row.created_at),
+  };
+}
+
+export function toReservedIdentity(r: ReservedIdentity, references: number): Identity {
+  return {
+    id: r.id,
+    labels: r.labels,
+    labelsSHA256: identityKeyOf(buildLabelSet(r.labels.map(parseLabel))).sha256,
+    namespace: null,
+    references,
+    'created-at': null,
+  };
+}
+
+export function toNode(row: NodeRow): Node {
+  return {
+    name: row.name,
+    ...optional('ipv4', row.ipv4),
+    ...optional('ipv6', row.ipv6),
+    endpoints: row.endpoints,
+    'created-at': iso(row.created_at),
+    'updated-at': iso(row.updated_at),
+  };
+}
+
+export function toIpcacheEntry(row: IpcacheRow): IpcacheEntry {
+  return { prefix: row.prefix, identity: row.identity, node: row.node, 'host-ip': row.host_ip, endpoint: row.endpoint };
+}

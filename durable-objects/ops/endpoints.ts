@@ -1,0 +1,178 @@
+// Endpoint lifecycle: create, look up, list, relabel, regenerate, delete. Each function runs
+// inside the caller's single SQLite transaction and throws DomainError to roll it back.
+import type { Endpoint, EndpointChangeRequest, EndpointList } from '../../src/api/endpoints.js';
+import { parseEndpointRef } from '../../src/core/endpoint-ref.js';
+import { patchEndpointLabels, POD_NAMESPACE_LABEL } from '../../src/core/endpoint-labels.js';
+import { DomainError } from '../../src/core/errors.js';
+import { identityKeyOf } from '../../src/core/identity-key.js';
+import { hostPrefix, type ParsedIp } from '../../src/core/ip.js';
+import { buildLabelSet, formatLabelList, parseClientLabel, parseLabel, type LabelSet } from '../../src/core/labels.js';
+import type { ClusterState } from '../cluster-state.js';
+import { decodeCursor, encodeCursor } from '../cursor.js';
+import { toEndpoint } from '../models.js';
+import type { EndpointView } from '../stores/endpoint-store.js';
+import { normaliseCreate } from './endpoint-request.js';
+
+/** Cilium's policy repository starts at revision 1; no policy engine has bumped it yet. */
+export const POLICY_REVISION = 1;
+
+export interface CreateOutcome {
+  created: boolean;
+  endpoint: Endpoint;
+}
+
+function requireNode(state: ClusterState, node: string): void {
+  if (!state.nodes.exists(node)) throw new DomainError('node-not-found', `node ${JSON.stringify(node)} not found`);
+}
+
+/** Filters a label set and takes a reference on the identity of its identity-relevant part. */
+function acquireIdentity(state: ClusterState, labels: LabelSet, now: number) {
+  const { identity, information } = state.labelFilter()(labels);
+  const namespace = identity.get(POD_NAMESPACE_LABEL)?.value ?? null;
+  const { id } = state.identities.acquire(
+    { key: identityKeyOf(identity), labels: formatLabelList(identity), namespace },
+    now,
+    state.config()['identity-quarantine-seconds'] * 1000,
+  );
+  return { id, information: formatLabelList(information) };
+}
+
+function claimAddress(state: ClusterState, ip: ParsedIp | null): string | null {
+  if (!ip) return null;
+  const holder = state.ipcache.holder(hostPrefix(ip));
+  if (holder) {
+    throw new DomainError('ip-in-use', `IP ${ip.text} is already in use by endpoint ${holder.endpoint} on node ${holder.node}`);
+  }
+  return hostPrefix(ip);
+}
+
+export function createEndpoint(state: ClusterState, cluster: string, node: string, refText: string, req: EndpointChangeRequest, now: number): CreateOutcome {
+  const n = normaliseCreate(refText, req, cluster);
+  requireNode(state, node);
+  if (n.attachmentId !== null) {
+    const existing = state.endpoints.byAttachment(node, n.attachmentId);
+    if (existing) {
+      // CNI ADD is retried: the same request for the same attachment answers the same endpoint.
+      if (n.ref.kind === 'cni-attachment' && existing.create_fingerprint === n.fingerprint) {
+        return { created: false, endpoint: toEndpoint(existing) };
+      }
+      throw new DomainError('endpoint-ref-taken', `endpoint for CNI attachment ID ${n.attachmentId} already exists`);
+    }
+  }
+  let id: number;
+  if (n.ref.kind === 'id' && n.ref.id !== 0) {
+    id = n.ref.id;
+    if (state.endpoints.idTaken(node, id)) throw new DomainError('endpoint-ref-taken', `endpoint ID ${id} already exists`);
+  } else {
+    const free = state.endpoints.lowestFreeId(node);
+    if (free === undefined) throw new DomainError('endpoint-ids-exhausted', `node ${node} has no free endpoint ID`);
+    id = free;
+  }
+  const prefixes = [claimAddress(state, n.ipv4), claimAddress(state, n.ipv6)].filter((p): p is string => p !== null);
+  const identity = acquireIdentity(state, n.labels, now);
+  state.endpoints.insert({
+    node, id,
+    attachment_id: n.attachmentId,
+    container_id: n.containerId,
+    container_ifname: n.containerIfname,
+    k8s_namespace: n.namespace,
+    k8s_pod_name: n.podName,
+    interface_name: n.interfaceName,
+    interface_index: n.interfaceIndex,
+    mac: n.mac,
+    host_mac: n.hostMac,
+    // Allocation is serialised here, so the first regeneration completes before the answer:
+    // every create is ready at the current policy revision, as sync-build-endpoint asks.
+    state: 'ready',
+    ipv4: n.ipv4?.text ?? null,
+    ipv6: n.ipv6?.text ?? null,
+    identity: identity.id,
+    labels: JSON.stringify(formatLabelList(n.labels)),
+    information_labels: JSON.stringify(identity.information),
+    create_fingerprint: n.fingerprint,
+    policy_revision: POLICY_REVISION,
+    regenerations: 1,
+    created_at: now,
+  });
+  for (const prefix of prefixes) state.ipcache.insert(prefix, identity.id, node, id);
+  state.bumpRevision();
+  return { created: true, endpoint: getEndpoint(state, node, String(id)) };
+}
+
+function findEndpoint(state: ClusterState, node: string, refText: string): EndpointView {
+  const ref = parseEndpointRef(refText, false);
+  requireNode(state, node);
+  const found = state.endpoints.find(node, ref);
+  if (!found) throw new DomainError('endpoint-not-found', `endpoint ${refText} not found on node ${node}`);
+  return found;
+}
+
+export function getEndpoint(state: ClusterState, node: string, refText: string): Endpoint {
+  return toEndpoint(findEndpoint(state, node, refText));
+}
+
+/** Re-filters an endpoint's labels with the current filter and moves it to the resulting identity. */
+function regenerate(state: ClusterState, ep: EndpointView, labels: LabelSet, now: number): Endpoint {
+  const identity = acquireIdentity(state, labels, now);
+  state.identities.release(ep.identity, now);
+  state.endpoints.updateRegenerated(ep.node, ep.id, {
+    identity: identity.id,
+    labels: JSON.stringify(formatLabelList(labels)),
+    information_labels: JSON.stringify(identity.information),
+    policy_revision: POLICY_REVISION,
+    state: 'ready',
+  });
+  if (identity.id !== ep.identity) state.ipcache.setEndpointIdentity(ep.node, ep.id, identity.id);
+  state.bumpRevision();
+  return getEndpoint(state, ep.node, String(ep.id));
+}
+
+function storedLabels(ep: EndpointView): LabelSet {
+  return buildLabelSet((JSON.parse(ep.labels) as string[]).map(parseLabel));
+}
+
+export function patchLabels(state: ClusterState, node: string, refText: string, add: string[], del: string[], now: number): Endpoint {
+  const ep = findEndpoint(state, node, refText);
+  return regenerate(state, ep, patchEndpointLabels(storedLabels(ep), add, del), now);
+}
+
+export function regenerateEndpoint(state: ClusterState, node: string, refText: string, now: number): Endpoint {
+  const ep = findEndpoint(state, node, refText);
+  return regenerate(state, ep, storedLabels(ep), now);
+}
+
+/** Removes an endpoint: its ipcache entries go and its identity reference is released. */
+export function removeEndpoint(state: ClusterState, node: string, id: number, identity: number, now: number): void {
+  state.ipcache.deleteEndpoint(node, id);
+  state.endpoints.delete(node, id);
+  state.identities.release(identity, now);
+}
+
+export function deleteEndpoint(state: ClusterState, node: string, refText: string, now: number): Endpoint {
+  const ep = findEndpoint(state, node, refText);
+  removeEndpoint(state, node, ep.id, ep.identity, now);
+  state.bumpRevision();
+  return { ...toEndpoint(ep), state: 'disconnected' };
+}
+
+export interface EndpointListArgs {
+  node?: string;
+  namespace?: string;
+  labels?: string;
+  limit?: number;
+  cursor?: string;
+}
+
+export function listEndpoints(state: ClusterState, args: EndpointListArgs): EndpointList {
+  const limit = args.limit ?? 1000;
+  const after = args.cursor === undefined ? undefined : decodeCursor(args.cursor, (v): v is { node: string; id: number } =>
+    typeof v === 'object' && v !== null && typeof (v as { node?: unknown }).node === 'string' && Number.isInteger((v as { id?: unknown }).id));
+  const labels = args.labels === undefined || args.labels === '' ? [] : formatLabelList(buildLabelSet(args.labels.split(',').map(parseClientLabel)));
+  const rows = state.endpoints.page(after, limit + 1, { node: args.node, namespace: args.namespace, labels });
+  const page = rows.slice(0, limit);
+  const last = page[page.length - 1];
+  return {
+    endpoints: page.map(toEndpoint),
+    ...(rows.length > limit && last ? { 'next-cursor': encodeCursor({ node: last.node, id: last.id }) } : {}),
+  };
+}

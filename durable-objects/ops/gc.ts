@@ -1,0 +1,24 @@
+// Identity garbage collection, run by the Durable Object's alarm: unreferenced identities past
+// their grace period are deleted and their numbers quarantined; expired quarantine is forgotten.
+import type { ClusterState } from '../cluster-state.js';
+
+export interface GcOutcome {
+  collected: number[];
+  /** When the alarm should next run, if any candidate remains. */
+  nextRunAt: number | undefined;
+}
+
+export function collectIdentities(state: ClusterState, now: number): GcOutcome {
+  const config = state.config();
+  const graceMs = config['identity-gc-grace-seconds'] * 1000;
+  const collected = state.identities.collect(now - graceMs, now);
+  state.identities.expireQuarantine(now - config['identity-quarantine-seconds'] * 1000);
+  if (collected.length > 0) state.bumpRevision();
+  return { collected, nextRunAt: nextGcAt(state) };
+}
+
+/** The time the oldest GC candidate's grace period ends. */
+export function nextGcAt(state: ClusterState): number | undefined {
+  const oldest = state.identities.oldestRelease();
+  return oldest === undefined ? undefined : oldest + state.config()['identity-gc-grace-seconds'] * 1000;
+}

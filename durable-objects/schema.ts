@@ -1,0 +1,81 @@
+// SQLite schema of a cluster's Durable Object: ordered migrations, applied once each in the
+// constructor. STABLE FORMAT: rows outlive deployments; add a migration, never edit one.
+
+const MIGRATIONS: readonly string[] = [
+  // 1: identities, endpoints, nodes and the ipcache.
+  `
+  CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+  CREATE TABLE nodes (
+    name TEXT PRIMARY KEY,
+    ipv4 TEXT,
+    ipv6 TEXT,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+  );
+  CREATE TABLE identities (
+    id INTEGER PRIMARY KEY,
+    sha256 TEXT NOT NULL UNIQUE,          -- SHA-256 of the canonical label list: the allocation key
+    labels TEXT NOT NULL,                 -- JSON array of Label.String(), sorted by key
+    namespace TEXT,
+    refcount INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    released_at INTEGER                   -- when refcount reached 0: a GC candidate since then
+  );
+  CREATE INDEX identities_released ON identities (released_at) WHERE released_at IS NOT NULL;
+  CREATE TABLE identity_quarantine (id INTEGER PRIMARY KEY, freed_at INTEGER NOT NULL);
+  CREATE TABLE endpoints (
+    node TEXT NOT NULL,
+    id INTEGER NOT NULL,
+    attachment_id TEXT,                   -- Cilium's cni-attachment-id: <container-id>[:<ifname>]
+    container_id TEXT,
+    container_ifname TEXT,
+    k8s_namespace TEXT,
+    k8s_pod_name TEXT,
+    interface_name TEXT,
+    interface_index INTEGER,
+    mac TEXT,
+    host_mac TEXT,
+    state TEXT NOT NULL,
+    ipv4 TEXT,
+    ipv6 TEXT,
+    identity INTEGER NOT NULL,
+    labels TEXT NOT NULL,                 -- JSON array of every label, sorted by key
+    information_labels TEXT NOT NULL,     -- JSON array: the labels the filter left out
+    create_fingerprint TEXT NOT NULL,     -- SHA-256 of the normalised create request (CNI ADD retries)
+    policy_revision INTEGER NOT NULL,
+    regenerations INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (node, id)
+  ) WITHOUT ROWID;
+  CREATE UNIQUE INDEX endpoints_attachment ON endpoints (node, attachment_id) WHERE attachment_id IS NOT NULL;
+  CREATE INDEX endpoints_container ON endpoints (node, container_id) WHERE container_id IS NOT NULL;
+  CREATE INDEX endpoints_pod ON endpoints (k8s_namespace, k8s_pod_name);
+  CREATE INDEX endpoints_identity ON endpoints (identity);
+  CREATE TABLE ipcache (
+    prefix TEXT PRIMARY KEY,
+    identity INTEGER NOT NULL,
+    node TEXT NOT NULL,
+    endpoint INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  CREATE INDEX ipcache_endpoint ON ipcache (node, endpoint);
+  `,
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/** Brings the database to SCHEMA_VERSION; each migration runs in its own transaction. */
+export function migrate(storage: DurableObjectStorage): void {
+  const sql = storage.sql;
+  sql.exec('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)');
+  const row = sql.exec<{ version: number }>('SELECT version FROM schema_version').toArray()[0];
+  let version = row?.version ?? 0;
+  if (!row) sql.exec('INSERT INTO schema_version (version) VALUES (0)');
+  while (version < MIGRATIONS.length) {
+    const next = version + 1;
+    storage.transactionSync(() => {
+      sql.exec(MIGRATIONS[version]!);
+      sql.exec('UPDATE schema_version SET version = ?', next);
+    });
+    version = next;
+  }
+}

@@ -1,0 +1,139 @@
+// The `identities` and `identity_quarantine` tables: label-hash → number allocation with reference
+// counts, GC candidates and quarantined numbers. Allocation is serialised by the Durable Object, so
+// one label set gets one number however many requests race for it.
+import { DomainError } from '../../src/core/errors.js';
+import type { IdentityRange } from '../../src/core/identity.js';
+import type { IdentityKey } from '../../src/core/identity-key.js';
+
+export type IdentityRow = {
+  id: number;
+  sha256: string;
+  labels: string;
+  namespace: string | null;
+  refcount: number;
+  created_at: number;
+  released_at: number | null;
+};
+
+export interface NewIdentity {
+  key: IdentityKey;
+  labels: string[];
+  namespace: string | null;
+}
+
+export class IdentityStore {
+  /** Next-fit cursor: where the search for a free number starts. A cache; SQLite decides. */
+  private cursor: number | undefined;
+
+  constructor(
+    private readonly sql: SqlStorage,
+    private readonly range: IdentityRange,
+  ) {}
+
+  get(id: number): IdentityRow | undefined {
+    return this.sql.exec<IdentityRow>('SELECT * FROM identities WHERE id = ?', id).toArray()[0];
+  }
+
+  bySha256(sha256: string): IdentityRow | undefined {
+    return this.sql.exec<IdentityRow>('SELECT * FROM identities WHERE sha256 = ?', sha256).toArray()[0];
+  }
+
+  page(afterId: number, limit: number): IdentityRow[] {
+    return this.sql.exec<IdentityRow>('SELECT * FROM identities WHERE id > ? ORDER BY id LIMIT ?', afterId, limit).toArray();
+  }
+
+  /**
+   * Takes a reference on the identity of a label set, allocating a number when the set is new. A
+   * GC candidate (refcount 0 within its grace period) is revived with its number.
+   */
+  acquire(identity: NewIdentity, now: number, quarantineMs: number): { id: number; created: boolean } {
+    const existing = this.sql
+      .exec<{ id: number }>('SELECT id FROM identities WHERE sha256 = ?', identity.key.sha256)
+      .toArray()[0];
+    if (existing) {
+      this.sql.exec('UPDATE identities SET refcount = refcount + 1, released_at = NULL WHERE id = ?', existing.id);
+      return { id: existing.id, created: false };
+    }
+    const id = this.nextFree(now - quarantineMs);
+    this.sql.exec(
+      'INSERT INTO identities (id, sha256, labels, namespace, refcount, created_at) VALUES (?, ?, ?, ?, 1, ?)',
+      id, identity.key.sha256, JSON.stringify(identity.labels), identity.namespace, now,
+    );
+    this.cursor = id + 1;
+    return { id, created: true };
+  }
+
+  /** Drops a reference; at zero the identity becomes a GC candidate as of `now`. */
+  release(id: number, now: number): void {
+    this.sql.exec(
+      `UPDATE identities SET refcount = refcount - 1,
+         released_at = CASE WHEN refcount - 1 <= 0 THEN ? ELSE NULL END WHERE id = ?`,
+      now, id,
+    );
+  }
+
+  /** Deletes candidates released at or before `cutoff` and quarantines their numbers. */
+  collect(cutoff: number, now: number): number[] {
+    const ids = this.sql
+      .exec<{ id: number }>('SELECT id FROM identities WHERE refcount <= 0 AND released_at <= ? ORDER BY id', cutoff)
+      .toArray()
+      .map((r) => r.id);
+    for (const id of ids) {
+      this.sql.exec('DELETE FROM identities WHERE id = ?', id);
+      this.sql.exec('INSERT OR REPLACE INTO identity_quarantine (id, freed_at) VALUES (?, ?)', id, now);
+    }
+    return ids;
+  }
+
+  /** Forgets quarantine rows freed at or before `cutoff`: those numbers may be reused. */
+  expireQuarantine(cutoff: number): void {
+    this.sql.exec('DELETE FROM identity_quarantine WHERE freed_at <= ?', cutoff);
+  }
+
+  /** The earliest `released_at` among GC candidates, if any. */
+  oldestRelease(): number | undefined {
+    const row = this.sql.exec<{ t: number | null }>('SELECT min(released_at) AS t FROM identities WHERE released_at IS NOT NULL').one();
+    return row.t ?? undefined;
+  }
+
+  private isFree(id: number, quarantineCutoff: number): boolean {
+    return (
+      this.sql.exec('SELECT 1 FROM identities WHERE id = ?', id).toArray().length === 0 &&
+      this.sql.exec('SELECT 1 FROM identity_quarantine WHERE id = ? AND freed_at > ?', id, quarantineCutoff).toArray().length === 0
+    );
+  }
+
+  /** Smallest free number ≥ `from`: the start itself, or one past a taken number. */
+  private firstFreeFrom(from: number, quarantineCutoff: number): number | undefined {
+    const row = this.sql
+      .exec<{ c: number }>(
+        `SELECT c FROM (
+           SELECT ?1 AS c
+           UNION ALL SELECT id + 1 FROM identities WHERE id >= ?1 AND id < ?2
+           UNION ALL SELECT id + 1 FROM identity_quarantine WHERE id >= ?1 AND id < ?2 AND freed_at > ?3
+         ) WHERE c <= ?2
+           AND NOT EXISTS (SELECT 1 FROM identities WHERE id = c)
+           AND NOT EXISTS (SELECT 1 FROM identity_quarantine WHERE id = c AND freed_at > ?3)
+         ORDER BY c LIMIT 1`,
+        from, this.range.max, quarantineCutoff,
+      )
+      .toArray()[0];
+    return row?.c;
+  }
+
+  /** Next-fit from the cursor, wrapping once to the start of the range. */
+  private nextFree(quarantineCutoff: number): number {
+    const { min, max } = this.range;
+    if (this.cursor === undefined) {
+      const top = this.sql.exec<{ m: number | null }>('SELECT max(id) AS m FROM identities').one().m;
+      this.cursor = top === null ? min : top + 1;
+    }
+    const start = this.cursor > max || this.cursor < min ? min : this.cursor;
+    if (this.isFree(start, quarantineCutoff)) return start;
+    const found = this.firstFreeFrom(start, quarantineCutoff) ?? this.firstFreeFrom(min, quarantineCutoff);
+    if (found === undefined) {
+      throw new DomainError('identity-space-exhausted', `no free identity in ${min}..${max} (quarantined numbers excluded)`);
+    }
+    return found;
+  }
+}

@@ -1,0 +1,42 @@
+// The `ipcache` table: host prefix → identity, for every endpoint address in the cluster.
+
+export type IpcacheRow = {
+  prefix: string;
+  identity: number;
+  node: string;
+  endpoint: number;
+  host_ip: string | null;
+};
+
+export class IpcacheStore {
+  constructor(private readonly sql: SqlStorage) {}
+
+  /** The endpoint holding a prefix, if any. */
+  holder(prefix: string): { node: string; endpoint: number } | undefined {
+    return this.sql.exec<{ node: string; endpoint: number }>('SELECT node, endpoint FROM ipcache WHERE prefix = ?', prefix).toArray()[0];
+  }
+
+  insert(prefix: string, identity: number, node: string, endpoint: number): void {
+    this.sql.exec('INSERT INTO ipcache (prefix, identity, node, endpoint) VALUES (?, ?, ?, ?)', prefix, identity, node, endpoint);
+  }
+
+  setEndpointIdentity(node: string, endpoint: number, identity: number): void {
+    this.sql.exec('UPDATE ipcache SET identity = ? WHERE node = ? AND endpoint = ?', identity, node, endpoint);
+  }
+
+  deleteEndpoint(node: string, endpoint: number): void {
+    this.sql.exec('DELETE FROM ipcache WHERE node = ? AND endpoint = ?', node, endpoint);
+  }
+
+  /** One page in prefix order; host-ip is the node's address (IPv4 preferred), as the tunnel endpoint. */
+  page(after: string | undefined, limit: number): IpcacheRow[] {
+    return this.sql
+      .exec<IpcacheRow>(
+        `SELECT c.prefix, c.identity, c.node, c.endpoint, coalesce(n.ipv4, n.ipv6) AS host_ip
+         FROM ipcache c LEFT JOIN nodes n ON n.name = c.node
+         WHERE c.prefix > ? ORDER BY c.prefix LIMIT ?`,
+        after ?? '', limit,
+      )
+      .toArray();
+  }
+}

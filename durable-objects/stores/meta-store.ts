@@ -1,0 +1,41 @@
+// Key/value rows of the `meta` table: the cluster revision and the per-cluster configuration.
+import { DEFAULT_LABEL_FILTER } from '../../src/core/label-filter.js';
+import type { ClusterConfig } from '../../src/api/config.js';
+
+export const DEFAULT_CONFIG: ClusterConfig = {
+  'label-filter': [...DEFAULT_LABEL_FILTER],
+  // Cilium's --identity-gc-interval default (15 min) stands in for the grace period.
+  'identity-gc-grace-seconds': 900,
+  'identity-quarantine-seconds': 900,
+};
+
+export class MetaStore {
+  constructor(private readonly sql: SqlStorage) {}
+
+  private get(key: string): string | undefined {
+    return this.sql.exec<{ value: string }>('SELECT value FROM meta WHERE key = ?', key).toArray()[0]?.value;
+  }
+
+  private put(key: string, value: string): void {
+    this.sql.exec('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value', key, value);
+  }
+
+  /** The cluster revision: bumped by every committed mutation. */
+  revision(): number {
+    return Number(this.get('revision') ?? 0);
+  }
+
+  setRevision(revision: number): void {
+    this.put('revision', String(revision));
+  }
+
+  /** STABLE FORMAT: the config row is the ClusterConfig JSON; missing fields take defaults. */
+  config(): ClusterConfig {
+    const raw = this.get('config');
+    return raw ? { ...DEFAULT_CONFIG, ...(JSON.parse(raw) as Partial<ClusterConfig>) } : { ...DEFAULT_CONFIG };
+  }
+
+  setConfig(config: ClusterConfig): void {
+    this.put('config', JSON.stringify(config));
+  }
+}

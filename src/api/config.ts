@@ -1,0 +1,22 @@
+// Per-cluster configuration schemas.
+import { z } from '@hono/zod-openapi';
+
+export const ClusterConfig = z
+  .object({
+    'label-filter': z.array(z.string()),
+    'identity-gc-grace-seconds': z.number().int(),
+    'identity-quarantine-seconds': z.number().int(),
+  })
+  .openapi('ClusterConfig');
+export type ClusterConfig = z.infer<typeof ClusterConfig>;
+
+const MAX_SECONDS = 30 * 24 * 3600;
+
+export const ClusterConfigPatch = z
+  .strictObject({
+    'label-filter': z.array(z.string().min(1).max(256)).max(256).optional(),
+    'identity-gc-grace-seconds': z.number().int().min(0).max(MAX_SECONDS).optional(),
+    'identity-quarantine-seconds': z.number().int().min(0).max(MAX_SECONDS).optional(),
+  })
+  .openapi('ClusterConfigPatch');
+export type ClusterConfigPatch = z.infer<typeof ClusterConfigPatch>;

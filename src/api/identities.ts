@@ -1,0 +1,47 @@
+// Identity and ipcache schemas.
+import { z } from '@hono/zod-openapi';
+import { PageQuery } from './common.js';
+
+export const Identity = z
+  .object({
+    id: z.number().int(),
+    labels: z.array(z.string()),
+    labelsSHA256: z.string(),
+    namespace: z.string().nullable(),
+    references: z.number().int().openapi({ description: 'Endpoints using the identity' }),
+    'created-at': z.string().nullable().openapi({ description: 'RFC 3339; null for reserved identities' }),
+  })
+  .openapi('Identity');
+export type Identity = z.infer<typeof Identity>;
+
+export const IdentityListQuery = PageQuery.extend({
+  labels: z.string().max(4096).optional().openapi({ description: 'Comma-separated labels: look one identity up' }),
+  reserved: z.enum(['true', 'false']).optional().openapi({ description: 'Include the reserved identities' }),
+});
+
+export const IdentityList = z
+  .object({ identities: z.array(Identity), 'next-cursor': z.string().optional() })
+  .openapi('IdentityList');
+export type IdentityList = z.infer<typeof IdentityList>;
+
+export const IdentityParam = z.object({
+  nid: z.string().regex(/^[0-9]{1,10}$/).openapi({ param: { name: 'nid', in: 'path' }, example: '256' }),
+});
+
+export const IpcacheEntry = z
+  .object({
+    prefix: z.string(),
+    identity: z.number().int(),
+    node: z.string(),
+    'host-ip': z.string().nullable(),
+    endpoint: z.number().int(),
+  })
+  .openapi('IpcacheEntry');
+export type IpcacheEntry = z.infer<typeof IpcacheEntry>;
+
+export const Ipcache = z
+  .object({ revision: z.number().int(), entries: z.array(IpcacheEntry), 'next-cursor': z.string().optional() })
+  .openapi('Ipcache');
+export type Ipcache = z.infer<typeof Ipcache>;
+
+export const IpcacheQuery = PageQuery;

@@ -1,0 +1,52 @@
+// Domain errors: a machine-readable code and a message. Pure code throws these; the worker maps
+// codes to HTTP statuses in one table (worker/errors.ts) and the DO returns them as data.
+
+export const ERROR_CODES = [
+  'invalid-request',
+  'malformed-json',
+  'payload-too-large',
+  'unauthorized',
+  'forbidden',
+  'invalid-label',
+  'duplicate-label-key',
+  'label-not-found',
+  'reserved-label',
+  'invalid-ip',
+  'invalid-endpoint-ref',
+  'invalid-label-filter',
+  'invalid-cluster-name',
+  'invalid-node-name',
+  'invalid-cursor',
+  'node-not-found',
+  'endpoint-not-found',
+  'identity-not-found',
+  'endpoint-ref-taken',
+  'ip-in-use',
+  'endpoint-ids-exhausted',
+  'identity-space-exhausted',
+  'not-found',
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+export interface ErrorBody {
+  code: ErrorCode;
+  message: string;
+}
+
+export class DomainError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'DomainError';
+  }
+
+  toBody(): ErrorBody {
+    return { code: this.code, message: this.message };
+  }
+}
+
+/** What a DO RPC method returns: RPC drops an Error's own properties, so failures travel as data. */
+export type Result<T> = { ok: true; value: T } | { ok: false; error: ErrorBody };

@@ -1,0 +1,111 @@
+// Strict IP address parsing: dotted-quad IPv4 without leading zeros, RFC 4291 IPv6 text (with an
+// optional embedded IPv4 tail), no prefixes or zones. Addresses are returned in canonical text
+// form (RFC 5952 for IPv6) so that one address has one spelling in storage.
+
+export type IpFamily = 4 | 6;
+
+export interface ParsedIp {
+  family: IpFamily;
+  /** Canonical text form. */
+  text: string;
+  /** Network-order bytes: 4 for IPv4, 16 for IPv6. */
+  bytes: Uint8Array;
+}
+
+export function parseIPv4(s: string): ParsedIp | undefined {
+  const parts = s.split('.');
+  if (parts.length !== 4) return undefined;
+  const bytes = new Uint8Array(4);
+  for (let i = 0; i < 4; i++) {
+    const p = parts[i]!;
+    if (!/^(0|[1-9][0-9]{0,2})$/.test(p)) return undefined;
+    const n = Number(p);
+    if (n > 255) return undefined;
+    bytes[i] = n;
+  }
+  return { family: 4, text: bytes.join('.'), bytes };
+}
+
+export function parseIPv6(s: string): ParsedIp | undefined {
+  if (s.length === 0 || s.length > 45) return undefined;
+  let head = s;
+  const tail: number[] = [];
+  const lastColon = s.lastIndexOf(':');
+  if (lastColon >= 0 && s.indexOf('.', lastColon) > 0) {
+    const v4 = parseIPv4(s.slice(lastColon + 1));
+    if (!v4) return undefined;
+    tail.push((v4.bytes[0]! << 8) | v4.bytes[1]!, (v4.bytes[2]! << 8) | v4.bytes[3]!);
+    head = s.slice(0, lastColon + 1);
+    if (!head.endsWith('::')) head = head.slice(0, -1);
+  }
+  const doubleColon = head.indexOf('::');
+  if (doubleColon >= 0 && head.indexOf('::', doubleColon + 1) >= 0) return undefined;
+  const parseGroups = (part: string): number[] | undefined => {
+    if (part === '') return [];
+    const groups = part.split(':');
+    const out: number[] = [];
+    for (const g of groups) {
+      if (!/^[0-9a-fA-F]{1,4}$/.test(g)) return undefined;
+      out.push(parseInt(g, 16));
+    }
+    return out;
+  };
+  let groups: number[];
+  const want = 8 - tail.length;
+  if (doubleColon >= 0) {
+    const left = parseGroups(head.slice(0, doubleColon));
+    const right = parseGroups(head.slice(doubleColon + 2));
+    if (!left || !right || left.length + right.length >= want) return undefined;
+    groups = [...left, ...new Array<number>(want - left.length - right.length).fill(0), ...right];
+  } else {
+    const all = parseGroups(head);
+    if (!all || all.length !== want) return undefined;
+    groups = all;
+  }
+  groups.push(...tail);
+  const bytes = new Uint8Array(16);
+  groups.forEach((g, i) => {
+    bytes[2 * i] = g >> 8;
+    bytes[2 * i + 1] = g & 0xff;
+  });
+  return { family: 6, text: formatIPv6(groups), bytes };
+}
+
+/** RFC 5952: lowercase, no leading zeros, the longest run (≥ 2) of zero groups as `::`. */
+function formatIPv6(groups: number[]): string {
+  if (groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff) {
+    // IPv4-mapped addresses keep their dotted tail, as RFC 5952 §5 and Go's netip print them.
+    const [hi, lo] = [groups[6]!, groups[7]!];
+    return `::ffff:${hi >> 8}.${hi & 0xff}.${lo >> 8}.${lo & 0xff}`;
+  }
+  let bestStart = -1;
+  let bestLen = 0;
+  for (let i = 0; i < 8; ) {
+    if (groups[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && groups[j] === 0) j++;
+    if (j - i > bestLen) {
+      bestStart = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  const hex = groups.map((g) => g.toString(16));
+  if (bestLen < 2) return hex.join(':');
+  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
+}
+
+/** Parses an address of the given family, or either family when none is given. */
+export function parseIp(s: string, family?: IpFamily): ParsedIp | undefined {
+  if (family === 4) return parseIPv4(s);
+  if (family === 6) return parseIPv6(s);
+  return s.includes(':') ? parseIPv6(s) : parseIPv4(s);
+}
+
+/** The host prefix of an address: `10.0.0.1/32`, `fd00::1/128`. */
+export function hostPrefix(ip: ParsedIp): string {
+  return `${ip.text}/${ip.family === 4 ? 32 : 128}`;
+}

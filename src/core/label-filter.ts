@@ -1,0 +1,114 @@
+// Cilium's identity-relevant label filter (pkg/labelsfilter/filter.go): patterns
+// `[source:][!]regex`, each matched against the label key and counted only when the match starts
+// at index 0. Per label, `included` is the longest include match and `ignored` the shortest
+// exclude match; the label is identity-relevant iff
+// `(!whitelist && ignored == 0) || included > ignored`.
+import { DomainError } from './errors.js';
+import type { Label, LabelSet } from './labels.js';
+
+/** Cilium v1.18 defaultLabelPrefixCfg(), in order (its includes are regexp.QuoteMeta'd). */
+export const DEFAULT_LABEL_FILTER: readonly string[] = [
+  'reserved:.*',
+  'io\\.kubernetes\\.pod\\.namespace',
+  'io\\.cilium\\.k8s\\.namespace\\.labels',
+  'app\\.kubernetes\\.io',
+  'io\\.cilium\\.k8s\\.policy\\.cluster',
+  'io\\.cilium\\.k8s\\.policy\\.serviceaccount',
+  '!io\\.kubernetes',
+  '!kubernetes\\.io',
+  '!statefulset\\.kubernetes\\.io/pod-name',
+  '!apps\\.kubernetes\\.io/pod-index',
+  '!batch\\.kubernetes\\.io/job-completion-index',
+  '!batch\\.kubernetes\\.io/controller-uid',
+  '!.*beta\\.kubernetes\\.io',
+  '!k8s\\.io',
+  '!pod-template-generation',
+  '!pod-template-hash',
+  '!controller-revision-hash',
+  '!controller-uid',
+  '!annotation.*',
+  '!etcd_node',
+];
+
+interface LabelPattern {
+  source: string | undefined;
+  ignore: boolean;
+  expr: RegExp;
+}
+
+export interface FilteredLabels {
+  identity: Map<string, Label>;
+  information: Map<string, Label>;
+}
+
+export type LabelFilter = (labels: LabelSet) => FilteredLabels;
+
+// Go's RE2 has no lookaround or backreferences; reject them so a pattern means what Cilium means.
+const NON_RE2 = /\(\?<?[=!]|\\[1-9]|\\k</;
+
+function parseLabelPattern(pattern: string, index: number): LabelPattern {
+  const fail = (why: string): never => {
+    throw new DomainError('invalid-label-filter', `label-filter[${index}] ${JSON.stringify(pattern)}: ${why}`);
+  };
+  let source: string | undefined;
+  let prefix = pattern;
+  const colon = pattern.indexOf(':');
+  if (colon >= 0) {
+    source = pattern.slice(0, colon);
+    prefix = pattern.slice(colon + 1);
+  }
+  if (prefix.length === 0) fail('empty pattern');
+  const ignore = prefix.startsWith('!');
+  if (ignore) prefix = prefix.slice(1);
+  if (NON_RE2.test(prefix)) fail('lookaround and backreferences are not RE2 syntax');
+  let expr: RegExp;
+  try {
+    expr = new RegExp(prefix);
+  } catch (e) {
+    return fail(`invalid regular expression: ${(e as Error).message}`);
+  }
+  return { source, ignore, expr };
+}
+
+/** Length of the pattern's match when it starts at index 0 of the key, else 0 (LabelPrefix.matches). */
+function matchLength(p: LabelPattern, label: Label): number | undefined {
+  if (p.source !== undefined && p.source !== label.source) return undefined;
+  const m = p.expr.exec(label.key);
+  if (!m || m.index !== 0) return undefined;
+  return m[0].length;
+}
+
+/**
+ * Compiles a filter once. Cilium sets `whitelist` only when the user configures an include, so
+ * an include pattern that is not one of the defaults turns it on.
+ */
+export function compileLabelFilter(patterns: readonly string[]): LabelFilter {
+  const compiled = patterns.map(parseLabelPattern);
+  const defaults = new Set(DEFAULT_LABEL_FILTER);
+  const whitelist = patterns.some((p, i) => !compiled[i]!.ignore && !defaults.has(p));
+  return (labels) => {
+    const identity = new Map<string, Label>();
+    const information = new Map<string, Label>();
+    for (const [key, label] of labels) {
+      let included = 0;
+      let ignored = 0;
+      for (const p of compiled) {
+        const len = matchLength(p, label);
+        if (len === undefined) continue;
+        if (p.ignore) {
+          if (ignored === 0 || len < ignored) ignored = len;
+        } else if (len > included) {
+          included = len;
+        }
+      }
+      if ((!whitelist && ignored === 0) || included > ignored) identity.set(key, label);
+      else information.set(key, label);
+    }
+    return { identity, information };
+  };
+}
+
+/** Validates patterns without keeping the filter: the first error names the pattern's index. */
+export function checkLabelFilter(patterns: readonly string[]): void {
+  patterns.forEach(parseLabelPattern);
+}

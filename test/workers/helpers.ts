@@ -1,0 +1,74 @@
+// Helpers for tests inside workerd: authenticated requests through the whole worker (SELF),
+// fresh cluster names (storage is shared between the tests of one file) and state dumps.
+import { env, runInDurableObject, SELF } from 'cloudflare:test';
+
+export const ADMIN_TOKEN = 'test-admin-token';
+const BASE = 'http://idplane.test';
+
+let counter = 0;
+/** A cluster name no other test uses. */
+export function freshCluster(prefix = 'c'): string {
+  counter += 1;
+  return `${prefix}-${counter}-${Math.random().toString(36).slice(2, 8)}`;
+}
+
+export interface CallOptions {
+  body?: unknown;
+  rawBody?: string;
+  token?: string | null;
+  headers?: Record<string, string>;
+}
+
+export async function call(method: string, path: string, opts: CallOptions = {}): Promise<{ status: number; body: any }> {
+  const headers: Record<string, string> = { ...opts.headers };
+  if (opts.token !== null) headers.authorization = `Bearer ${opts.token ?? ADMIN_TOKEN}`;
+  let body: string | undefined;
+  if (opts.rawBody !== undefined) body = opts.rawBody;
+  else if (opts.body !== undefined) body = JSON.stringify(opts.body);
+  if (body !== undefined && !('content-type' in headers)) headers['content-type'] = 'application/json';
+  const res = await SELF.fetch(`${BASE}${path}`, { method, headers, body });
+  const text = await res.text();
+  let parsed: unknown = text;
+  try {
+    parsed = text === '' ? undefined : JSON.parse(text);
+  } catch {
+    // not JSON: keep the text
+  }
+  return { status: res.status, body: parsed };
+}
+
+/** A cluster with the given nodes registered; returns helpers bound to it. */
+export async function clusterWithNodes(nodes: string[] = ['node-1']) {
+  const cluster = freshCluster();
+  for (const [i, n] of nodes.entries()) {
+    const r = await call('PUT', `/v1/clusters/${cluster}/nodes/${n}`, { body: { ipv4: `192.168.0.${i + 1}` } });
+    if (r.status !== 201) throw new Error(`node ${n}: ${r.status} ${JSON.stringify(r.body)}`);
+  }
+  const base = `/v1/clusters/${cluster}`;
+  return {
+    cluster,
+    base,
+    createEndpoint: (node: string, ref: string, body: unknown) => call('PUT', `${base}/nodes/${node}/endpoints/${encodeURIComponent(ref)}`, { body }),
+    getEndpoint: (node: string, ref: string) => call('GET', `${base}/nodes/${node}/endpoints/${encodeURIComponent(ref)}`),
+    deleteEndpoint: (node: string, ref: string) => call('DELETE', `${base}/nodes/${node}/endpoints/${encodeURIComponent(ref)}`),
+    identity: (id: number) => call('GET', `${base}/identities/${id}`),
+  };
+}
+
+export function clusterStub(cluster: string) {
+  return env.CLUSTER.getByName(cluster);
+}
+
+/** Every row of every table, in a stable order: compare before/after to prove nothing changed. */
+export async function dumpState(cluster: string): Promise<Record<string, unknown[]>> {
+  return runInDurableObject(clusterStub(cluster), (_instance, state) => {
+    const sql = state.storage.sql;
+    const tables = sql
+      .exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%' ORDER BY name")
+      .toArray()
+      .map((r) => r.name);
+    const dump: Record<string, unknown[]> = {};
+    for (const t of tables) dump[t] = sql.exec(`SELECT * FROM "${t}" ORDER BY 1, 2`).toArray();
+    return dump;
+  });
+}

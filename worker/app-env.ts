@@ -1,0 +1,4 @@
+// Hono environment of the worker: bindings from wrangler.toml.
+export interface AppEnv {
+  Bindings: Env;
+}

@@ -1,0 +1,48 @@
+// The one place errors become HTTP responses: the code → status table and the error body.
+import type { Context } from 'hono';
+import { DomainError, type ErrorCode, type Result } from '../src/core/errors.js';
+import type { ErrorResponse } from '../src/api/common.js';
+
+export const STATUS_BY_CODE: Record<ErrorCode, 400 | 401 | 403 | 404 | 409 | 413 | 507> = {
+  'invalid-request': 400,
+  'malformed-json': 400,
+  'payload-too-large': 413,
+  unauthorized: 401,
+  forbidden: 403,
+  'invalid-label': 400,
+  'duplicate-label-key': 400,
+  'label-not-found': 400,
+  'reserved-label': 400,
+  'invalid-ip': 400,
+  'invalid-endpoint-ref': 400,
+  'invalid-label-filter': 400,
+  'invalid-cluster-name': 400,
+  'invalid-node-name': 400,
+  'invalid-cursor': 400,
+  'node-not-found': 404,
+  'endpoint-not-found': 404,
+  'identity-not-found': 404,
+  'not-found': 404,
+  'endpoint-ref-taken': 409,
+  'ip-in-use': 409,
+  'endpoint-ids-exhausted': 507,
+  'identity-space-exhausted': 507,
+};
+
+export function errorBody(code: ErrorCode, message: string): ErrorResponse {
+  return { error: { code, message } };
+}
+
+export function errorResponse(c: Context, code: ErrorCode, message: string): Response {
+  return c.json(errorBody(code, message), STATUS_BY_CODE[code]);
+}
+
+/** The value of a DO result; a failure is thrown as a DomainError for `app.onError` to answer. */
+export function unwrap<T>(result: Result<T>): T {
+  if (!result.ok) throw new DomainError(result.error.code, result.error.message);
+  return result.value;
+}
+
+export function isDomainError(e: unknown): e is DomainError {
+  return e instanceof DomainError;
+}

@@ -1,0 +1,28 @@
+// Helpers shared by the route modules: JSON bodies and responses for createRoute, the error
+// responses every route documents, and the cluster's Durable Object stub.
+import { z } from '@hono/zod-openapi';
+import { ErrorResponse } from '../../src/api/common.js';
+import type { AppEnv } from '../app-env.js';
+
+export function jsonBody<T extends z.ZodType>(schema: T) {
+  return { required: true, content: { 'application/json': { schema } } } as const;
+}
+
+export function json<T extends z.ZodType>(schema: T, description: string) {
+  return { description, content: { 'application/json': { schema } } } as const;
+}
+
+const error = (description: string) => json(ErrorResponse, description);
+
+export const ERROR_RESPONSES = {
+  400: error('Invalid request: bad body, label, IP, reference or parameter'),
+  401: error('Missing or invalid bearer token'),
+  404: error('Unknown node, endpoint or identity'),
+  409: error('Conflict: endpoint reference or IP already taken'),
+  413: error('Body over 64 KiB'),
+  507: error('No free endpoint number or identity'),
+} as const;
+
+export function clusterStub(env: AppEnv['Bindings'], cluster: string) {
+  return env.CLUSTER.getByName(cluster);
+}
