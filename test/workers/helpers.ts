@@ -68,7 +68,11 @@ export async function dumpState(cluster: string): Promise<Record<string, unknown
       .toArray()
       .map((r) => r.name);
     const dump: Record<string, unknown[]> = {};
-    for (const t of tables) dump[t] = sql.exec(`SELECT * FROM "${t}" ORDER BY 1, 2`).toArray();
+    for (const t of tables) {
+      const columns = sql.exec<{ name: string }>(`SELECT name FROM pragma_table_info('${t}')`).toArray();
+      const order = columns.map((_c, i) => i + 1).join(', ');
+      dump[t] = sql.exec(`SELECT * FROM "${t}" ORDER BY ${order}`).toArray();
+    }
     return dump;
   });
 }

@@ -1,0 +1,83 @@
+// Every bad request gets a specific 4xx with a machine-readable code and leaves the stored
+// state byte-for-byte unchanged.
+import { describe, expect, it } from 'vitest';
+import { call, clusterWithNodes, dumpState, type CallOptions } from './helpers.js';
+
+const c = await clusterWithNodes(['node-1']);
+const ep = `${c.base}/nodes/node-1/endpoints`;
+const good = { labels: ['k8s:app=web'], 'k8s-namespace': 'default', addressing: { ipv4: '10.0.0.1' } };
+const seeded = await c.createEndpoint('node-1', '1', good);
+if (seeded.status !== 201) throw new Error(`seed failed: ${JSON.stringify(seeded.body)}`);
+
+interface Row {
+  name: string;
+  method: string;
+  path: string;
+  opts?: CallOptions;
+  status: number;
+  code: string;
+}
+
+const withBody = (body: unknown): CallOptions => ({ body });
+const rows: Row[] = [
+  { name: 'no token', method: 'GET', path: `${c.base}/nodes`, opts: { token: null }, status: 401, code: 'unauthorized' },
+  { name: 'wrong token', method: 'PUT', path: `${ep}/2`, opts: { body: good, token: 'nope' }, status: 401, code: 'unauthorized' },
+  { name: 'malformed auth header', method: 'GET', path: `${c.base}/nodes`, opts: { token: null, headers: { authorization: 'Basic abc' } }, status: 401, code: 'unauthorized' },
+  { name: 'malformed JSON', method: 'PUT', path: `${ep}/2`, opts: { rawBody: '{"labels": [' }, status: 400, code: 'malformed-json' },
+  { name: 'JSON that is not an object', method: 'PUT', path: `${ep}/2`, opts: { rawBody: '[1,2]' }, status: 400, code: 'invalid-request' },
+  { name: 'wrong content type', method: 'PUT', path: `${ep}/2`, opts: { rawBody: JSON.stringify(good), headers: { 'content-type': 'text/plain' } }, status: 400, code: 'invalid-request' },
+  { name: 'labels not an array', method: 'PUT', path: `${ep}/2`, opts: withBody({ labels: 'k8s:app=web' }), status: 400, code: 'invalid-request' },
+  { name: 'sync flag not a boolean', method: 'PUT', path: `${ep}/2`, opts: withBody({ ...good, 'sync-build-endpoint': 'yes' }), status: 400, code: 'invalid-request' },
+  { name: 'unknown field', method: 'PUT', path: `${ep}/2`, opts: withBody({ ...good, colour: 'red' }), status: 400, code: 'invalid-request' },
+  { name: 'unknown addressing field', method: 'PUT', path: `${ep}/2`, opts: withBody({ ...good, addressing: { ipv4: '10.0.0.2', ipv5: 'x' } }), status: 400, code: 'invalid-request' },
+  { name: 'label with bad key', method: 'PUT', path: `${ep}/2`, opts: withBody({ labels: ['k8s:-app=web'] }), status: 400, code: 'invalid-label' },
+  { name: 'label with bad value', method: 'PUT', path: `${ep}/2`, opts: withBody({ labels: ['k8s:app=we b'] }), status: 400, code: 'invalid-label' },
+  { name: 'label value too long', method: 'PUT', path: `${ep}/2`, opts: withBody({ labels: [`k8s:app=${'a'.repeat(64)}`] }), status: 400, code: 'invalid-label' },
+  { name: 'unknown label source', method: 'PUT', path: `${ep}/2`, opts: withBody({ labels: ['kube:app=web'] }), status: 400, code: 'invalid-label' },
+  { name: 'reserved label', method: 'PUT', path: `${ep}/2`, opts: withBody({ labels: ['reserved:host'] }), status: 400, code: 'reserved-label' },
+  { name: 'reserved label via $', method: 'PUT', path: `${ep}/2`, opts: withBody({ labels: ['$world'] }), status: 400, code: 'reserved-label' },
+  { name: 'one key, two values', method: 'PUT', path: `${ep}/2`, opts: withBody({ labels: ['k8s:app=a', 'container:app=b'] }), status: 400, code: 'duplicate-label-key' },
+  { name: 'namespace label contradicting k8s-namespace', method: 'PUT', path: `${ep}/2`, opts: withBody({ labels: ['k8s:io.kubernetes.pod.namespace=x'], 'k8s-namespace': 'y' }), status: 400, code: 'duplicate-label-key' },
+  { name: 'IPv4 with leading zero', method: 'PUT', path: `${ep}/2`, opts: withBody({ ...good, addressing: { ipv4: '10.0.0.01' } }), status: 400, code: 'invalid-ip' },
+  { name: 'IPv4 with prefix', method: 'PUT', path: `${ep}/2`, opts: withBody({ ...good, addressing: { ipv4: '10.0.0.2/32' } }), status: 400, code: 'invalid-ip' },
+  { name: 'IPv4 out of range', method: 'PUT', path: `${ep}/2`, opts: withBody({ ...good, addressing: { ipv4: '10.0.0.256' } }), status: 400, code: 'invalid-ip' },
+  { name: 'IPv6 in the IPv4 field', method: 'PUT', path: `${ep}/2`, opts: withBody({ ...good, addressing: { ipv4: 'fd00::2' } }), status: 400, code: 'invalid-ip' },
+  { name: 'IPv6 with two ::', method: 'PUT', path: `${ep}/2`, opts: withBody({ ...good, addressing: { ipv6: 'fd00::1::2' } }), status: 400, code: 'invalid-ip' },
+  { name: 'IPv6 with zone', method: 'PUT', path: `${ep}/2`, opts: withBody({ ...good, addressing: { ipv6: 'fe80::1%eth0' } }), status: 400, code: 'invalid-ip' },
+  { name: 'endpoint ID over 4095', method: 'PUT', path: `${ep}/4096`, opts: withBody(good), status: 400, code: 'invalid-endpoint-ref' },
+  { name: 'endpoint ID negative', method: 'PUT', path: `${ep}/-1`, opts: withBody(good), status: 400, code: 'invalid-endpoint-ref' },
+  { name: 'endpoint ID not a number', method: 'GET', path: `${ep}/cilium-local:abc`, status: 400, code: 'invalid-endpoint-ref' },
+  { name: 'endpoint ref unknown prefix', method: 'GET', path: `${ep}/docker:abc`, status: 400, code: 'invalid-endpoint-ref' },
+  { name: 'create by container-id', method: 'PUT', path: `${ep}/container-id:abc`, opts: withBody(good), status: 400, code: 'invalid-endpoint-ref' },
+  { name: 'endpoint ID 0 on lookup', method: 'GET', path: `${ep}/0`, status: 400, code: 'invalid-endpoint-ref' },
+  { name: 'bad namespace', method: 'PUT', path: `${ep}/2`, opts: withBody({ ...good, 'k8s-namespace': 'Default' }), status: 400, code: 'invalid-request' },
+  { name: 'bad node name', method: 'PUT', path: `${c.base}/nodes/Node_1`, opts: withBody({}), status: 400, code: 'invalid-node-name' },
+  { name: 'bad cluster name', method: 'GET', path: '/v1/clusters/UPPER/nodes', status: 400, code: 'invalid-cluster-name' },
+  { name: 'bad node IP', method: 'PUT', path: `${c.base}/nodes/node-2`, opts: withBody({ ipv4: '1.2.3' }), status: 400, code: 'invalid-ip' },
+  { name: 'oversized body', method: 'PUT', path: `${ep}/2`, opts: withBody({ ...good, labels: Array.from({ length: 3000 }, (_, i) => `k8s:l${i}=${'v'.repeat(20)}`) }), status: 413, code: 'payload-too-large' },
+  { name: 'taken endpoint ID', method: 'PUT', path: `${ep}/1`, opts: withBody({ labels: ['k8s:app=other'] }), status: 409, code: 'endpoint-ref-taken' },
+  { name: 'taken IP', method: 'PUT', path: `${ep}/2`, opts: withBody({ ...good, addressing: { ipv4: '10.0.0.1' } }), status: 409, code: 'ip-in-use' },
+  { name: 'unknown node', method: 'PUT', path: `${c.base}/nodes/node-9/endpoints/1`, opts: withBody(good), status: 404, code: 'node-not-found' },
+  { name: 'unknown endpoint', method: 'DELETE', path: `${ep}/99`, status: 404, code: 'endpoint-not-found' },
+  { name: 'unknown identity', method: 'GET', path: `${c.base}/identities/70000`, status: 404, code: 'identity-not-found' },
+  { name: 'identity number not a number', method: 'GET', path: `${c.base}/identities/abc`, status: 400, code: 'invalid-request' },
+  { name: 'invalid label-filter regex', method: 'PATCH', path: `${c.base}/config`, opts: withBody({ 'label-filter': ['k8s:app(', '!foo'] }), status: 400, code: 'invalid-label-filter' },
+  { name: 'label-filter lookahead', method: 'PATCH', path: `${c.base}/config`, opts: withBody({ 'label-filter': ['(?=a)b'] }), status: 400, code: 'invalid-label-filter' },
+  { name: 'negative grace', method: 'PATCH', path: `${c.base}/config`, opts: withBody({ 'identity-gc-grace-seconds': -1 }), status: 400, code: 'invalid-request' },
+  { name: 'unknown config field', method: 'PATCH', path: `${c.base}/config`, opts: withBody({ 'cluster-id': 3 }), status: 400, code: 'invalid-request' },
+  { name: 'patch deleting a missing label', method: 'PATCH', path: `${ep}/1/labels`, opts: withBody({ delete: ['k8s:app=nope'] }), status: 400, code: 'label-not-found' },
+  { name: 'patch adding a reserved label', method: 'PATCH', path: `${ep}/1/labels`, opts: withBody({ add: ['reserved:host'] }), status: 400, code: 'reserved-label' },
+  { name: 'list limit over 10000', method: 'GET', path: `${c.base}/endpoints?limit=10001`, status: 400, code: 'invalid-request' },
+  { name: 'list with a forged cursor', method: 'GET', path: `${c.base}/endpoints?cursor=bm9wZQ`, status: 400, code: 'invalid-cursor' },
+  { name: 'unknown route', method: 'GET', path: `${c.base}/nope`, status: 404, code: 'not-found' },
+];
+
+describe('bad input', () => {
+  it.each(rows)('$name → $status $code, state unchanged', async ({ method, path, opts, status, code }) => {
+    const before = await dumpState(c.cluster);
+    const res = await call(method, path, opts);
+    expect({ status: res.status, code: res.body?.error?.code }).toEqual({ status, code });
+    expect(typeof res.body.error.message).toBe('string');
+    expect(await dumpState(c.cluster)).toEqual(before);
+  });
+});

@@ -1,0 +1,47 @@
+// State lives in SQLite, not in the instance: a new Durable Object instance over the same storage
+// sees everything, and allocation continues without reusing numbers. Also: health and OpenAPI.
+import { abortAllDurableObjects } from 'cloudflare:test';
+import { describe, expect, it } from 'vitest';
+import { call, clusterWithNodes, dumpState } from './helpers.js';
+
+describe('durability', () => {
+  it('survives a Durable Object restart', async () => {
+    const c = await clusterWithNodes(['node-1']);
+    const a = await c.createEndpoint('node-1', '0', { labels: ['k8s:app=a'], addressing: { ipv4: '10.6.0.1' } });
+    await call('PATCH', `${c.base}/config`, { body: { 'identity-gc-grace-seconds': 60 } });
+    const before = await dumpState(c.cluster);
+
+    await abortAllDurableObjects();
+
+    expect(await dumpState(c.cluster)).toEqual(before);
+    expect((await c.getEndpoint('node-1', '1')).body).toEqual(a.body);
+    expect((await call('GET', `${c.base}/config`)).body['identity-gc-grace-seconds']).toBe(60);
+    const b = await c.createEndpoint('node-1', '0', { labels: ['k8s:app=b'], addressing: { ipv4: '10.6.0.2' } });
+    expect(b.status).toBe(201);
+    expect(b.body.id).toBe(2);
+    expect(b.body.identity.id).toBeGreaterThan(a.body.identity.id);
+  });
+});
+
+describe('service endpoints', () => {
+  it('answers /healthz without a token', async () => {
+    expect(await call('GET', '/healthz', { token: null })).toEqual({ status: 200, body: { status: 'ok' } });
+  });
+
+  it('serves an OpenAPI document generated from the request schemas', async () => {
+    const doc = await call('GET', '/openapi.json');
+    expect(doc.status).toBe(200);
+    expect(doc.body.openapi).toBe('3.1.0');
+    expect(Object.keys(doc.body.paths)).toEqual(
+      expect.arrayContaining([
+        '/v1/clusters/{cluster}/nodes/{node}/endpoints/{ref}',
+        '/v1/clusters/{cluster}/identities/{nid}',
+        '/v1/clusters/{cluster}/ipcache',
+        '/v1/clusters/{cluster}/config',
+      ]),
+    );
+    const ecr = doc.body.components.schemas.EndpointChangeRequest;
+    expect(ecr.additionalProperties).toBe(false);
+    expect(Object.keys(ecr.properties)).toContain('sync-build-endpoint');
+  });
+});
