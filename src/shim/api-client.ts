@@ -1,0 +1,72 @@
+// HTTP client of the idplane API, shared by the CLI and the node agent. Errors carry the API's
+// machine-readable code.
+import type { Endpoint, EndpointList } from '../api/endpoints.js';
+import type { Identity, IdentityList } from '../api/identities.js';
+
+export interface ClientConfig {
+  url: string;
+  token: string;
+  cluster: string;
+}
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+export class ApiClient {
+  private readonly base: string;
+
+  constructor(private readonly config: ClientConfig) {
+    this.base = `${config.url.replace(/\/+$/, '')}/v1/clusters/${encodeURIComponent(config.cluster)}`;
+  }
+
+  async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const res = await fetch(`${this.base}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${this.config.token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    const parsed = text === '' ? undefined : (JSON.parse(text) as unknown);
+    if (!res.ok) {
+      const err = (parsed as { error?: { code?: string; message?: string } } | undefined)?.error;
+      throw new ApiError(res.status, err?.code ?? 'http-error', err?.message ?? `${method} ${path}: HTTP ${res.status}`);
+    }
+    return parsed as T;
+  }
+
+  /** Every endpoint matching the query, following `next-cursor` across pages. */
+  async listEndpoints(query: { namespace?: string; node?: string; labels?: string } = {}): Promise<Endpoint[]> {
+    const out: Endpoint[] = [];
+    let cursor: string | undefined;
+    do {
+      const params = new URLSearchParams({ limit: '10000' });
+      for (const [k, v] of Object.entries(query)) if (v !== undefined) params.set(k, v);
+      if (cursor) params.set('cursor', cursor);
+      const page = await this.request<EndpointList>('GET', `/endpoints?${params}`);
+      out.push(...page.endpoints);
+      cursor = page['next-cursor'];
+    } while (cursor);
+    return out;
+  }
+
+  async listIdentities(): Promise<Identity[]> {
+    const out: Identity[] = [];
+    let cursor: string | undefined;
+    do {
+      const params = new URLSearchParams({ limit: '10000' });
+      if (cursor) params.set('cursor', cursor);
+      const page = await this.request<IdentityList>('GET', `/identities?${params}`);
+      out.push(...page.identities);
+      cursor = page['next-cursor'];
+    } while (cursor);
+    return out;
+  }
+}

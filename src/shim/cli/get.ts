@@ -1,0 +1,46 @@
+// `idplane get endpoints|identities`: the tables of `kubectl get ciliumendpoints` and
+// `kubectl get ciliumidentities`, rendered from the API.
+import type { Endpoint } from '../../api/endpoints.js';
+import type { Identity } from '../../api/identities.js';
+import { formatTable, humanDuration } from './table.js';
+
+export type OutputFormat = 'table' | 'wide' | 'json';
+
+// The CiliumEndpoint printer columns named by the project's CLI contract.
+const ENDPOINT_COLUMNS = ['NAME', 'ENDPOINT ID', 'IDENTITY ID', 'INGRESS ENFORCEMENT', 'EGRESS ENFORCEMENT', 'VISIBILITY POLICY', 'ENDPOINT STATE', 'IPV4', 'IPV6'];
+
+function endpointName(ep: Endpoint): string {
+  return ep['k8s-pod-name'] ?? `${ep.node}-${ep.id}`;
+}
+
+export function renderEndpoints(endpoints: Endpoint[], opts: { allNamespaces: boolean; output: OutputFormat }): string {
+  if (opts.output === 'json') return JSON.stringify({ items: endpoints }, null, 2);
+  const headers = [...(opts.allNamespaces ? ['NAMESPACE'] : []), ...ENDPOINT_COLUMNS, ...(opts.output === 'wide' ? ['NODE'] : [])];
+  const rows = endpoints.map((ep) => [
+    ...(opts.allNamespaces ? [ep['k8s-namespace'] ?? ''] : []),
+    endpointName(ep),
+    String(ep.id),
+    String(ep.identity.id),
+    String(ep['policy-enforcement'].ingress),
+    String(ep['policy-enforcement'].egress),
+    '',
+    ep.state,
+    ep.addressing.ipv4 ?? '',
+    ep.addressing.ipv6 ?? '',
+    ...(opts.output === 'wide' ? [ep.node] : []),
+  ]);
+  return formatTable(headers, rows);
+}
+
+export function renderIdentities(identities: Identity[], opts: { output: OutputFormat; now: number }): string {
+  if (opts.output === 'json') return JSON.stringify({ items: identities }, null, 2);
+  const wide = opts.output === 'wide';
+  const headers = ['NAME', 'NAMESPACE', 'AGE', ...(wide ? ['LABELS'] : [])];
+  const rows = identities.map((id) => [
+    String(id.id),
+    id.namespace ?? '',
+    id['created-at'] === null ? '' : humanDuration(opts.now - Date.parse(id['created-at'])),
+    ...(wide ? [id.labels.join(',')] : []),
+  ]);
+  return formatTable(headers, rows);
+}

@@ -1,0 +1,95 @@
+// End to end through real workerd: the seed scenario created over HTTP, read back with the
+// `idplane` CLI; and state persisted across a wrangler restart.
+import { execFile } from 'node:child_process';
+import { resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startWranglerDev, type WranglerDev } from './wrangler-dev.js';
+
+const run = promisify(execFile);
+const BIN = resolve(import.meta.dirname, '../../bin/idplane.js');
+let dev: WranglerDev;
+
+async function api(method: string, path: string, body?: unknown) {
+  const res = await fetch(`${dev.url}/v1/clusters/seed${path}`, {
+    method,
+    headers: { authorization: `Bearer ${dev.token}`, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: res.status, body: (await res.json()) as any };
+}
+
+async function idplane(...args: string[]) {
+  return run(process.execPath, [BIN, ...args], {
+    env: { ...process.env, IDPLANE_URL: dev.url, IDPLANE_TOKEN: dev.token, IDPLANE_CLUSTER: 'seed' },
+  });
+}
+
+beforeAll(async () => {
+  dev = await startWranglerDev();
+}, 90000);
+afterAll(async () => {
+  await dev?.stop();
+});
+
+describe('seed scenario through wrangler dev and the CLI', () => {
+  it('shows two coredns pods sharing one identity and two nettools with two', async () => {
+    expect((await api('PUT', '/nodes/node-1', { ipv4: '192.168.1.1' })).status).toBe(201);
+    const pods = [
+      { name: 'coredns-5d78c9869d-abcde', ns: 'kube-system', labels: ['k8s:k8s-app=kube-dns', 'k8s:pod-template-hash=5d78c9869d'], ip: '10.0.0.11' },
+      { name: 'coredns-5d78c9869d-fghij', ns: 'kube-system', labels: ['k8s:k8s-app=kube-dns', 'k8s:pod-template-hash=7f4b8d9c5f'], ip: '10.0.0.12' },
+      { name: 'nettool-1', ns: 'default', labels: ['k8s:app=nettool-1'], ip: '10.0.0.21' },
+      { name: 'nettool-2', ns: 'default', labels: ['k8s:app=nettool-2'], ip: '10.0.0.22' },
+    ];
+    const created = [];
+    for (const p of pods) {
+      const r = await api('PUT', '/nodes/node-1/endpoints/cilium-local:0', {
+        labels: p.labels, 'k8s-namespace': p.ns, 'k8s-pod-name': p.name, addressing: { ipv4: p.ip }, 'sync-build-endpoint': true,
+      });
+      expect(r.status).toBe(201);
+      created.push(r.body);
+    }
+    const [dns1, dns2, net1, net2] = created;
+    expect(dns1.identity.id).toBe(dns2.identity.id);
+    expect(net1.identity.id).not.toBe(net2.identity.id);
+
+    const kubeSystem = await idplane('get', 'endpoints', '-n', 'kube-system');
+    const lines = kubeSystem.stdout.trimEnd().split('\n');
+    expect(lines[0]!.split(/\s{3,}/)).toEqual(['NAME', 'ENDPOINT ID', 'IDENTITY ID', 'INGRESS ENFORCEMENT', 'EGRESS ENFORCEMENT', 'VISIBILITY POLICY', 'ENDPOINT STATE', 'IPV4', 'IPV6']);
+    expect(lines.slice(1).map((l) => l.split(/\s+/))).toEqual([
+      ['coredns-5d78c9869d-abcde', '1', String(dns1.identity.id), 'false', 'false', '<none>', 'ready', '10.0.0.11', '<none>'],
+      ['coredns-5d78c9869d-fghij', '2', String(dns1.identity.id), 'false', 'false', '<none>', 'ready', '10.0.0.12', '<none>'],
+    ]);
+
+    const all = await idplane('get', 'endpoints', '-A');
+    expect(all.stdout.split('\n')[0]!.startsWith('NAMESPACE')).toBe(true);
+    expect(all.stdout.trimEnd().split('\n')).toHaveLength(5);
+
+    const ids = await idplane('get', 'identities');
+    const idRows = ids.stdout.trimEnd().split('\n').map((l) => l.split(/\s+/));
+    expect(idRows[0]).toEqual(['NAME', 'NAMESPACE', 'AGE']);
+    expect(idRows.slice(1).map((r) => [r[0], r[1]])).toEqual([
+      [String(dns1.identity.id), 'kube-system'],
+      [String(net1.identity.id), 'default'],
+      [String(net2.identity.id), 'default'],
+    ]);
+
+    const json = JSON.parse((await idplane('get', 'endpoints', '-n', 'default', '-o', 'json')).stdout);
+    expect(json.items.map((e: { 'k8s-pod-name': string }) => e['k8s-pod-name'])).toEqual(['nettool-1', 'nettool-2']);
+  });
+
+  it('exits non-zero with the server error code on a bad token', async () => {
+    const res = await run(process.execPath, [BIN, '--url', dev.url, '--token', 'wrong', '--cluster', 'seed', 'get', 'identities']).catch((e) => e);
+    expect(res.code).toBe(1);
+    expect(res.stderr).toContain('unauthorized');
+  });
+
+  it('keeps everything across a wrangler restart', async () => {
+    const before = await api('GET', '/ipcache');
+    await dev.stop();
+    dev = await startWranglerDev({ persistDir: dev.persistDir, token: dev.token });
+    const after = await api('GET', '/ipcache');
+    expect(after.body).toEqual(before.body);
+    expect(after.body.entries).toHaveLength(4);
+  });
+});

@@ -1,0 +1,82 @@
+// Starts the real control plane (`wrangler dev`, real workerd) on a free loopback port for an
+// end-to-end test, and stops its whole process tree by PID.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+export interface WranglerDev {
+  url: string;
+  token: string;
+  persistDir: string;
+  stop(): Promise<void>;
+}
+
+const ROOT = resolve(import.meta.dirname, '../..');
+
+export async function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const srv = createServer();
+    srv.once('error', rej);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => res(port));
+    });
+  });
+}
+
+async function waitHealthy(url: string, child: ChildProcess, output: () => string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`wrangler dev exited with ${child.exitCode}:\n${output()}`);
+    try {
+      const res = await fetch(`${url}/healthz`);
+      if (res.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`wrangler dev did not become healthy in ${timeoutMs} ms:\n${output()}`);
+}
+
+/** Starts `wrangler dev`; pass the persist dir of an earlier run to restart over the same state. */
+export async function startWranglerDev(opts: { persistDir?: string; token?: string } = {}): Promise<WranglerDev> {
+  const port = await freePort();
+  const token = opts.token ?? 'e2e-admin-token';
+  const persistDir = opts.persistDir ?? mkdtempSync(join(tmpdir(), 'idplane-e2e-'));
+  const child = spawn(
+    process.execPath,
+    [join(ROOT, 'node_modules/wrangler/bin/wrangler.js'), 'dev', '--port', String(port), '--ip', '127.0.0.1',
+      '--persist-to', persistDir, '--show-interactive-dev-session=false', '--var', `IDPLANE_ADMIN_TOKEN:${token}`],
+    { cwd: ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, WRANGLER_SEND_METRICS: 'false' } },
+  );
+  let log = '';
+  child.stdout?.on('data', (d: Buffer) => (log += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (log += d.toString()));
+  const url = `http://127.0.0.1:${port}`;
+  const stop = async () => {
+    if (child.exitCode !== null || child.pid === undefined) return;
+    const exited = new Promise<void>((r) => child.once('exit', () => r()));
+    const kill = (signal: NodeJS.Signals) => {
+      try {
+        process.kill(-child.pid!, signal);
+      } catch {
+        // already gone
+      }
+    };
+    kill('SIGTERM');
+    const timer = setTimeout(() => kill('SIGKILL'), 5000);
+    await exited;
+    clearTimeout(timer);
+    kill('SIGKILL');
+  };
+  try {
+    await waitHealthy(url, child, () => log, 60000);
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+  return { url, token, persistDir, stop };
+}
