@@ -16,7 +16,7 @@ import { patchConfig } from './ops/config.js';
 import { migrate } from './schema.js';
 
 export class ClusterDO extends DurableObject<Env> {
-  private readonly state: ClusterState;
+  protected readonly state: ClusterState;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);

@@ -20,6 +20,7 @@ export class ClusterState {
   readonly ipcache: IpcacheStore;
   private cachedConfig: ClusterConfig | undefined;
   private cachedFilter: LabelFilter | undefined;
+  private cachedRevision: number | undefined;
 
   constructor(sql: SqlStorage) {
     this.meta = new MetaStore(sql);
@@ -49,12 +50,19 @@ export class ClusterState {
   forgetCaches(): void {
     this.cachedConfig = undefined;
     this.cachedFilter = undefined;
+    this.cachedRevision = undefined;
+  }
+
+  revision(): number {
+    this.cachedRevision ??= this.meta.revision();
+    return this.cachedRevision;
   }
 
   /** Advances the cluster revision inside the caller's transaction. */
   bumpRevision(): number {
-    const next = this.meta.revision() + 1;
+    const next = this.revision() + 1;
     this.meta.setRevision(next);
+    this.cachedRevision = next;
     return next;
   }
 }

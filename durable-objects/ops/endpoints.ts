@@ -10,7 +10,7 @@ import { buildLabelSet, formatLabelList, parseClientLabel, parseLabel, type Labe
 import type { ClusterState } from '../cluster-state.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
 import { toEndpoint } from '../models.js';
-import type { EndpointView } from '../stores/endpoint-store.js';
+import type { EndpointRow, EndpointView } from '../stores/endpoint-store.js';
 import { normaliseCreate } from './endpoint-request.js';
 
 /** Cilium's policy repository starts at revision 1; no policy engine has bumped it yet. */
@@ -26,15 +26,13 @@ function requireNode(state: ClusterState, node: string): void {
 }
 
 /** Filters a label set and takes a reference on the identity of its identity-relevant part. */
-function acquireIdentity(state: ClusterState, labels: LabelSet, now: number) {
+export function acquireIdentity(state: ClusterState, labels: LabelSet, now: number) {
   const { identity, information } = state.labelFilter()(labels);
   const namespace = identity.get(POD_NAMESPACE_LABEL)?.value ?? null;
-  const { id } = state.identities.acquire(
-    { key: identityKeyOf(identity), labels: formatLabelList(identity), namespace },
-    now,
-    state.config()['identity-quarantine-seconds'] * 1000,
-  );
-  return { id, information: formatLabelList(information) };
+  const key = identityKeyOf(identity);
+  const identityLabels = formatLabelList(identity);
+  const { id } = state.identities.acquire({ key, labels: identityLabels, namespace }, now, state.config()['identity-quarantine-seconds'] * 1000);
+  return { id, sha256: key.sha256, labels: identityLabels, information: formatLabelList(information) };
 }
 
 function claimAddress(state: ClusterState, ip: ParsedIp | null): string | null {
@@ -70,7 +68,7 @@ export function createEndpoint(state: ClusterState, cluster: string, node: strin
   }
   const prefixes = [claimAddress(state, n.ipv4), claimAddress(state, n.ipv6)].filter((p): p is string => p !== null);
   const identity = acquireIdentity(state, n.labels, now);
-  state.endpoints.insert({
+  const row: EndpointRow = {
     node, id,
     attachment_id: n.attachmentId,
     container_id: n.containerId,
@@ -93,10 +91,12 @@ export function createEndpoint(state: ClusterState, cluster: string, node: strin
     policy_revision: POLICY_REVISION,
     regenerations: 1,
     created_at: now,
-  });
+  };
+  state.endpoints.insert(row);
   for (const prefix of prefixes) state.ipcache.insert(prefix, identity.id, node, id);
   state.bumpRevision();
-  return { created: true, endpoint: getEndpoint(state, node, String(id)) };
+  const view = { ...row, identity_labels: JSON.stringify(identity.labels), identity_sha256: identity.sha256 };
+  return { created: true, endpoint: toEndpoint(view) };
 }
 
 function findEndpoint(state: ClusterState, node: string, refText: string): EndpointView {

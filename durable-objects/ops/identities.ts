@@ -63,7 +63,7 @@ export function getIpcache(state: ClusterState, args: { limit?: number; cursor?:
   const page = rows.slice(0, limit);
   const last = page[page.length - 1];
   return {
-    revision: state.meta.revision(),
+    revision: state.revision(),
     entries: page.map(toIpcacheEntry),
     ...(rows.length > limit && last ? { 'next-cursor': encodeCursor(last.prefix) } : {}),
   };

@@ -76,16 +76,20 @@ export class EndpointStore {
 
   /** The lowest free endpoint number on a node, as cilium-cni's `cilium-local:0` asks for. */
   lowestFreeId(node: string): number | undefined {
-    if (!this.idTaken(node, MIN_ENDPOINT_ID)) return MIN_ENDPOINT_ID;
+    // No gap (the usual case): the next number is count + 1.
+    const { n, top } = this.sql.exec<{ n: number; top: number | null }>('SELECT count(*) AS n, max(id) AS top FROM endpoints WHERE node = ?', node).one();
+    if ((top ?? 0) === n) return n + 1 <= MAX_ENDPOINT_ID ? n + 1 : undefined;
+    // Otherwise the first row whose number differs from its rank marks the lowest gap.
     const row = this.sql
       .exec<{ id: number }>(
-        `SELECT e.id + 1 AS id FROM endpoints e WHERE e.node = ?1 AND e.id < ?2
-           AND NOT EXISTS (SELECT 1 FROM endpoints f WHERE f.node = ?1 AND f.id = e.id + 1)
-         ORDER BY e.id LIMIT 1`,
-        node, MAX_ENDPOINT_ID,
+        `SELECT coalesce(
+           (SELECT rank FROM (SELECT id, row_number() OVER (ORDER BY id) AS rank FROM endpoints WHERE node = ?1)
+             WHERE id <> rank LIMIT 1),
+           ?2) AS id`,
+        node, n + 1,
       )
-      .toArray()[0];
-    return row?.id;
+      .one();
+    return row.id >= MIN_ENDPOINT_ID && row.id <= MAX_ENDPOINT_ID ? row.id : undefined;
   }
 
   insert(row: EndpointRow): void {

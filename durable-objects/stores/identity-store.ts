@@ -47,6 +47,41 @@ export class IdentityStore {
    * GC candidate (refcount 0 within its grace period) is revived with its number.
    */
   acquire(identity: NewIdentity, now: number, quarantineMs: number): { id: number; created: boolean } {
+    return this.acquireAtCursor(identity, now, now - quarantineMs) ?? this.acquireSearching(identity, now, now - quarantineMs);
+  }
+
+  /**
+   * The fast path, one statement: insert at the cursor unless its number is quarantined, or take a
+   * reference on the existing identity of the same labels. Undefined when the cursor's number is
+   * unusable; then the searching path decides.
+   */
+  private acquireAtCursor(identity: NewIdentity, now: number, quarantineCutoff: number): { id: number; created: boolean } | undefined {
+    const candidate = this.cursor;
+    if (candidate === undefined || candidate < this.range.min || candidate > this.range.max) return undefined;
+    let rows: { id: number }[];
+    try {
+      rows = this.sql
+        .exec<{ id: number }>(
+          `INSERT INTO identities (id, sha256, labels, namespace, refcount, created_at)
+             SELECT ?1, ?2, ?3, ?4, 1, ?5
+             WHERE NOT EXISTS (SELECT 1 FROM identity_quarantine WHERE id = ?1 AND freed_at > ?6)
+           ON CONFLICT (sha256) DO UPDATE SET refcount = refcount + 1, released_at = NULL
+           RETURNING id`,
+          candidate, identity.key.sha256, JSON.stringify(identity.labels), identity.namespace, now, quarantineCutoff,
+        )
+        .toArray();
+    } catch {
+      // The cursor's number belongs to another identity (UNIQUE on id): search instead.
+      return undefined;
+    }
+    const id = rows[0]?.id;
+    if (id === undefined) return undefined;
+    if (id !== candidate) return { id, created: false };
+    this.cursor = id + 1;
+    return { id, created: true };
+  }
+
+  private acquireSearching(identity: NewIdentity, now: number, quarantineCutoff: number): { id: number; created: boolean } {
     const existing = this.sql
       .exec<{ id: number }>('SELECT id FROM identities WHERE sha256 = ?', identity.key.sha256)
       .toArray()[0];
@@ -54,7 +89,7 @@ export class IdentityStore {
       this.sql.exec('UPDATE identities SET refcount = refcount + 1, released_at = NULL WHERE id = ?', existing.id);
       return { id: existing.id, created: false };
     }
-    const id = this.nextFree(now - quarantineMs);
+    const id = this.nextFree(quarantineCutoff);
     this.sql.exec(
       'INSERT INTO identities (id, sha256, labels, namespace, refcount, created_at) VALUES (?, ?, ?, ?, 1, ?)',
       id, identity.key.sha256, JSON.stringify(identity.labels), identity.namespace, now,
@@ -97,10 +132,14 @@ export class IdentityStore {
   }
 
   private isFree(id: number, quarantineCutoff: number): boolean {
-    return (
-      this.sql.exec('SELECT 1 FROM identities WHERE id = ?', id).toArray().length === 0 &&
-      this.sql.exec('SELECT 1 FROM identity_quarantine WHERE id = ? AND freed_at > ?', id, quarantineCutoff).toArray().length === 0
-    );
+    const row = this.sql
+      .exec<{ taken: number }>(
+        `SELECT EXISTS (SELECT 1 FROM identities WHERE id = ?1)
+           OR EXISTS (SELECT 1 FROM identity_quarantine WHERE id = ?1 AND freed_at > ?2) AS taken`,
+        id, quarantineCutoff,
+      )
+      .one();
+    return row.taken === 0;
   }
 
   /** Smallest free number ≥ `from`: the start itself, or one past a taken number. */

@@ -43,6 +43,8 @@ export interface FilteredLabels {
 
 export type LabelFilter = (labels: LabelSet) => FilteredLabels;
 
+const MEMO_LIMIT = 10000;
+
 // Go's RE2 has no lookaround or backreferences; reject them so a pattern means what Cilium means.
 const NON_RE2 = /\(\?<?[=!]|\\[1-9]|\\k</;
 
@@ -86,23 +88,35 @@ export function compileLabelFilter(patterns: readonly string[]): LabelFilter {
   const compiled = patterns.map(parseLabelPattern);
   const defaults = new Set(DEFAULT_LABEL_FILTER);
   const whitelist = patterns.some((p, i) => !compiled[i]!.ignore && !defaults.has(p));
+  const isIdentityRelevant = (label: Label): boolean => {
+    let included = 0;
+    let ignored = 0;
+    for (const p of compiled) {
+      const len = matchLength(p, label);
+      if (len === undefined) continue;
+      if (p.ignore) {
+        if (ignored === 0 || len < ignored) ignored = len;
+      } else if (len > included) {
+        included = len;
+      }
+    }
+    return (!whitelist && ignored === 0) || included > ignored;
+  };
+  // The verdict depends on source and key only, and a cluster has few distinct keys: memoise it,
+  // bounded so that a stream of unique keys cannot grow memory.
+  const memo = new Map<string, boolean>();
   return (labels) => {
     const identity = new Map<string, Label>();
     const information = new Map<string, Label>();
     for (const [key, label] of labels) {
-      let included = 0;
-      let ignored = 0;
-      for (const p of compiled) {
-        const len = matchLength(p, label);
-        if (len === undefined) continue;
-        if (p.ignore) {
-          if (ignored === 0 || len < ignored) ignored = len;
-        } else if (len > included) {
-          included = len;
-        }
+      const memoKey = `${label.source}:${key}`;
+      let relevant = memo.get(memoKey);
+      if (relevant === undefined) {
+        relevant = isIdentityRelevant(label);
+        if (memo.size >= MEMO_LIMIT) memo.clear();
+        memo.set(memoKey, relevant);
       }
-      if ((!whitelist && ignored === 0) || included > ignored) identity.set(key, label);
-      else information.set(key, label);
+      (relevant ? identity : information).set(key, label);
     }
     return { identity, information };
   };

@@ -10,6 +10,8 @@ export interface WranglerDev {
   url: string;
   token: string;
   persistDir: string;
+  /** PID of the wrangler process; its process group holds workerd. */
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -42,14 +44,15 @@ async function waitHealthy(url: string, child: ChildProcess, output: () => strin
 }
 
 /** Starts `wrangler dev`; pass the persist dir of an earlier run to restart over the same state. */
-export async function startWranglerDev(opts: { persistDir?: string; token?: string } = {}): Promise<WranglerDev> {
+export async function startWranglerDev(opts: { persistDir?: string; token?: string; config?: string } = {}): Promise<WranglerDev> {
   const port = await freePort();
   const token = opts.token ?? 'e2e-admin-token';
   const persistDir = opts.persistDir ?? mkdtempSync(join(tmpdir(), 'idplane-e2e-'));
   const child = spawn(
     process.execPath,
     [join(ROOT, 'node_modules/wrangler/bin/wrangler.js'), 'dev', '--port', String(port), '--ip', '127.0.0.1',
-      '--persist-to', persistDir, '--show-interactive-dev-session=false', '--var', `IDPLANE_ADMIN_TOKEN:${token}`],
+      '--persist-to', persistDir, '--show-interactive-dev-session=false', '--var', `IDPLANE_ADMIN_TOKEN:${token}`,
+      ...(opts.config ? ['--config', opts.config] : [])],
     { cwd: ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, WRANGLER_SEND_METRICS: 'false' } },
   );
   let log = '';
@@ -78,5 +81,5 @@ export async function startWranglerDev(opts: { persistDir?: string; token?: stri
     await stop();
     throw e;
   }
-  return { url, token, persistDir, stop };
+  return { url, token, persistDir, pid: child.pid!, stop };
 }

@@ -1,0 +1,97 @@
+// `npm run bench`: the budgets of DESIGN.md §7 that this service covers, each beside the platform
+// floor measured in the same run, on this machine.
+//   1. sync endpoint creates vs a cheap DO read through `wrangler dev`, at 1 and 50 clients;
+//   2. identity allocations/s inside one DO vs raw single-insert SQLite transactions/s there;
+//   3. the resident memory of workerd holding 100k endpoints over 16k identities.
+import { resolve } from 'node:path';
+import { startWranglerDev, type WranglerDev } from '../test/e2e/wrangler-dev.js';
+import { createLoad, floorLoad, readLoad, runLoad, type LoadResult } from './http-load.js';
+import { describeMachine, workerdRss } from './machine.js';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const MiB = 2 ** 20;
+
+function row(r: LoadResult): string {
+  return `${r.name.padEnd(28)} c=${String(r.connections).padStart(2)}  ${r.rps.toFixed(0).padStart(6)} req/s  p50 ${r.p50.toFixed(1).padStart(5)} ms  p99 ${r.p99.toFixed(1).padStart(6)} ms  errors ${r.errors}`;
+}
+
+async function api(dev: WranglerDev, method: string, path: string, body?: unknown): Promise<void> {
+  const res = await fetch(`${dev.url}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${dev.token}`, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
+}
+
+async function httpBudgets(): Promise<void> {
+  const dev = await startWranglerDev();
+  try {
+    const cluster = 'bench';
+    const nodes = Array.from({ length: 40 }, (_, i) => `node-${i}`);
+    for (const [i, n] of nodes.entries()) await api(dev, 'PUT', `/v1/clusters/${cluster}/nodes/${n}`, { ipv4: `192.168.0.${i + 1}` });
+    const seq = { n: 0 };
+    // Warm up both paths, then measure floor and creates back to back at each concurrency.
+    await floorLoad(dev, cluster, 10, 2);
+    await createLoad(dev, cluster, nodes, 10, 2, seq);
+    const results: LoadResult[] = [];
+    for (const c of [1, 50]) {
+      results.push(await floorLoad(dev, cluster, c, SECONDS));
+      results.push(await createLoad(dev, cluster, nodes, c, SECONDS, seq));
+    }
+    for (const c of [1, 50]) results.push(await readLoad(dev, cluster, nodes[0]!, c, SECONDS));
+    for (const r of results) console.log(row(r));
+    const [floor1, create1, floor50, create50] = results as [LoadResult, LoadResult, LoadResult, LoadResult];
+    console.log(`sync create throughput at 50 clients: ${(100 * create50.rps / floor50.rps).toFixed(0)} % of the floor (budget ≥ 85 %)`);
+    console.log(`sync create p50 at 1 client: ${(create1.p50 / floor1.p50).toFixed(2)} × the floor (budget ≤ 1.3 ×)`);
+  } finally {
+    await dev.stop();
+  }
+}
+
+/** The one-commit floor: a request whose DO call writes one row (bench worker). */
+function runLoadAt(dev: WranglerDev, path: string, connections: number): Promise<LoadResult> {
+  return runLoad('GET /touch (one commit)', { url: `${dev.url}${path}`, connections, duration: SECONDS });
+}
+
+async function timed(dev: WranglerDev, path: string): Promise<number> {
+  const t0 = performance.now();
+  const res = await fetch(`${dev.url}${path}`);
+  if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`);
+  await res.text();
+  return performance.now() - t0;
+}
+
+async function inObjectBudgets(): Promise<void> {
+  const dev = await startWranglerDev({ config: resolve(import.meta.dirname, 'wrangler.bench.toml') });
+  try {
+    const rtt = Math.min(...(await Promise.all([0, 1, 2].map(() => timed(dev, '/noop?cluster=alloc')))));
+    const n = 20000;
+    await timed(dev, '/prepare?cluster=alloc&n=2000&offset=1000000');
+    await timed(dev, '/allocate?cluster=alloc');
+    await timed(dev, '/raw-inserts?cluster=alloc&n=2000&offset=1000000');
+    await timed(dev, `/prepare?cluster=alloc&n=${n}&offset=0`);
+    const alloc = (await timed(dev, '/allocate?cluster=alloc')) - rtt;
+    const raw = (await timed(dev, `/raw-inserts?cluster=alloc&n=${n}&offset=0`)) - rtt;
+    const allocRate = n / (alloc / 1000);
+    const rawRate = n / (raw / 1000);
+    const commitFloor = [];
+    for (const c of [1, 50]) commitFloor.push(await runLoadAt(dev, '/touch?cluster=touch', c));
+    for (const r of commitFloor) console.log(row(r));
+    console.log(`identity allocations inside one DO: ${allocRate.toFixed(0)}/s (budget ≥ 50,000/s); raw single-insert transactions: ${rawRate.toFixed(0)}/s; ratio ${(allocRate / rawRate).toFixed(2)}`);
+
+    const before = Math.max(...workerdRss(dev.pid));
+    const fillStart = performance.now();
+    for (let done = 0; done < 100_000; done += 10_000) await timed(dev, `/fill?cluster=fill&n=10000&identities=16000&offset=${done}`);
+    const fillSeconds = (performance.now() - fillStart) / 1000;
+    const after = Math.max(...workerdRss(dev.pid));
+    console.log(`100k endpoints / 16k identities created inside the DO in ${fillSeconds.toFixed(1)} s (${(100_000 / fillSeconds).toFixed(0)}/s)`);
+    console.log(`workerd RSS: ${(before / MiB).toFixed(0)} MiB before, ${(after / MiB).toFixed(0)} MiB holding 100k endpoints (isolate limit 128 MB; SQLite holds the rows)`);
+  } finally {
+    await dev.stop();
+  }
+}
+
+console.log(`machine: ${describeMachine()}`);
+await httpBudgets();
+await inObjectBudgets();
