@@ -1,22 +1,32 @@
-// ClusterDO: one SQLite-backed Durable Object per cluster. A thin shell: each RPC method runs one
-// SQLite transaction around an operation in ./ops and returns expected failures as data, since
-// RPC drops an Error's own properties. Bugs still throw.
+// ClusterDO: one SQLite-backed Durable Object per cluster. A thin shell: each RPC method checks
+// the caller's scope and runs one SQLite transaction around an operation in ./ops, returning
+// expected failures as data (RPC drops an Error's own properties); bugs still throw. Committed
+// feed batches wake long-polls and go out to the hibernating WebSockets.
 import { DurableObject } from 'cloudflare:workers';
 import type { ClusterConfig, ClusterConfigPatch } from '../src/api/config.js';
 import type { Endpoint, EndpointChangeRequest, EndpointList } from '../src/api/endpoints.js';
 import type { Identity, IdentityList, Ipcache } from '../src/api/identities.js';
-import type { Node, NodeList, NodeSpec } from '../src/api/nodes.js';
+import type { Heartbeat, Node, NodeList, NodeRegistration, NodeSpec } from '../src/api/nodes.js';
+import { authorize, type Principal, type Scope } from '../src/core/auth.js';
 import { DomainError, type Result } from '../src/core/errors.js';
+import type { FeedPage } from '../src/core/feed.js';
 import { ClusterState } from './cluster-state.js';
+import { acknowledge, catchUp, fanOut } from './feed-sockets.js';
+import { patchConfig } from './ops/config.js';
 import * as endpoints from './ops/endpoints.js';
+import { readFeed } from './ops/feed.js';
 import { collectIdentities, nextGcAt } from './ops/gc.js';
 import * as identities from './ops/identities.js';
 import * as nodes from './ops/nodes.js';
-import { patchConfig } from './ops/config.js';
 import { migrate } from './schema.js';
+
+const ADMIN: Scope = { kind: 'admin' };
+const READER: Scope = { kind: 'reader' };
+const onNode = (node: string): Scope => ({ kind: 'node', node });
 
 export class ClusterDO extends DurableObject<Env> {
   protected readonly state: ClusterState;
+  private readonly feedWaiters = new Set<() => void>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -24,95 +34,155 @@ export class ClusterDO extends DurableObject<Env> {
     this.state = new ClusterState(ctx.storage.sql);
   }
 
-  /** Runs `op` in one transaction; a DomainError rolls it back and comes back as data. */
-  private run<T>(op: (now: number) => T): Result<T> {
+  /** Authorizes, then runs `op` in one transaction; a DomainError rolls it back and comes back as data. */
+  protected run<T>(principal: Principal, scope: Scope, op: (now: number) => T): Result<T> {
+    let value: T;
     try {
-      return { ok: true, value: this.ctx.storage.transactionSync(() => op(Date.now())) };
+      value = this.ctx.storage.transactionSync(() => {
+        authorize(principal, scope, (node) => this.state.nodes.tokenHash(node));
+        return op(Date.now());
+      });
     } catch (e) {
       this.state.forgetCaches();
       if (e instanceof DomainError) return { ok: false, error: e.toBody() };
       throw e;
     }
+    this.publish();
+    return { ok: true, value };
   }
 
-  /** A mutation that may release identities: make sure the GC alarm will look at them. */
-  private async runReleasing<T>(op: (now: number) => T): Promise<Result<T>> {
-    const result = this.run(op);
-    if (result.ok) await this.scheduleGc();
-    return result;
+  /** Hands committed batches to long-polls and WebSockets. */
+  private publish(): void {
+    const batches = this.state.takeCommitted();
+    if (batches.length === 0) return;
+    for (const wake of [...this.feedWaiters]) wake();
+    const sockets = this.ctx.getWebSockets();
+    if (sockets.length > 0) for (const batch of batches) fanOut(this.state, sockets, batch);
   }
 
-  private async scheduleGc(): Promise<void> {
-    const due = nextGcAt(this.state);
-    if (due === undefined) return;
+  /** Sets the alarm for the next identity GC or lease expiry, whichever comes first. */
+  private async scheduleAlarm(): Promise<void> {
+    const due = [nextGcAt(this.state), this.state.nodes.nextLeaseExpiry()].filter((t): t is number => t !== undefined);
+    if (due.length === 0) return;
+    const next = Math.min(...due);
     const current = await this.ctx.storage.getAlarm();
-    if (current === null || current > due) await this.ctx.storage.setAlarm(due);
+    if (current === null || current > next) await this.ctx.storage.setAlarm(next);
+  }
+
+  private async thenSchedule<T>(result: Result<T>): Promise<Result<T>> {
+    if (result.ok) await this.scheduleAlarm();
+    return result;
   }
 
   override async alarm(): Promise<void> {
-    const outcome = this.run((now) => collectIdentities(this.state, now));
-    if (outcome.ok && outcome.value.nextRunAt !== undefined) await this.ctx.storage.setAlarm(outcome.value.nextRunAt);
+    this.run({ kind: 'admin' }, ADMIN, (now) => {
+      nodes.expireNodes(this.state, now);
+      collectIdentities(this.state, now);
+    });
+    await this.scheduleAlarm();
   }
 
-  async putNode(name: string, spec: NodeSpec): Promise<Result<{ created: boolean; node: Node }>> {
-    return this.run((now) => nodes.putNode(this.state, name, spec, now));
+  async putNode(p: Principal, name: string, spec: NodeSpec): Promise<Result<{ created: boolean; node: NodeRegistration }>> {
+    return this.thenSchedule(this.run(p, ADMIN, (now) => nodes.putNode(this.state, name, spec, now)));
   }
 
-  async getNode(name: string): Promise<Result<Node>> {
-    return this.run(() => nodes.getNode(this.state, name));
+  async getNode(p: Principal, name: string): Promise<Result<Node>> {
+    return this.run(p, ADMIN, () => nodes.getNode(this.state, name));
   }
 
-  async listNodes(): Promise<Result<NodeList>> {
-    return this.run(() => nodes.listNodes(this.state));
+  async listNodes(p: Principal): Promise<Result<NodeList>> {
+    return this.run(p, ADMIN, () => nodes.listNodes(this.state));
   }
 
-  async deleteNode(name: string): Promise<Result<{ name: string; 'endpoints-removed': number }>> {
-    return this.runReleasing((now) => nodes.deleteNode(this.state, name, now));
+  async heartbeat(p: Principal, name: string, beat: Heartbeat): Promise<Result<Node>> {
+    return this.thenSchedule(this.run(p, onNode(name), (now) => nodes.heartbeat(this.state, name, beat, now)));
   }
 
-  async createEndpoint(cluster: string, node: string, ref: string, req: EndpointChangeRequest): Promise<Result<endpoints.CreateOutcome>> {
-    return this.run((now) => endpoints.createEndpoint(this.state, cluster, node, ref, req, now));
+  async deleteNode(p: Principal, name: string): Promise<Result<{ name: string; 'endpoints-removed': number }>> {
+    return this.thenSchedule(this.run(p, ADMIN, (now) => nodes.deleteNode(this.state, name, now)));
   }
 
-  async getEndpoint(node: string, ref: string): Promise<Result<Endpoint>> {
-    return this.run(() => endpoints.getEndpoint(this.state, node, ref));
+  async createEndpoint(p: Principal, cluster: string, node: string, ref: string, req: EndpointChangeRequest): Promise<Result<endpoints.CreateOutcome>> {
+    return this.run(p, onNode(node), (now) => endpoints.createEndpoint(this.state, cluster, node, ref, req, now));
   }
 
-  async listEndpoints(args: endpoints.EndpointListArgs): Promise<Result<EndpointList>> {
-    return this.run(() => endpoints.listEndpoints(this.state, args));
+  async getEndpoint(p: Principal, node: string, ref: string): Promise<Result<Endpoint>> {
+    return this.run(p, onNode(node), () => endpoints.getEndpoint(this.state, node, ref));
   }
 
-  async patchEndpointLabels(node: string, ref: string, add: string[], del: string[]): Promise<Result<Endpoint>> {
-    return this.runReleasing((now) => endpoints.patchLabels(this.state, node, ref, add, del, now));
+  async listEndpoints(p: Principal, args: endpoints.EndpointListArgs): Promise<Result<EndpointList>> {
+    return this.run(p, args.node === undefined ? ADMIN : onNode(args.node), () => endpoints.listEndpoints(this.state, args));
   }
 
-  async regenerateEndpoint(node: string, ref: string): Promise<Result<Endpoint>> {
-    return this.runReleasing((now) => endpoints.regenerateEndpoint(this.state, node, ref, now));
+  async patchEndpointLabels(p: Principal, node: string, ref: string, add: string[], del: string[]): Promise<Result<Endpoint>> {
+    return this.thenSchedule(this.run(p, onNode(node), (now) => endpoints.patchLabels(this.state, node, ref, add, del, now)));
   }
 
-  async deleteEndpoint(node: string, ref: string): Promise<Result<Endpoint>> {
-    return this.runReleasing((now) => endpoints.deleteEndpoint(this.state, node, ref, now));
+  async regenerateEndpoint(p: Principal, node: string, ref: string): Promise<Result<Endpoint>> {
+    return this.thenSchedule(this.run(p, onNode(node), (now) => endpoints.regenerateEndpoint(this.state, node, ref, now)));
   }
 
-  async listIdentities(args: identities.IdentityListArgs): Promise<Result<IdentityList>> {
-    return this.run(() => identities.listIdentities(this.state, args));
+  async deleteEndpoint(p: Principal, node: string, ref: string): Promise<Result<Endpoint>> {
+    return this.thenSchedule(this.run(p, onNode(node), (now) => endpoints.deleteEndpoint(this.state, node, ref, now)));
   }
 
-  async getIdentity(nid: number): Promise<Result<Identity>> {
-    return this.run(() => identities.getIdentity(this.state, nid));
+  async listIdentities(p: Principal, args: identities.IdentityListArgs): Promise<Result<IdentityList>> {
+    return this.run(p, READER, () => identities.listIdentities(this.state, args));
   }
 
-  async getIpcache(args: { limit?: number; cursor?: string }): Promise<Result<Ipcache>> {
-    return this.run(() => identities.getIpcache(this.state, args));
+  async getIdentity(p: Principal, nid: number): Promise<Result<Identity>> {
+    return this.run(p, READER, () => identities.getIdentity(this.state, nid));
   }
 
-  async getConfig(): Promise<Result<ClusterConfig>> {
-    return this.run(() => this.state.config());
+  async getIpcache(p: Principal, args: { limit?: number; cursor?: string }): Promise<Result<Ipcache>> {
+    return this.run(p, READER, () => identities.getIpcache(this.state, args));
   }
 
-  async patchConfig(patch: ClusterConfigPatch): Promise<Result<ClusterConfig>> {
-    const result = this.run(() => patchConfig(this.state, patch));
-    if (result.ok) await this.scheduleGc();
-    return result;
+  async getConfig(p: Principal): Promise<Result<ClusterConfig>> {
+    return this.run(p, ADMIN, () => this.state.config());
+  }
+
+  async patchConfig(p: Principal, patch: ClusterConfigPatch): Promise<Result<ClusterConfig>> {
+    return this.thenSchedule(this.run(p, ADMIN, () => patchConfig(this.state, patch)));
+  }
+
+  /** Long-poll: batches after `since`, waiting up to `waitSeconds` for a commit when there are none. */
+  async readFeed(p: Principal, since: number, waitSeconds: number): Promise<Result<FeedPage>> {
+    const deadline = Date.now() + waitSeconds * 1000;
+    for (;;) {
+      const page = this.run(p, READER, () => readFeed(this.state, since));
+      const remaining = deadline - Date.now();
+      if (!page.ok || page.value.resync || page.value.batches.length > 0 || remaining <= 0) return page;
+      await new Promise<void>((resolve) => {
+        const wake = () => {
+          clearTimeout(timer);
+          this.feedWaiters.delete(wake);
+          resolve();
+        };
+        const timer = setTimeout(wake, remaining);
+        this.feedWaiters.add(wake);
+      });
+    }
+  }
+
+  /** WebSocket upgrade for the feed, forwarded by the worker with the caller's principal. */
+  override async fetch(request: Request): Promise<Response> {
+    const principal = JSON.parse(request.headers.get(PRINCIPAL_HEADER) ?? 'null') as Principal | null;
+    const since = Number(new URL(request.url).searchParams.get('since') ?? '0');
+    if (!principal || request.headers.get('upgrade')?.toLowerCase() !== 'websocket') return new Response('expected a WebSocket upgrade', { status: 426 });
+    const allowed = this.run(principal, READER, () => readFeed(this.state, since, 0));
+    if (!allowed.ok) return Response.json({ error: allowed.error }, { status: allowed.error.code === 'unauthorized' ? 401 : 400 });
+    const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
+    this.ctx.acceptWebSocket(server);
+    server.serializeAttachment({ node: principal.kind === 'node' ? principal.node : null, sent: since, acked: since });
+    catchUp(this.state, server);
+    return new Response(null, { status: 101, webSocket: client });
+  }
+
+  override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    acknowledge(ws, message);
   }
 }
+
+/** Header carrying the authenticated principal from the worker to the DO's fetch handler. */
+export const PRINCIPAL_HEADER = 'x-idplane-principal';

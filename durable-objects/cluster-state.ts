@@ -3,7 +3,9 @@
 import { clusterIdentityRange } from '../src/core/identity.js';
 import { compileLabelFilter, type LabelFilter } from '../src/core/label-filter.js';
 import type { ClusterConfig } from '../src/api/config.js';
+import type { FeedBatch, FeedEvent } from '../src/core/feed.js';
 import { EndpointStore } from './stores/endpoint-store.js';
+import { FeedStore } from './stores/feed-store.js';
 import { IdentityStore } from './stores/identity-store.js';
 import { IpcacheStore } from './stores/ipcache-store.js';
 import { MetaStore } from './stores/meta-store.js';
@@ -12,12 +14,19 @@ import { NodeStore } from './stores/node-store.js';
 /** idplane allocates cluster-scoped identities for cluster ID 0 (the clustermesh bits stay 0). */
 export const CLUSTER_ID = 0;
 
+const COMPACT_EVERY = 64;
+
 export class ClusterState {
   readonly meta: MetaStore;
   readonly nodes: NodeStore;
   readonly identities: IdentityStore;
   readonly endpoints: EndpointStore;
   readonly ipcache: IpcacheStore;
+  readonly feed: FeedStore;
+  /** Events of the transaction under way, written with its revision by bumpRevision. */
+  private pending: FeedEvent[] = [];
+  /** Batches written by the transaction under way, handed to subscribers once it commits. */
+  private written: FeedBatch[] = [];
   private cachedConfig: ClusterConfig | undefined;
   private cachedFilter: LabelFilter | undefined;
   private cachedRevision: number | undefined;
@@ -28,6 +37,12 @@ export class ClusterState {
     this.identities = new IdentityStore(sql, clusterIdentityRange(CLUSTER_ID));
     this.endpoints = new EndpointStore(sql);
     this.ipcache = new IpcacheStore(sql);
+    this.feed = new FeedStore(sql);
+  }
+
+  /** Records a feed event of the current transaction. */
+  emit(event: FeedEvent): void {
+    this.pending.push(event);
   }
 
   config(): ClusterConfig {
@@ -51,6 +66,15 @@ export class ClusterState {
     this.cachedConfig = undefined;
     this.cachedFilter = undefined;
     this.cachedRevision = undefined;
+    this.pending = [];
+    this.written = [];
+  }
+
+  /** Takes the batches of the transaction that just committed. */
+  takeCommitted(): FeedBatch[] {
+    const out = this.written;
+    this.written = [];
+    return out;
   }
 
   revision(): number {
@@ -58,11 +82,18 @@ export class ClusterState {
     return this.cachedRevision;
   }
 
-  /** Advances the cluster revision inside the caller's transaction. */
-  bumpRevision(): number {
+  /**
+   * Commits the transaction's events to the feed under the next cluster revision, inside the
+   * caller's transaction, and compacts the feed to its horizon now and then.
+   */
+  bumpRevision(now: number): number {
     const next = this.revision() + 1;
     this.meta.setRevision(next);
+    this.feed.append(next, this.pending, now);
+    this.written.push({ revision: next, events: this.pending });
+    this.pending = [];
     this.cachedRevision = next;
+    if (next % COMPACT_EVERY === 0) this.feed.compact(next - this.config()['feed-horizon-revisions']);
     return next;
   }
 }

@@ -65,7 +65,7 @@ export function toReservedIdentity(r: ReservedIdentity, references: number): Ide
   };
 }
 
-export function toNode(row: NodeRow): Node {
+export function toNode(row: NodeRow, clusterRevision: number): Node {
   return {
     name: row.name,
     ...optional('ipv4', row.ipv4),
@@ -73,6 +73,11 @@ export function toNode(row: NodeRow): Node {
     endpoints: row.endpoints,
     'created-at': iso(row.created_at),
     'updated-at': iso(row.updated_at),
+    'lease-seconds': row.lease_seconds,
+    'lease-expires-at': row.lease_expires_at === null ? null : iso(row.lease_expires_at),
+    'last-heartbeat': row.last_heartbeat === null ? null : iso(row.last_heartbeat),
+    'applied-revision': row.applied_revision,
+    lag: Math.max(0, clusterRevision - row.applied_revision),
   };
 }
 

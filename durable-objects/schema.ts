@@ -59,6 +59,20 @@ const MIGRATIONS: readonly string[] = [
   ) WITHOUT ROWID;
   CREATE INDEX ipcache_endpoint ON ipcache (node, endpoint);
   `,
+  // 2: the change feed, node tokens and leases.
+  `
+  CREATE TABLE feed (
+    revision INTEGER PRIMARY KEY,
+    events TEXT NOT NULL,                 -- JSON array of FeedEvent (src/core/feed.ts)
+    committed_at INTEGER NOT NULL
+  );
+  ALTER TABLE nodes ADD COLUMN token_hash TEXT;               -- SHA-256 of the node token
+  ALTER TABLE nodes ADD COLUMN lease_seconds INTEGER NOT NULL DEFAULT 0;  -- 0: no lease, never expires
+  ALTER TABLE nodes ADD COLUMN lease_expires_at INTEGER;
+  ALTER TABLE nodes ADD COLUMN last_heartbeat INTEGER;
+  ALTER TABLE nodes ADD COLUMN applied_revision INTEGER NOT NULL DEFAULT 0;
+  CREATE INDEX nodes_lease ON nodes (lease_expires_at) WHERE lease_expires_at IS NOT NULL;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

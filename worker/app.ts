@@ -5,10 +5,11 @@ import { HTTPException } from 'hono/http-exception';
 import { JSON_BODY_LIMIT } from '../src/api/common.js';
 import { ERROR_CODES, type ErrorCode } from '../src/core/errors.js';
 import type { AppEnv } from './app-env.js';
-import { adminAuth } from './auth.js';
+import { tokenAuth } from './auth.js';
 import { errorResponse, isDomainError } from './errors.js';
 import { registerConfigRoutes } from './routes/config.js';
 import { registerEndpointRoutes } from './routes/endpoints.js';
+import { registerFeedRoutes } from './routes/feed.js';
 import { registerIdentityRoutes } from './routes/identities.js';
 import { registerNodeRoutes } from './routes/nodes.js';
 
@@ -45,13 +46,14 @@ export function createApp(): OpenAPIHono<AppEnv> {
       onError: (c) => errorResponse(c, 'payload-too-large', `request body is over ${JSON_BODY_LIMIT} bytes`),
     }),
   );
-  app.use('/v1/*', adminAuth());
-  app.use('/openapi.json', adminAuth());
+  app.use('/v1/*', tokenAuth());
+  app.use('/openapi.json', tokenAuth());
 
   registerNodeRoutes(app);
   registerEndpointRoutes(app);
   registerIdentityRoutes(app);
   registerConfigRoutes(app);
+  registerFeedRoutes(app);
 
   app.doc31('/openapi.json', {
     openapi: '3.1.0',

@@ -4,6 +4,7 @@ import type { Endpoint, EndpointChangeRequest, EndpointList } from '../../src/ap
 import { parseEndpointRef } from '../../src/core/endpoint-ref.js';
 import { patchEndpointLabels, POD_NAMESPACE_LABEL } from '../../src/core/endpoint-labels.js';
 import { DomainError } from '../../src/core/errors.js';
+import type { FeedEvent } from '../../src/core/feed.js';
 import { identityKeyOf } from '../../src/core/identity-key.js';
 import { hostPrefix, type ParsedIp } from '../../src/core/ip.js';
 import { buildLabelSet, formatLabelList, parseClientLabel, parseLabel, type LabelSet } from '../../src/core/labels.js';
@@ -21,8 +22,22 @@ export interface CreateOutcome {
   endpoint: Endpoint;
 }
 
-function requireNode(state: ClusterState, node: string): void {
-  if (!state.nodes.exists(node)) throw new DomainError('node-not-found', `node ${JSON.stringify(node)} not found`);
+/** Checks the node exists; returns its tunnel endpoint address. */
+function requireNode(state: ClusterState, node: string): string | null {
+  const hostIp = state.nodes.hostIp(node);
+  if (hostIp === undefined) throw new DomainError('node-not-found', `node ${JSON.stringify(node)} not found`);
+  return hostIp;
+}
+
+function prefixesOf(ep: Pick<EndpointRow, 'ipv4' | 'ipv6'>): string[] {
+  return [ep.ipv4 && `${ep.ipv4}/32`, ep.ipv6 && `${ep.ipv6}/128`].filter((p): p is string => Boolean(p));
+}
+
+function endpointUpsert(ep: EndpointRow): FeedEvent {
+  return {
+    type: 'endpoint-upsert', node: ep.node, id: ep.id, identity: ep.identity, ipv4: ep.ipv4, ipv6: ep.ipv6,
+    'interface-index': ep.interface_index, mac: ep.mac, 'host-mac': ep.host_mac,
+  };
 }
 
 /** Filters a label set and takes a reference on the identity of its identity-relevant part. */
@@ -31,7 +46,8 @@ export function acquireIdentity(state: ClusterState, labels: LabelSet, now: numb
   const namespace = identity.get(POD_NAMESPACE_LABEL)?.value ?? null;
   const key = identityKeyOf(identity);
   const identityLabels = formatLabelList(identity);
-  const { id } = state.identities.acquire({ key, labels: identityLabels, namespace }, now, state.config()['identity-quarantine-seconds'] * 1000);
+  const { id, created } = state.identities.acquire({ key, labels: identityLabels, namespace }, now, state.config()['identity-quarantine-seconds'] * 1000);
+  if (created) state.emit({ type: 'identity-add', id, labels: identityLabels });
   return { id, sha256: key.sha256, labels: identityLabels, information: formatLabelList(information) };
 }
 
@@ -46,7 +62,7 @@ function claimAddress(state: ClusterState, ip: ParsedIp | null): string | null {
 
 export function createEndpoint(state: ClusterState, cluster: string, node: string, refText: string, req: EndpointChangeRequest, now: number): CreateOutcome {
   const n = normaliseCreate(refText, req, cluster);
-  requireNode(state, node);
+  const hostIp = requireNode(state, node);
   if (n.attachmentId !== null) {
     const existing = state.endpoints.byAttachment(node, n.attachmentId);
     if (existing) {
@@ -93,8 +109,12 @@ export function createEndpoint(state: ClusterState, cluster: string, node: strin
     created_at: now,
   };
   state.endpoints.insert(row);
-  for (const prefix of prefixes) state.ipcache.insert(prefix, identity.id, node, id);
-  state.bumpRevision();
+  state.emit(endpointUpsert(row));
+  for (const prefix of prefixes) {
+    state.ipcache.insert(prefix, identity.id, node, id);
+    state.emit({ type: 'ipcache-upsert', prefix, identity: identity.id, 'host-ip': hostIp, node, endpoint: id });
+  }
+  state.bumpRevision(now);
   const view = { ...row, identity_labels: JSON.stringify(identity.labels), identity_sha256: identity.sha256 };
   return { created: true, endpoint: toEndpoint(view) };
 }
@@ -115,15 +135,23 @@ export function getEndpoint(state: ClusterState, node: string, refText: string):
 function regenerate(state: ClusterState, ep: EndpointView, labels: LabelSet, now: number): Endpoint {
   const identity = acquireIdentity(state, labels, now);
   state.identities.release(ep.identity, now);
-  state.endpoints.updateRegenerated(ep.node, ep.id, {
+  const change = {
     identity: identity.id,
     labels: JSON.stringify(formatLabelList(labels)),
     information_labels: JSON.stringify(identity.information),
     policy_revision: POLICY_REVISION,
     state: 'ready',
-  });
-  if (identity.id !== ep.identity) state.ipcache.setEndpointIdentity(ep.node, ep.id, identity.id);
-  state.bumpRevision();
+  };
+  state.endpoints.updateRegenerated(ep.node, ep.id, change);
+  state.emit(endpointUpsert({ ...ep, ...change }));
+  if (identity.id !== ep.identity) {
+    state.ipcache.setEndpointIdentity(ep.node, ep.id, identity.id);
+    const hostIp = requireNode(state, ep.node);
+    for (const prefix of prefixesOf(ep)) {
+      state.emit({ type: 'ipcache-upsert', prefix, identity: identity.id, 'host-ip': hostIp, node: ep.node, endpoint: ep.id });
+    }
+  }
+  state.bumpRevision(now);
   return getEndpoint(state, ep.node, String(ep.id));
 }
 
@@ -142,16 +170,18 @@ export function regenerateEndpoint(state: ClusterState, node: string, refText: s
 }
 
 /** Removes an endpoint: its ipcache entries go and its identity reference is released. */
-export function removeEndpoint(state: ClusterState, node: string, id: number, identity: number, now: number): void {
-  state.ipcache.deleteEndpoint(node, id);
-  state.endpoints.delete(node, id);
-  state.identities.release(identity, now);
+export function removeEndpoint(state: ClusterState, ep: EndpointRow, now: number): void {
+  state.ipcache.deleteEndpoint(ep.node, ep.id);
+  for (const prefix of prefixesOf(ep)) state.emit({ type: 'ipcache-delete', prefix, node: ep.node, endpoint: ep.id });
+  state.endpoints.delete(ep.node, ep.id);
+  state.emit({ type: 'endpoint-delete', node: ep.node, id: ep.id, ipv4: ep.ipv4, ipv6: ep.ipv6 });
+  state.identities.release(ep.identity, now);
 }
 
 export function deleteEndpoint(state: ClusterState, node: string, refText: string, now: number): Endpoint {
   const ep = findEndpoint(state, node, refText);
-  removeEndpoint(state, node, ep.id, ep.identity, now);
-  state.bumpRevision();
+  removeEndpoint(state, ep, now);
+  state.bumpRevision(now);
   return { ...toEndpoint(ep), state: 'disconnected' };
 }
 

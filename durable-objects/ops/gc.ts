@@ -13,7 +13,8 @@ export function collectIdentities(state: ClusterState, now: number): GcOutcome {
   const graceMs = config['identity-gc-grace-seconds'] * 1000;
   const collected = state.identities.collect(now - graceMs, now);
   state.identities.expireQuarantine(now - config['identity-quarantine-seconds'] * 1000);
-  if (collected.length > 0) state.bumpRevision();
+  for (const id of collected) state.emit({ type: 'identity-delete', id });
+  if (collected.length > 0) state.bumpRevision(now);
   return { collected, nextRunAt: nextGcAt(state) };
 }
 

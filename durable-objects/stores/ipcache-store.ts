@@ -24,6 +24,13 @@ export class IpcacheStore {
     this.sql.exec('UPDATE ipcache SET identity = ? WHERE node = ? AND endpoint = ?', identity, node, endpoint);
   }
 
+  /** The prefixes of one node's endpoints, with their identities. */
+  onNode(node: string): { prefix: string; identity: number; endpoint: number }[] {
+    return this.sql
+      .exec<{ prefix: string; identity: number; endpoint: number }>('SELECT prefix, identity, endpoint FROM ipcache WHERE node = ? ORDER BY prefix', node)
+      .toArray();
+  }
+
   deleteEndpoint(node: string, endpoint: number): void {
     this.sql.exec('DELETE FROM ipcache WHERE node = ? AND endpoint = ?', node, endpoint);
   }

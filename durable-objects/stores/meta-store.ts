@@ -7,6 +7,7 @@ export const DEFAULT_CONFIG: ClusterConfig = {
   // Cilium's --identity-gc-interval default (15 min) stands in for the grace period.
   'identity-gc-grace-seconds': 900,
   'identity-quarantine-seconds': 900,
+  'feed-horizon-revisions': 100_000,
 };
 
 export class MetaStore {

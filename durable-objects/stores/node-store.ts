@@ -1,4 +1,4 @@
-// The `nodes` table.
+// The `nodes` table: addresses, the node token's hash, the lease and the last heartbeat.
 
 export type NodeRow = {
   name: string;
@@ -6,11 +6,24 @@ export type NodeRow = {
   ipv6: string | null;
   created_at: number;
   updated_at: number;
+  lease_seconds: number;
+  lease_expires_at: number | null;
+  last_heartbeat: number | null;
+  applied_revision: number;
   endpoints: number;
 };
 
-const SELECT = `SELECT n.name, n.ipv4, n.ipv6, n.created_at, n.updated_at,
-  (SELECT count(*) FROM endpoints e WHERE e.node = n.name) AS endpoints FROM nodes n`;
+const SELECT = `SELECT n.name, n.ipv4, n.ipv6, n.created_at, n.updated_at, n.lease_seconds, n.lease_expires_at,
+  n.last_heartbeat, n.applied_revision, (SELECT count(*) FROM endpoints e WHERE e.node = n.name) AS endpoints FROM nodes n`;
+
+export interface NodeUpsert {
+  name: string;
+  ipv4: string | null;
+  ipv6: string | null;
+  leaseSeconds: number;
+  /** A new token hash, or undefined to keep the current one. */
+  tokenHash: string | undefined;
+}
 
 export class NodeStore {
   constructor(private readonly sql: SqlStorage) {}
@@ -19,23 +32,57 @@ export class NodeStore {
     return this.sql.exec<NodeRow>(`${SELECT} WHERE n.name = ?`, name).toArray()[0];
   }
 
+  /** The node's address used as tunnel endpoint (IPv4 preferred); undefined for an unknown node. */
+  hostIp(name: string): string | null | undefined {
+    const row = this.sql.exec<{ ip: string | null }>('SELECT coalesce(ipv4, ipv6) AS ip FROM nodes WHERE name = ?', name).toArray()[0];
+    return row === undefined ? undefined : row.ip;
+  }
+
   exists(name: string): boolean {
     return this.sql.exec('SELECT 1 FROM nodes WHERE name = ?', name).toArray().length > 0;
+  }
+
+  /** The stored token hash: undefined for an unknown node, null for a node without a token. */
+  tokenHash(name: string): string | null | undefined {
+    return this.sql.exec<{ token_hash: string | null }>('SELECT token_hash FROM nodes WHERE name = ?', name).toArray()[0]?.token_hash;
   }
 
   list(): NodeRow[] {
     return this.sql.exec<NodeRow>(`${SELECT} ORDER BY n.name`).toArray();
   }
 
-  /** Inserts or updates; returns true when the node is new. */
-  upsert(name: string, ipv4: string | null, ipv6: string | null, now: number): boolean {
-    const created = !this.exists(name);
+  /** Inserts or updates a node, (re)starting its lease; returns true when the node is new. */
+  upsert(n: NodeUpsert, now: number): boolean {
+    const created = !this.exists(n.name);
+    const expires = n.leaseSeconds > 0 ? now + n.leaseSeconds * 1000 : null;
     this.sql.exec(
-      `INSERT INTO nodes (name, ipv4, ipv6, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
-       ON CONFLICT (name) DO UPDATE SET ipv4 = excluded.ipv4, ipv6 = excluded.ipv6, updated_at = excluded.updated_at`,
-      name, ipv4, ipv6, now, now,
+      `INSERT INTO nodes (name, ipv4, ipv6, created_at, updated_at, token_hash, lease_seconds, lease_expires_at)
+       VALUES (?1, ?2, ?3, ?4, ?4, ?5, ?6, ?7)
+       ON CONFLICT (name) DO UPDATE SET ipv4 = excluded.ipv4, ipv6 = excluded.ipv6, updated_at = excluded.updated_at,
+         token_hash = coalesce(excluded.token_hash, nodes.token_hash), lease_seconds = excluded.lease_seconds,
+         lease_expires_at = excluded.lease_expires_at`,
+      n.name, n.ipv4, n.ipv6, now, n.tokenHash ?? null, n.leaseSeconds, expires,
     );
     return created;
+  }
+
+  /** Records a heartbeat: renews the lease and stores the revision the node has applied. */
+  heartbeat(name: string, appliedRevision: number, now: number): void {
+    this.sql.exec(
+      `UPDATE nodes SET last_heartbeat = ?1, applied_revision = ?2,
+         lease_expires_at = CASE WHEN lease_seconds > 0 THEN ?1 + lease_seconds * 1000 ELSE NULL END
+       WHERE name = ?3`,
+      now, appliedRevision, name,
+    );
+  }
+
+  /** Nodes whose lease ran out at or before `now`. */
+  expired(now: number): string[] {
+    return this.sql.exec<{ name: string }>('SELECT name FROM nodes WHERE lease_expires_at <= ? ORDER BY name', now).toArray().map((r) => r.name);
+  }
+
+  nextLeaseExpiry(): number | undefined {
+    return this.sql.exec<{ t: number | null }>('SELECT min(lease_expires_at) AS t FROM nodes').one().t ?? undefined;
   }
 
   delete(name: string): void {

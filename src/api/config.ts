@@ -6,6 +6,7 @@ export const ClusterConfig = z
     'label-filter': z.array(z.string()),
     'identity-gc-grace-seconds': z.number().int(),
     'identity-quarantine-seconds': z.number().int(),
+    'feed-horizon-revisions': z.number().int().openapi({ description: 'Revisions the change feed keeps; an older `since` must resync' }),
   })
   .openapi('ClusterConfig');
 export type ClusterConfig = z.infer<typeof ClusterConfig>;
@@ -17,6 +18,7 @@ export const ClusterConfigPatch = z
     'label-filter': z.array(z.string().min(1).max(256)).max(256).optional(),
     'identity-gc-grace-seconds': z.number().int().min(0).max(MAX_SECONDS).optional(),
     'identity-quarantine-seconds': z.number().int().min(0).max(MAX_SECONDS).optional(),
+    'feed-horizon-revisions': z.number().int().min(1).max(10_000_000).optional(),
   })
   .openapi('ClusterConfigPatch');
 export type ClusterConfigPatch = z.infer<typeof ClusterConfigPatch>;

@@ -24,10 +24,10 @@ const patchConfig = createRoute({
 
 export function registerConfigRoutes(app: OpenAPIHono<AppEnv>): void {
   app.openapi(getConfig, async (c) => {
-    return c.json(unwrap(await clusterStub(c.env, c.req.valid('param').cluster).getConfig()), 200);
+    return c.json(unwrap(await clusterStub(c.env, c.req.valid('param').cluster).getConfig(c.get('principal'))), 200);
   });
   app.openapi(patchConfig, async (c) => {
     const { cluster } = c.req.valid('param');
-    return c.json(unwrap(await clusterStub(c.env, cluster).patchConfig(c.req.valid('json'))), 200);
+    return c.json(unwrap(await clusterStub(c.env, cluster).patchConfig(c.get('principal'), c.req.valid('json'))), 200);
   });
 }

@@ -1,6 +1,6 @@
 // /v1/clusters/{cluster}/nodes/{node}/endpoints/{ref} and the cluster-wide /endpoints list.
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
-import { ClusterParam, EndpointParam } from '../../src/api/common.js';
+import { ClusterParam, EndpointParam, NodeParam, PageQuery } from '../../src/api/common.js';
 import { Endpoint, EndpointChangeRequest, EndpointList, EndpointListQuery, LabelPatch } from '../../src/api/endpoints.js';
 import type { AppEnv } from '../app-env.js';
 import { unwrap } from '../errors.js';
@@ -60,31 +60,43 @@ const listEndpoints = createRoute({
   responses: { 200: json(EndpointList, 'One page of endpoints'), ...ERROR_RESPONSES },
 });
 
+const listNodeEndpoints = createRoute({
+  method: 'get',
+  path: '/v1/clusters/{cluster}/nodes/{node}/endpoints',
+  summary: "List one node's endpoints (a node token may list its own)",
+  request: { params: NodeParam, query: PageQuery },
+  responses: { 200: json(EndpointList, 'One page of endpoints'), ...ERROR_RESPONSES },
+});
+
 export function registerEndpointRoutes(app: OpenAPIHono<AppEnv>): void {
   app.openapi(createEndpoint, async (c) => {
     const { cluster, node, ref } = c.req.valid('param');
-    const out = unwrap(await clusterStub(c.env, cluster).createEndpoint(cluster, node, ref, c.req.valid('json')));
+    const out = unwrap(await clusterStub(c.env, cluster).createEndpoint(c.get('principal'), cluster, node, ref, c.req.valid('json')));
     return out.created ? c.json(out.endpoint, 201) : c.json(out.endpoint, 200);
   });
   app.openapi(getEndpoint, async (c) => {
     const { cluster, node, ref } = c.req.valid('param');
-    return c.json(unwrap(await clusterStub(c.env, cluster).getEndpoint(node, ref)), 200);
+    return c.json(unwrap(await clusterStub(c.env, cluster).getEndpoint(c.get('principal'), node, ref)), 200);
   });
   app.openapi(patchLabels, async (c) => {
     const { cluster, node, ref } = c.req.valid('param');
     const body = c.req.valid('json');
-    return c.json(unwrap(await clusterStub(c.env, cluster).patchEndpointLabels(node, ref, body.add ?? [], body.delete ?? [])), 200);
+    return c.json(unwrap(await clusterStub(c.env, cluster).patchEndpointLabels(c.get('principal'), node, ref, body.add ?? [], body.delete ?? [])), 200);
   });
   app.openapi(regenerate, async (c) => {
     const { cluster, node, ref } = c.req.valid('param');
-    return c.json(unwrap(await clusterStub(c.env, cluster).regenerateEndpoint(node, ref)), 200);
+    return c.json(unwrap(await clusterStub(c.env, cluster).regenerateEndpoint(c.get('principal'), node, ref)), 200);
   });
   app.openapi(deleteEndpoint, async (c) => {
     const { cluster, node, ref } = c.req.valid('param');
-    return c.json(unwrap(await clusterStub(c.env, cluster).deleteEndpoint(node, ref)), 200);
+    return c.json(unwrap(await clusterStub(c.env, cluster).deleteEndpoint(c.get('principal'), node, ref)), 200);
+  });
+  app.openapi(listNodeEndpoints, async (c) => {
+    const { cluster, node } = c.req.valid('param');
+    return c.json(unwrap(await clusterStub(c.env, cluster).listEndpoints(c.get('principal'), { ...c.req.valid('query'), node })), 200);
   });
   app.openapi(listEndpoints, async (c) => {
     const { cluster } = c.req.valid('param');
-    return c.json(unwrap(await clusterStub(c.env, cluster).listEndpoints(c.req.valid('query'))), 200);
+    return c.json(unwrap(await clusterStub(c.env, cluster).listEndpoints(c.get('principal'), c.req.valid('query'))), 200);
   });
 }

@@ -35,14 +35,14 @@ export function registerIdentityRoutes(app: OpenAPIHono<AppEnv>): void {
     const { cluster } = c.req.valid('param');
     const q = c.req.valid('query');
     const args = { labels: q.labels, reserved: q.reserved === 'true', limit: q.limit, cursor: q.cursor };
-    return c.json(unwrap(await clusterStub(c.env, cluster).listIdentities(args)), 200);
+    return c.json(unwrap(await clusterStub(c.env, cluster).listIdentities(c.get('principal'), args)), 200);
   });
   app.openapi(getIdentity, async (c) => {
     const { cluster, nid } = c.req.valid('param');
-    return c.json(unwrap(await clusterStub(c.env, cluster).getIdentity(Number(nid))), 200);
+    return c.json(unwrap(await clusterStub(c.env, cluster).getIdentity(c.get('principal'), Number(nid))), 200);
   });
   app.openapi(getIpcache, async (c) => {
     const { cluster } = c.req.valid('param');
-    return c.json(unwrap(await clusterStub(c.env, cluster).getIpcache(c.req.valid('query'))), 200);
+    return c.json(unwrap(await clusterStub(c.env, cluster).getIpcache(c.get('principal'), c.req.valid('query'))), 200);
   });
 }

@@ -1,7 +1,7 @@
 // /v1/clusters/{cluster}/nodes
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import { ClusterParam, NodeParam } from '../../src/api/common.js';
-import { Node, NodeList, NodeSpec } from '../../src/api/nodes.js';
+import { Heartbeat, Node, NodeList, NodeRegistration, NodeSpec } from '../../src/api/nodes.js';
 import type { AppEnv } from '../app-env.js';
 import { unwrap } from '../errors.js';
 import { clusterStub, ERROR_RESPONSES, json, jsonBody } from './route-kit.js';
@@ -13,7 +13,7 @@ const putNode = createRoute({
   path: '/v1/clusters/{cluster}/nodes/{node}',
   summary: 'Register or update a node',
   request: { params: NodeParam, body: jsonBody(NodeSpec) },
-  responses: { 200: json(Node, 'Updated'), 201: json(Node, 'Registered'), ...ERROR_RESPONSES },
+  responses: { 200: json(NodeRegistration, 'Updated'), 201: json(NodeRegistration, 'Registered, with its node token'), ...ERROR_RESPONSES },
 });
 
 const getNode = createRoute({
@@ -40,21 +40,33 @@ const deleteNode = createRoute({
   responses: { 200: json(NodeDeleted, 'Deleted'), ...ERROR_RESPONSES },
 });
 
+const heartbeat = createRoute({
+  method: 'post',
+  path: '/v1/clusters/{cluster}/nodes/{node}/heartbeat',
+  summary: "Renew a node's lease and report the revision it has applied",
+  request: { params: NodeParam, body: jsonBody(Heartbeat) },
+  responses: { 200: json(Node, 'The node'), ...ERROR_RESPONSES },
+});
+
 export function registerNodeRoutes(app: OpenAPIHono<AppEnv>): void {
   app.openapi(putNode, async (c) => {
     const { cluster, node } = c.req.valid('param');
-    const out = unwrap(await clusterStub(c.env, cluster).putNode(node, c.req.valid('json')));
+    const out = unwrap(await clusterStub(c.env, cluster).putNode(c.get('principal'), node, c.req.valid('json')));
     return out.created ? c.json(out.node, 201) : c.json(out.node, 200);
   });
   app.openapi(getNode, async (c) => {
     const { cluster, node } = c.req.valid('param');
-    return c.json(unwrap(await clusterStub(c.env, cluster).getNode(node)), 200);
+    return c.json(unwrap(await clusterStub(c.env, cluster).getNode(c.get('principal'), node)), 200);
   });
   app.openapi(listNodes, async (c) => {
-    return c.json(unwrap(await clusterStub(c.env, c.req.valid('param').cluster).listNodes()), 200);
+    return c.json(unwrap(await clusterStub(c.env, c.req.valid('param').cluster).listNodes(c.get('principal'))), 200);
+  });
+  app.openapi(heartbeat, async (c) => {
+    const { cluster, node } = c.req.valid('param');
+    return c.json(unwrap(await clusterStub(c.env, cluster).heartbeat(c.get('principal'), node, c.req.valid('json'))), 200);
   });
   app.openapi(deleteNode, async (c) => {
     const { cluster, node } = c.req.valid('param');
-    return c.json(unwrap(await clusterStub(c.env, cluster).deleteNode(node)), 200);
+    return c.json(unwrap(await clusterStub(c.env, cluster).deleteNode(c.get('principal'), node)), 200);
   });
 }

@@ -17,6 +17,7 @@ const error = (description: string) => json(ErrorResponse, description);
 export const ERROR_RESPONSES = {
   400: error('Invalid request: bad body, label, IP, reference or parameter'),
   401: error('Missing or invalid bearer token'),
+  403: error('A node token acting outside its node'),
   404: error('Unknown node, endpoint or identity'),
   409: error('Conflict: endpoint reference or IP already taken'),
   413: error('Body over 64 KiB'),

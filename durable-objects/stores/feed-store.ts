@@ -1,0 +1,28 @@
+// The `feed` table: one row per committed revision with its events, compacted to a horizon.
+import type { FeedBatch, FeedEvent } from '../../src/core/feed.js';
+
+export class FeedStore {
+  constructor(private readonly sql: SqlStorage) {}
+
+  append(revision: number, events: FeedEvent[], now: number): void {
+    this.sql.exec('INSERT INTO feed (revision, events, committed_at) VALUES (?, ?, ?)', revision, JSON.stringify(events), now);
+  }
+
+  /** Batches with revision > `since`, oldest first, at most `limit`. */
+  after(since: number, limit: number): FeedBatch[] {
+    return this.sql
+      .exec<{ revision: number; events: string }>('SELECT revision, events FROM feed WHERE revision > ? ORDER BY revision LIMIT ?', since, limit)
+      .toArray()
+      .map((r) => ({ revision: r.revision, events: JSON.parse(r.events) as FeedEvent[] }));
+  }
+
+  /** The oldest revision still held, if any. */
+  oldest(): number | undefined {
+    return this.sql.exec<{ r: number | null }>('SELECT min(revision) AS r FROM feed').one().r ?? undefined;
+  }
+
+  /** Forgets revisions at or below `revision`. */
+  compact(revision: number): void {
+    this.sql.exec('DELETE FROM feed WHERE revision <= ?', revision);
+  }
+}

@@ -1,0 +1,33 @@
+// Change-feed events: what every committed mutation tells the nodes. STABLE FORMAT: agents of
+// older versions read these from the feed; add event types or optional fields, never change one.
+
+export type FeedEvent =
+  | { type: 'ipcache-upsert'; prefix: string; identity: number; 'host-ip': string | null; node: string; endpoint: number }
+  | { type: 'ipcache-delete'; prefix: string; node: string; endpoint: number }
+  | { type: 'identity-add'; id: number; labels: string[] }
+  | { type: 'identity-delete'; id: number }
+  | { type: 'node-upsert'; name: string; ipv4: string | null; ipv6: string | null }
+  | { type: 'node-delete'; name: string }
+  | {
+      type: 'endpoint-upsert';
+      node: string;
+      id: number;
+      identity: number;
+      ipv4: string | null;
+      ipv6: string | null;
+      'interface-index': number | null;
+      mac: string | null;
+      'host-mac': string | null;
+    }
+  | { type: 'endpoint-delete'; node: string; id: number; ipv4: string | null; ipv6: string | null };
+
+/** The events of one commit, under the cluster revision it produced. */
+export interface FeedBatch {
+  revision: number;
+  events: FeedEvent[];
+}
+
+/** A feed read: batches after `since`, or a resync when `since` is older than the horizon. */
+export type FeedPage =
+  | { resync: false; revision: number; batches: FeedBatch[] }
+  | { resync: true; revision: number };
