@@ -182,6 +182,15 @@ export class ClusterDO extends DurableObject<Env> {
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
     acknowledge(ws, message);
   }
+
+  override async webSocketClose(ws: WebSocket, code: number): Promise<void> {
+    // Complete the closing handshake; 1005/1006 carry no code that may be echoed.
+    try {
+      ws.close(code === 1005 || code === 1006 ? 1000 : code, 'closed');
+    } catch {
+      // already closed
+    }
+  }
 }
 
 /** Header carrying the authenticated principal from the worker to the DO's fetch handler. */

@@ -11,7 +11,10 @@ export interface SocketAttachment {
   acked: number;
 }
 
-/** Unacknowledged revisions after which a consumer is told to resync and disconnected. */
+/**
+ * Unacknowledged revisions after which a consumer is told to resync and disconnected: at most
+ * this many, and never more than the feed keeps (past that it could not be caught up anyway).
+ */
 export const MAX_UNACKED_REVISIONS = 10_000;
 
 export function attachment(ws: WebSocket): SocketAttachment {
@@ -43,7 +46,7 @@ export function fanOut(state: ClusterState, sockets: WebSocket[], batch: FeedBat
   for (const ws of sockets) {
     const a = attachment(ws);
     if (a.sent >= batch.revision) continue;
-    if (batch.revision - a.acked > MAX_UNACKED_REVISIONS) {
+    if (batch.revision - a.acked > Math.min(MAX_UNACKED_REVISIONS, state.config()['feed-horizon-revisions'])) {
       sendResync(ws, batch.revision);
       continue;
     }
