@@ -109,3 +109,21 @@ export function parseIp(s: string, family?: IpFamily): ParsedIp | undefined {
 export function hostPrefix(ip: ParsedIp): string {
   return `${ip.text}/${ip.family === 4 ? 32 : 128}`;
 }
+
+export interface ParsedPrefix {
+  ip: ParsedIp;
+  bits: number;
+}
+
+/** Parses `addr/bits` (host bits must be zero, as in a canonical prefix). */
+export function parsePrefix(s: string): ParsedPrefix | undefined {
+  const slash = s.indexOf('/');
+  if (slash < 0) return undefined;
+  const ip = parseIp(s.slice(0, slash));
+  const bitsText = s.slice(slash + 1);
+  if (!ip || !/^(0|[1-9][0-9]{0,2})$/.test(bitsText)) return undefined;
+  const bits = Number(bitsText);
+  if (bits > ip.bytes.length * 8) return undefined;
+  for (let i = bits; i < ip.bytes.length * 8; i++) if ((ip.bytes[i >> 3]! >> (7 - (i & 7))) & 1) return undefined;
+  return { ip, bits };
+}

@@ -1,7 +1,7 @@
 // HTTP client of the idplane API, shared by the CLI and the node agent. Errors carry the API's
 // machine-readable code.
 import type { Endpoint, EndpointList } from '../api/endpoints.js';
-import type { Identity, IdentityList } from '../api/identities.js';
+import type { Identity, IdentityList, Ipcache, IpcacheEntry } from '../api/identities.js';
 
 export interface ClientConfig {
   url: string;
@@ -21,10 +21,14 @@ export class ApiError extends Error {
 }
 
 export class ApiClient {
-  private readonly base: string;
+  readonly base: string;
 
-  constructor(private readonly config: ClientConfig) {
+  constructor(readonly config: ClientConfig) {
     this.base = `${config.url.replace(/\/+$/, '')}/v1/clusters/${encodeURIComponent(config.cluster)}`;
+  }
+
+  withToken(token: string): ApiClient {
+    return new ApiClient({ ...this.config, token });
   }
 
   async request<T>(method: string, path: string, body?: unknown): Promise<T> {
@@ -43,18 +47,43 @@ export class ApiClient {
   }
 
   /** Every endpoint matching the query, following `next-cursor` across pages. */
-  async listEndpoints(query: { namespace?: string; node?: string; labels?: string } = {}): Promise<Endpoint[]> {
+  async listEndpoints(query: { namespace?: string; labels?: string } = {}): Promise<Endpoint[]> {
+    return this.listEndpointPages('/endpoints', query);
+  }
+
+  /** One node's endpoints (a node token may list its own). */
+  async listNodeEndpoints(node: string): Promise<Endpoint[]> {
+    return this.listEndpointPages(`/nodes/${encodeURIComponent(node)}/endpoints`, {});
+  }
+
+  private async listEndpointPages(path: string, query: Record<string, string | undefined>): Promise<Endpoint[]> {
     const out: Endpoint[] = [];
     let cursor: string | undefined;
     do {
       const params = new URLSearchParams({ limit: '10000' });
       for (const [k, v] of Object.entries(query)) if (v !== undefined) params.set(k, v);
       if (cursor) params.set('cursor', cursor);
-      const page = await this.request<EndpointList>('GET', `/endpoints?${params}`);
+      const page = await this.request<EndpointList>('GET', `${path}?${params}`);
       out.push(...page.endpoints);
       cursor = page['next-cursor'];
     } while (cursor);
     return out;
+  }
+
+  /** The whole ipcache: the revision of the first page, and every entry across pages. */
+  async ipcacheSnapshot(): Promise<{ revision: number; entries: IpcacheEntry[] }> {
+    const entries: IpcacheEntry[] = [];
+    let revision: number | undefined;
+    let cursor: string | undefined;
+    do {
+      const params = new URLSearchParams({ limit: '10000' });
+      if (cursor) params.set('cursor', cursor);
+      const page = await this.request<Ipcache>('GET', `/ipcache?${params}`);
+      revision ??= page.revision;
+      entries.push(...page.entries);
+      cursor = page['next-cursor'];
+    } while (cursor);
+    return { revision: revision ?? 0, entries };
   }
 
   async listIdentities(): Promise<Identity[]> {

@@ -1,0 +1,178 @@
+// bpf(2) through the koffi FFI: map create/pin/get/info and element operations, using fixed
+// native scratch buffers so that an update costs one syscall and two small copies.
+// Layouts of `union bpf_attr` and `struct bpf_map_info` from include/uapi/linux/bpf.h.
+import koffi from 'koffi';
+import type { MapSpec } from '../maps.js';
+
+const SYS_BPF: Record<string, number> = { x64: 321, arm64: 280 };
+const BPF_MAP_CREATE = 0;
+const BPF_MAP_LOOKUP_ELEM = 1;
+const BPF_MAP_UPDATE_ELEM = 2;
+const BPF_MAP_DELETE_ELEM = 3;
+const BPF_MAP_GET_NEXT_KEY = 4;
+const BPF_OBJ_PIN = 6;
+const BPF_OBJ_GET = 7;
+const BPF_OBJ_GET_INFO_BY_FD = 15;
+const ENOENT = 2;
+const ATTR_SIZE = 128;
+const MAX_KEY = 64;
+const MAX_VALUE = 64;
+const MAX_PATH = 4096;
+
+export class BpfError extends Error {
+  constructor(
+    readonly op: string,
+    readonly errno: number,
+  ) {
+    super(`bpf ${op} failed: errno ${errno}`);
+    this.name = 'BpfError';
+  }
+}
+
+export interface MapInfo {
+  type: number;
+  keySize: number;
+  valueSize: number;
+  maxEntries: number;
+  flags: number;
+}
+
+export class BpfSyscalls {
+  private readonly syscall: (nr: number, cmd: number, attr: unknown, size: number) => number | bigint;
+  private readonly closeFd: (fd: number) => number;
+  private readonly nr: number;
+  private readonly attrPtr: unknown;
+  private readonly attr: Buffer;
+  private readonly keyPtr: unknown;
+  private readonly key: Buffer;
+  private readonly valuePtr: unknown;
+  private readonly value: Buffer;
+  private readonly pathPtr: unknown;
+  private readonly path: Buffer;
+
+  constructor() {
+    const nr = SYS_BPF[process.arch];
+    if (nr === undefined) throw new Error(`bpf(2): unsupported architecture ${process.arch}`);
+    this.nr = nr;
+    const libc = koffi.load('libc.so.6');
+    this.syscall = libc.func('long syscall(long nr, long cmd, void *attr, long size)');
+    this.closeFd = libc.func('int close(int fd)');
+    const calloc = libc.func('void *calloc(size_t n, size_t size)');
+    const scratch = (size: number): [unknown, Buffer] => {
+      const ptr = calloc(1, size);
+      return [ptr, Buffer.from(koffi.view(ptr, size))];
+    };
+    [this.attrPtr, this.attr] = scratch(ATTR_SIZE);
+    [this.keyPtr, this.key] = scratch(MAX_KEY);
+    [this.valuePtr, this.value] = scratch(MAX_VALUE);
+    [this.pathPtr, this.path] = scratch(MAX_PATH);
+  }
+
+  private call(op: string, cmd: number, allowEnoent = false): number {
+    const r = Number(this.syscall(this.nr, cmd, this.attrPtr, ATTR_SIZE));
+    if (r < 0) {
+      const errno = koffi.errno();
+      if (allowEnoent && errno === ENOENT) return -ENOENT;
+      throw new BpfError(op, errno);
+    }
+    return r;
+  }
+
+  private resetAttr(): void {
+    this.attr.fill(0);
+  }
+
+  createMap(spec: MapSpec): number {
+    this.resetAttr();
+    this.attr.writeUInt32LE(spec.type, 0);
+    this.attr.writeUInt32LE(spec.keySize, 4);
+    this.attr.writeUInt32LE(spec.valueSize, 8);
+    this.attr.writeUInt32LE(spec.maxEntries, 12);
+    this.attr.writeUInt32LE(spec.flags, 16);
+    // map_name[16] at 28: the kernel keeps 15 characters and the NUL.
+    this.attr.write(spec.pinName.slice(0, 15), 28, 'latin1');
+    return this.call('map-create', BPF_MAP_CREATE);
+  }
+
+  private setPath(path: string): void {
+    const n = this.path.write(path, 0, MAX_PATH - 1, 'utf8');
+    this.path[n] = 0;
+  }
+
+  pin(fd: number, path: string): void {
+    this.setPath(path);
+    this.resetAttr();
+    this.attr.writeBigUInt64LE(koffi.address(this.pathPtr), 0);
+    this.attr.writeUInt32LE(fd, 8);
+    this.call('obj-pin', BPF_OBJ_PIN);
+  }
+
+  /** Opens a pinned object; undefined when nothing is pinned there. */
+  objGet(path: string): number | undefined {
+    this.setPath(path);
+    this.resetAttr();
+    this.attr.writeBigUInt64LE(koffi.address(this.pathPtr), 0);
+    const fd = this.call('obj-get', BPF_OBJ_GET, true);
+    return fd < 0 ? undefined : fd;
+  }
+
+  mapInfo(fd: number): MapInfo {
+    this.value.fill(0);
+    this.resetAttr();
+    this.attr.writeUInt32LE(fd, 0);
+    this.attr.writeUInt32LE(MAX_VALUE, 4);
+    this.attr.writeBigUInt64LE(koffi.address(this.valuePtr), 8);
+    this.call('obj-get-info', BPF_OBJ_GET_INFO_BY_FD);
+    // struct bpf_map_info: type, id, key_size, value_size, max_entries, map_flags.
+    return {
+      type: this.value.readUInt32LE(0),
+      keySize: this.value.readUInt32LE(8),
+      valueSize: this.value.readUInt32LE(12),
+      maxEntries: this.value.readUInt32LE(16),
+      flags: this.value.readUInt32LE(20),
+    };
+  }
+
+  private elemAttr(fd: number, withValue: boolean, flags = 0): void {
+    this.attr.writeUInt32LE(fd, 0);
+    this.attr.writeUInt32LE(0, 4);
+    this.attr.writeBigUInt64LE(koffi.address(this.keyPtr), 8);
+    this.attr.writeBigUInt64LE(withValue ? koffi.address(this.valuePtr) : 0n, 16);
+    this.attr.writeBigUInt64LE(BigInt(flags), 24);
+  }
+
+  update(fd: number, key: Uint8Array, value: Uint8Array): void {
+    this.key.set(key);
+    this.value.set(value);
+    this.elemAttr(fd, true);
+    this.call('map-update', BPF_MAP_UPDATE_ELEM);
+  }
+
+  /** Deletes a key; returns false when it was absent. */
+  delete(fd: number, key: Uint8Array): boolean {
+    this.key.set(key);
+    this.elemAttr(fd, false);
+    return this.call('map-delete', BPF_MAP_DELETE_ELEM, true) >= 0;
+  }
+
+  lookup(fd: number, key: Uint8Array, valueSize: number): Uint8Array | undefined {
+    this.key.set(key);
+    this.elemAttr(fd, true);
+    if (this.call('map-lookup', BPF_MAP_LOOKUP_ELEM, true) < 0) return undefined;
+    return Uint8Array.from(this.value.subarray(0, valueSize));
+  }
+
+  /** The key after `key` (the first key when `key` is null); undefined at the end. */
+  nextKey(fd: number, key: Uint8Array | null, keySize: number): Uint8Array | undefined {
+    if (key) this.key.set(key);
+    this.elemAttr(fd, true);
+    // next_key shares the value slot (offset 16); a null key asks for the first.
+    if (!key) this.attr.writeBigUInt64LE(0n, 8);
+    if (this.call('map-get-next-key', BPF_MAP_GET_NEXT_KEY, true) < 0) return undefined;
+    return Uint8Array.from(this.value.subarray(0, keySize));
+  }
+
+  close(fd: number): void {
+    this.closeFd(fd);
+  }
+}

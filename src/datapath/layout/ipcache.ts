@@ -1,0 +1,81 @@
+// Cilium v1.18 ipcache map entries: `struct ipcache_key` (bpf/lib/eps.h) and
+// `struct remote_endpoint_info` (bpf/lib/common.h), as pkg/maps/ipcache writes them. Integers are
+// host order (little-endian here), addresses network order.
+import { parseIp, parsePrefix, type ParsedIp } from '../../core/ip.js';
+
+/** struct ipcache_key, __packed: the LPM trie header then cluster, family and address. */
+export const IPCACHE_KEY = { size: 24, prefixlen: 0, lpmHeaderSize: 4, clusterId: 4, pad1: 6, family: 7, addr: 8, addrSize: 16 } as const;
+/** Bits of the key before the address that every lookup matches exactly (IPCACHE_STATIC_PREFIX). */
+export const IPCACHE_STATIC_PREFIX_BITS = 8 * (IPCACHE_KEY.size - IPCACHE_KEY.lpmHeaderSize - IPCACHE_KEY.addrSize);
+
+/** struct remote_endpoint_info: identity, tunnel endpoint, encrypt key, flag bits. */
+export const REMOTE_ENDPOINT_INFO = { size: 24, secIdentity: 0, tunnelEndpoint: 4, pad: 20, key: 22, flags: 23 } as const;
+export const IPCACHE_FLAG_SKIP_TUNNEL = 1 << 0;
+export const IPCACHE_FLAG_HAS_TUNNEL_EP = 1 << 1;
+export const IPCACHE_FLAG_IPV6_TUNNEL_EP = 1 << 2;
+
+/** ENDPOINT_KEY_IPV4 / ENDPOINT_KEY_IPV6 (bpf/lib/common.h), shared by the ipcache and lxc keys. */
+export const FAMILY_IPV4 = 1;
+export const FAMILY_IPV6 = 2;
+
+export function familyOf(ip: ParsedIp): number {
+  return ip.family === 4 ? FAMILY_IPV4 : FAMILY_IPV6;
+}
+
+export function encodeIpcacheKey(prefix: string, clusterId = 0): Uint8Array {
+  const p = parsePrefix(prefix);
+  if (!p) throw new Error(`not a prefix: ${prefix}`);
+  const out = new Uint8Array(IPCACHE_KEY.size);
+  const dv = new DataView(out.buffer);
+  dv.setUint32(IPCACHE_KEY.prefixlen, IPCACHE_STATIC_PREFIX_BITS + p.bits, true);
+  dv.setUint16(IPCACHE_KEY.clusterId, clusterId, true);
+  out[IPCACHE_KEY.family] = familyOf(p.ip);
+  out.set(p.ip.bytes, IPCACHE_KEY.addr);
+  return out;
+}
+
+function addressText(bytes: Uint8Array, family: number): string {
+  if (family === FAMILY_IPV4) return [...bytes.subarray(0, 4)].join('.');
+  const groups: string[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push(((bytes[i]! << 8) | bytes[i + 1]!).toString(16));
+  return parseIp(groups.join(':'), 6)!.text;
+}
+
+export function decodeIpcacheKey(key: Uint8Array): { prefix: string; clusterId: number } {
+  const dv = new DataView(key.buffer, key.byteOffset, key.byteLength);
+  const bits = dv.getUint32(IPCACHE_KEY.prefixlen, true) - IPCACHE_STATIC_PREFIX_BITS;
+  const family = key[IPCACHE_KEY.family]!;
+  const addr = addressText(key.subarray(IPCACHE_KEY.addr, IPCACHE_KEY.addr + IPCACHE_KEY.addrSize), family);
+  return { prefix: `${addr}/${bits}`, clusterId: dv.getUint16(IPCACHE_KEY.clusterId, true) };
+}
+
+export interface IpcacheValue {
+  identity: number;
+  /** The node to tunnel to; null for this node's own pods (pkg/datapath/ipcache/listener.go). */
+  tunnelEndpoint: string | null;
+  encryptKey: number;
+}
+
+export function encodeIpcacheValue(v: IpcacheValue): Uint8Array {
+  const out = new Uint8Array(REMOTE_ENDPOINT_INFO.size);
+  new DataView(out.buffer).setUint32(REMOTE_ENDPOINT_INFO.secIdentity, v.identity, true);
+  out[REMOTE_ENDPOINT_INFO.key] = v.encryptKey;
+  if (v.tunnelEndpoint !== null) {
+    const ip = parseIp(v.tunnelEndpoint);
+    if (!ip) throw new Error(`not an address: ${v.tunnelEndpoint}`);
+    out.set(ip.bytes, REMOTE_ENDPOINT_INFO.tunnelEndpoint);
+    out[REMOTE_ENDPOINT_INFO.flags] = IPCACHE_FLAG_HAS_TUNNEL_EP | (ip.family === 6 ? IPCACHE_FLAG_IPV6_TUNNEL_EP : 0);
+  }
+  return out;
+}
+
+export function decodeIpcacheValue(value: Uint8Array): IpcacheValue & { flags: number } {
+  const flags = value[REMOTE_ENDPOINT_INFO.flags]!;
+  const tunnel = value.subarray(REMOTE_ENDPOINT_INFO.tunnelEndpoint, REMOTE_ENDPOINT_INFO.tunnelEndpoint + 16);
+  return {
+    identity: new DataView(value.buffer, value.byteOffset, value.byteLength).getUint32(REMOTE_ENDPOINT_INFO.secIdentity, true),
+    tunnelEndpoint: flags & IPCACHE_FLAG_HAS_TUNNEL_EP ? addressText(tunnel, flags & IPCACHE_FLAG_IPV6_TUNNEL_EP ? FAMILY_IPV6 : FAMILY_IPV4) : null,
+    encryptKey: value[REMOTE_ENDPOINT_INFO.key]!,
+    flags,
+  };
+}

@@ -1,0 +1,211 @@
+// The node agent: registers (or heartbeats), brings its maps to a snapshot, then follows the
+// change feed — a WebSocket, with long-poll as the fallback — applying each batch to the map
+// backend and persisting the applied revision, so that a restart resumes where it stopped.
+import type { Logger } from 'pino';
+import WebSocket from 'ws';
+import type { NodeRegistration } from '../../api/nodes.js';
+import { parseNodeToken } from '../../core/auth.js';
+import type { FeedBatch, FeedPage } from '../../core/feed.js';
+import type { MapBackend } from '../../datapath/backends/backend.js';
+import { MAP_NAMES } from '../../datapath/maps.js';
+import { ApiClient, ApiError } from '../api-client.js';
+import { applyMapOps } from './apply.js';
+import type { AgentMetrics } from './metrics.js';
+import { desiredFromSnapshot, planEvents, planReconcile } from './plan.js';
+import type { StateFile } from './state-file.js';
+
+export interface AgentOptions {
+  url: string;
+  cluster: string;
+  node: string;
+  /** The token from --token-file: the node's token, or an admin token to register with. */
+  token: string;
+  ipv4?: string;
+  ipv6?: string;
+  leaseSeconds: number;
+  backend: MapBackend;
+  stateFile: StateFile;
+  metrics: AgentMetrics;
+  logger: Logger;
+  /** Long-poll instead of the WebSocket. */
+  longPoll?: boolean;
+}
+
+const LONG_POLL_WAIT_SECONDS = 25;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export class Agent {
+  private client: ApiClient;
+  private applied = 0;
+  private nodeToken: string | undefined;
+  private stopped = false;
+  private socket: WebSocket | undefined;
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private following: Promise<void> | undefined;
+
+  constructor(private readonly o: AgentOptions) {
+    this.client = new ApiClient({ url: o.url, cluster: o.cluster, token: o.token });
+  }
+
+  get appliedRevision(): number {
+    return this.applied;
+  }
+
+  /** Registers, catches up, and follows the feed until stop(). Resolves once caught up. */
+  async start(): Promise<void> {
+    const saved = this.o.stateFile.read();
+    this.applied = saved.appliedRevision;
+    this.nodeToken = saved.nodeToken;
+    await this.register();
+    if (this.applied === 0) await this.resync();
+    else await this.catchUpLongPoll();
+    this.o.logger.info({ revision: this.applied }, 'maps in sync; following the feed');
+    this.heartbeatTimer = setInterval(() => void this.heartbeatTick(), Math.max(1, this.o.leaseSeconds / 3) * 1000);
+    this.following = this.follow();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.heartbeatTimer);
+    this.socket?.close(1000, 'agent stopping');
+    await this.following;
+    this.persist();
+  }
+
+  private async register(): Promise<void> {
+    if (parseNodeToken(this.o.token) === undefined) {
+      // An admin token: register (or refresh) the node and keep the node token it issues.
+      const existing = await this.client.request<NodeRegistration>('GET', `/nodes/${this.o.node}`).catch((e: unknown) => {
+        if (e instanceof ApiError && e.status === 404) return undefined;
+        throw e;
+      });
+      const reg = await this.client.request<NodeRegistration>('PUT', `/nodes/${this.o.node}`, {
+        ...(this.o.ipv4 ?? existing?.ipv4 ? { ipv4: this.o.ipv4 ?? existing?.ipv4 } : {}),
+        ...(this.o.ipv6 ?? existing?.ipv6 ? { ipv6: this.o.ipv6 ?? existing?.ipv6 } : {}),
+        'lease-seconds': this.o.leaseSeconds,
+        'rotate-token': this.nodeToken === undefined && existing !== undefined,
+      });
+      if (reg.token) this.nodeToken = reg.token;
+      this.persist();
+    }
+    this.client = this.client.withToken(this.nodeToken ?? this.o.token);
+    await this.sendHeartbeat();
+  }
+
+  private async sendHeartbeat(): Promise<void> {
+    await this.client.request('POST', `/nodes/${this.o.node}/heartbeat`, { 'applied-revision': this.applied });
+  }
+
+  /** The periodic heartbeat: a failure is logged and counted, and the next tick tries again. */
+  private async heartbeatTick(): Promise<void> {
+    try {
+      await this.sendHeartbeat();
+    } catch (e) {
+      this.o.metrics.errors.inc({ kind: 'heartbeat' });
+      this.o.logger.error({ err: e }, 'heartbeat failed');
+    }
+  }
+
+  private persist(): void {
+    this.o.stateFile.write({ appliedRevision: this.applied, ...(this.nodeToken ? { nodeToken: this.nodeToken } : {}) });
+    this.o.metrics.appliedRevision.set(this.applied);
+  }
+
+  private countEntries(): void {
+    for (const map of MAP_NAMES) this.o.metrics.mapEntries.set({ map }, this.o.backend.entries(map).length);
+  }
+
+  /** Reconciles the maps with a snapshot: missing and changed entries written, stale ones removed. */
+  async resync(): Promise<void> {
+    const end = this.o.metrics.applySeconds.startTimer();
+    const snapshot = await this.client.ipcacheSnapshot();
+    const own = await this.client.listNodeEndpoints(this.o.node);
+    const desired = desiredFromSnapshot(this.o.node, snapshot.entries, own);
+    const current = { ipcache: this.o.backend.entries('ipcache'), lxc: this.o.backend.entries('lxc') };
+    const ops = planReconcile(current, desired);
+    applyMapOps(this.o.backend, ops);
+    this.applied = snapshot.revision;
+    this.persist();
+    end();
+    this.o.metrics.resyncs.inc();
+    this.countEntries();
+    this.o.logger.info({ revision: this.applied, ops: ops.length, ipcache: desired.ipcache.size, lxc: desired.lxc.size }, 'reconciled with snapshot');
+  }
+
+  /** Applies batches in order, skipping any already applied; persists once. */
+  applyBatches(batches: readonly FeedBatch[], clusterRevision: number): void {
+    const end = this.o.metrics.applySeconds.startTimer();
+    let events = 0;
+    for (const b of batches) {
+      if (b.revision <= this.applied) continue;
+      applyMapOps(this.o.backend, planEvents(this.o.node, b.events));
+      this.applied = b.revision;
+      events += b.events.length;
+    }
+    this.persist();
+    end();
+    this.o.metrics.eventsApplied.inc(events);
+    this.o.metrics.lag.set(Math.max(0, clusterRevision - this.applied));
+  }
+
+  private async handlePage(page: FeedPage): Promise<void> {
+    if (page.resync) await this.resync();
+    else if (page.batches.length > 0) this.applyBatches(page.batches, page.revision);
+  }
+
+  /** Reads the feed without waiting until nothing is left (resume after a restart). */
+  private async catchUpLongPoll(): Promise<void> {
+    for (;;) {
+      const page = await this.client.request<FeedPage>('GET', `/feed?since=${this.applied}`);
+      await this.handlePage(page);
+      if (page.resync || page.batches.length === 0 || page.batches[page.batches.length - 1]!.revision >= page.revision) return;
+    }
+  }
+
+  private async follow(): Promise<void> {
+    let failures = 0;
+    while (!this.stopped) {
+      try {
+        if (this.o.longPoll || failures >= 3) {
+          const page = await this.client.request<FeedPage>('GET', `/feed?since=${this.applied}&wait=${LONG_POLL_WAIT_SECONDS}`);
+          await this.handlePage(page);
+          if (failures >= 3 && !this.o.longPoll) failures = 0; // try the WebSocket again next round
+        } else {
+          await this.followSocket();
+          failures = 0;
+        }
+      } catch (e) {
+        if (this.stopped) return;
+        failures += 1;
+        this.o.metrics.errors.inc({ kind: 'feed' });
+        this.o.logger.warn({ err: e, failures }, 'feed connection failed; retrying');
+        await sleep(Math.min(5000, 200 * 2 ** failures));
+      }
+    }
+  }
+
+  /** One WebSocket session: resolves when it closes (after a resync, the loop reconnects). */
+  private followSocket(): Promise<void> {
+    const url = `${this.client.base.replace(/^http/, 'ws')}/feed/ws?since=${this.applied}`;
+    return new Promise((resolve, reject) => {
+      const ws = new WebSocket(url, { headers: { authorization: `Bearer ${this.client.config.token}` } });
+      this.socket = ws;
+      let opened = false;
+      let queue = Promise.resolve();
+      ws.on('open', () => (opened = true));
+      ws.on('message', (data) => {
+        queue = queue.then(async () => {
+          const page = JSON.parse(String(data)) as FeedPage;
+          await this.handlePage(page);
+          if (!page.resync && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ ack: this.applied }));
+        }).catch((e: unknown) => {
+          this.o.metrics.errors.inc({ kind: 'apply' });
+          this.o.logger.error({ err: e }, 'applying a feed message failed');
+          ws.close();
+        });
+      });
+      ws.on('error', (e) => (opened ? this.o.logger.warn({ err: e }, 'feed socket error') : reject(e)));
+      ws.on('close', () => void queue.then(() => (opened ? resolve() : reject(new Error('feed socket closed before opening')))));
+    });
+  }
+}

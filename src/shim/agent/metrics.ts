@@ -1,0 +1,36 @@
+// Prometheus metrics of the node agent (prom-client), served on /metrics.
+import { createServer, type Server } from 'node:http';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export class AgentMetrics {
+  readonly registry = new Registry();
+  readonly appliedRevision = new Gauge({ name: 'idplane_agent_applied_revision', help: 'Last cluster revision applied to the maps', registers: [this.registry] });
+  readonly lag = new Gauge({ name: 'idplane_agent_lag_revisions', help: 'Cluster revision minus the applied revision', registers: [this.registry] });
+  readonly eventsApplied = new Counter({ name: 'idplane_agent_events_applied_total', help: 'Feed events applied', registers: [this.registry] });
+  readonly mapEntries = new Gauge({ name: 'idplane_agent_map_entries', help: 'Entries in each map', labelNames: ['map'], registers: [this.registry] });
+  readonly applySeconds = new Histogram({
+    name: 'idplane_agent_apply_seconds',
+    help: 'Time to apply one feed message or snapshot to the maps',
+    buckets: [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+    registers: [this.registry],
+  });
+  readonly errors = new Counter({ name: 'idplane_agent_errors_total', help: 'Errors by kind', labelNames: ['kind'], registers: [this.registry] });
+  readonly resyncs = new Counter({ name: 'idplane_agent_resyncs_total', help: 'Snapshot reconciliations', registers: [this.registry] });
+
+  constructor(defaultMetrics = false) {
+    if (defaultMetrics) collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** Serves /metrics on 127.0.0.1:port (0 picks a free port). */
+  async serve(port: number): Promise<Server> {
+    const server = createServer(async (req, res) => {
+      if (req.url !== '/metrics') {
+        res.writeHead(404).end();
+        return;
+      }
+      res.writeHead(200, { 'content-type': this.registry.contentType }).end(await this.registry.metrics());
+    });
+    await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+    return server;
+  }
+}

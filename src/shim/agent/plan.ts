@@ -1,0 +1,107 @@
+// Pure planning: feed events or a snapshot → map operations for this node. Applying the result
+// (./apply.ts) is the only side effect.
+import type { Endpoint } from '../../api/endpoints.js';
+import type { IpcacheEntry } from '../../api/identities.js';
+import type { FeedEvent } from '../../core/feed.js';
+import { hexOf } from '../../datapath/backends/backend.js';
+import { encodeIpcacheKey, encodeIpcacheValue } from '../../datapath/layout/ipcache.js';
+import { encodeLxcKey, encodeLxcValue } from '../../datapath/layout/lxc.js';
+import type { MapName } from '../../datapath/maps.js';
+
+export type MapOp =
+  | { map: MapName; kind: 'put'; key: Uint8Array; value: Uint8Array }
+  | { map: MapName; kind: 'delete'; key: Uint8Array };
+
+interface IpcacheFields {
+  prefix: string;
+  identity: number;
+  hostIp: string | null;
+  node: string;
+}
+
+/** An ipcache entry: own pods carry no tunnel endpoint, others tunnel to their node. */
+function ipcachePut(self: string, e: IpcacheFields): MapOp {
+  return {
+    map: 'ipcache',
+    kind: 'put',
+    key: encodeIpcacheKey(e.prefix),
+    value: encodeIpcacheValue({ identity: e.identity, tunnelEndpoint: e.node === self ? null : e.hostIp, encryptKey: 0 }),
+  };
+}
+
+interface LxcFields {
+  id: number;
+  identity: number;
+  ipv4: string | null;
+  ipv6: string | null;
+  ifindex: number | null;
+  mac: string | null;
+  hostMac: string | null;
+}
+
+/** lxc entries of one of this node's endpoints, one per address. */
+function lxcPuts(e: LxcFields): MapOp[] {
+  const value = encodeLxcValue({ ifindex: e.ifindex ?? 0, lxcId: e.id, flags: 0, mac: e.mac, nodeMac: e.hostMac, secId: e.identity, parentIfindex: 0 });
+  return [e.ipv4, e.ipv6].filter((ip): ip is string => ip !== null).map((ip) => ({ map: 'lxc', kind: 'put', key: encodeLxcKey(ip), value }));
+}
+
+export function planEvents(self: string, events: readonly FeedEvent[]): MapOp[] {
+  const ops: MapOp[] = [];
+  for (const e of events) {
+    switch (e.type) {
+      case 'ipcache-upsert':
+        ops.push(ipcachePut(self, { prefix: e.prefix, identity: e.identity, hostIp: e['host-ip'], node: e.node }));
+        break;
+      case 'ipcache-delete':
+        ops.push({ map: 'ipcache', kind: 'delete', key: encodeIpcacheKey(e.prefix) });
+        break;
+      case 'endpoint-upsert':
+        if (e.node === self) {
+          ops.push(...lxcPuts({ id: e.id, identity: e.identity, ipv4: e.ipv4, ipv6: e.ipv6, ifindex: e['interface-index'], mac: e.mac, hostMac: e['host-mac'] }));
+        }
+        break;
+      case 'endpoint-delete':
+        if (e.node === self) {
+          for (const ip of [e.ipv4, e.ipv6]) if (ip !== null) ops.push({ map: 'lxc', kind: 'delete', key: encodeLxcKey(ip) });
+        }
+        break;
+      default:
+        // identity and node events carry nothing these maps hold
+        break;
+    }
+  }
+  return ops;
+}
+
+export type DesiredMaps = Record<MapName, Map<string, { key: Uint8Array; value: Uint8Array }>>;
+
+/** What the maps should hold according to a snapshot of the ipcache and this node's endpoints. */
+export function desiredFromSnapshot(self: string, ipcache: readonly IpcacheEntry[], own: readonly Endpoint[]): DesiredMaps {
+  const desired: DesiredMaps = { ipcache: new Map(), lxc: new Map() };
+  const ops = [
+    ...ipcache.map((e) => ipcachePut(self, { prefix: e.prefix, identity: e.identity, hostIp: e['host-ip'], node: e.node })),
+    ...own.flatMap((ep) =>
+      lxcPuts({
+        id: ep.id, identity: ep.identity.id, ipv4: ep.addressing.ipv4 ?? null, ipv6: ep.addressing.ipv6 ?? null,
+        ifindex: ep['interface-index'] ?? null, mac: ep.mac ?? null, hostMac: ep['host-mac'] ?? null,
+      }),
+    ),
+  ];
+  for (const op of ops) if (op.kind === 'put') desired[op.map].set(hexOf(op.key), { key: op.key, value: op.value });
+  return desired;
+}
+
+/**
+ * Reconciliation: every missing or different entry is written first, then stale ones deleted,
+ * so a live entry is never absent in between.
+ */
+export function planReconcile(current: Record<MapName, [Uint8Array, Uint8Array][]>, desired: DesiredMaps): MapOp[] {
+  const puts: MapOp[] = [];
+  const deletes: MapOp[] = [];
+  for (const map of Object.keys(desired) as MapName[]) {
+    const have = new Map(current[map].map(([k, v]) => [hexOf(k), hexOf(v)]));
+    for (const [hex, { key, value }] of desired[map]) if (have.get(hex) !== hexOf(value)) puts.push({ map, kind: 'put', key, value });
+    for (const [k] of current[map]) if (!desired[map].has(hexOf(k))) deletes.push({ map, kind: 'delete', key: k });
+  }
+  return [...puts, ...deletes];
+}
