@@ -10,6 +10,7 @@ export interface WranglerDev {
   url: string;
   token: string;
   persistDir: string;
+  port: number;
   /** PID of the wrangler process; its process group holds workerd. */
   pid: number;
   stop(): Promise<void>;
@@ -44,8 +45,8 @@ async function waitHealthy(url: string, child: ChildProcess, output: () => strin
 }
 
 /** Starts `wrangler dev`; pass the persist dir of an earlier run to restart over the same state. */
-export async function startWranglerDev(opts: { persistDir?: string; token?: string; config?: string } = {}): Promise<WranglerDev> {
-  const port = await freePort();
+export async function startWranglerDev(opts: { persistDir?: string; token?: string; config?: string; port?: number } = {}): Promise<WranglerDev> {
+  const port = opts.port ?? (await freePort());
   const token = opts.token ?? 'e2e-admin-token';
   const persistDir = opts.persistDir ?? mkdtempSync(join(tmpdir(), 'idplane-e2e-'));
   const child = spawn(
@@ -81,5 +82,5 @@ export async function startWranglerDev(opts: { persistDir?: string; token?: stri
     await stop();
     throw e;
   }
-  return { url, token, persistDir, pid: child.pid!, stop };
+  return { url, token, persistDir, port, pid: child.pid!, stop };
 }
