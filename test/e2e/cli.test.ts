@@ -78,6 +78,19 @@ describe('seed scenario through wrangler dev and the CLI', () => {
     expect(json.items.map((e: { 'k8s-pod-name': string }) => e['k8s-pod-name'])).toEqual(['nettool-1', 'nettool-2']);
   });
 
+  it('shows nodes with lease, applied revision and lag', async () => {
+    await api('PUT', '/nodes/node-2', { ipv4: '192.168.1.2', 'lease-seconds': 600 });
+    await api('POST', '/nodes/node-2/heartbeat', { 'applied-revision': 3 });
+    const revision = (await api('GET', '/nodes')).body.revision as number;
+    const out = await idplane('get', 'nodes');
+    const rows = out.stdout.trimEnd().split('\n').map((l) => l.split(/\s{3,}/));
+    expect(rows[0]).toEqual(['NAME', 'IPV4', 'ENDPOINTS', 'LEASE', 'LAST HEARTBEAT', 'APPLIED REVISION', 'LAG']);
+    expect(rows[1]).toEqual(['node-1', '192.168.1.1', '4', '<none>', '<none>', '0', String(revision)]);
+    expect(rows[2]![0]).toBe('node-2');
+    expect(rows[2]![3]).toMatch(/^600s \(expires in (9m\d+s|10m)\)$/);
+    expect(rows[2]!.slice(5)).toEqual(['3', String(revision - 3)]);
+  });
+
   it('exits non-zero with the server error code on a bad token', async () => {
     const res = await run(process.execPath, [BIN, '--url', dev.url, '--token', 'wrong', '--cluster', 'seed', 'get', 'identities']).catch((e) => e);
     expect(res.code).toBe(1);

@@ -2,6 +2,7 @@
 // `kubectl get ciliumidentities`, rendered from the API.
 import type { Endpoint } from '../../api/endpoints.js';
 import type { Identity } from '../../api/identities.js';
+import type { NodeList } from '../../api/nodes.js';
 import { formatTable, humanDuration } from './table.js';
 
 export type OutputFormat = 'table' | 'wide' | 'json';
@@ -41,6 +42,25 @@ export function renderIdentities(identities: Identity[], opts: { output: OutputF
     id.namespace ?? '',
     id['created-at'] === null ? '' : humanDuration(opts.now - Date.parse(id['created-at'])),
     ...(wide ? [id.labels.join(',')] : []),
+  ]);
+  return formatTable(headers, rows);
+}
+
+/** Nodes with their lease and how far behind the cluster revision each one's maps are. */
+export function renderNodes(list: NodeList, opts: { output: OutputFormat; now: number }): string {
+  if (opts.output === 'json') return JSON.stringify(list, null, 2);
+  const wide = opts.output === 'wide';
+  const headers = ['NAME', 'IPV4', 'ENDPOINTS', 'LEASE', 'LAST HEARTBEAT', 'APPLIED REVISION', 'LAG', ...(wide ? ['IPV6', 'AGE'] : [])];
+  const ago = (iso: string | null) => (iso === null ? '' : humanDuration(opts.now - Date.parse(iso)));
+  const rows = list.nodes.map((n) => [
+    n.name,
+    n.ipv4 ?? '',
+    String(n.endpoints),
+    n['lease-expires-at'] === null ? '' : `${n['lease-seconds']}s (expires in ${humanDuration(Date.parse(n['lease-expires-at']) - opts.now)})`,
+    ago(n['last-heartbeat']),
+    String(n['applied-revision']),
+    String(n.lag),
+    ...(wide ? [n.ipv6 ?? '', ago(n['created-at'])] : []),
   ]);
   return formatTable(headers, rows);
 }

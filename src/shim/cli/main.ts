@@ -1,7 +1,8 @@
 // The `idplane` CLI. Configuration by flags or IDPLANE_URL / IDPLANE_TOKEN / IDPLANE_CLUSTER.
 import { Command, Option } from 'commander';
 import { ApiClient, ApiError } from '../api-client.js';
-import { renderEndpoints, renderIdentities, type OutputFormat } from './get.js';
+import type { NodeList } from '../../api/nodes.js';
+import { renderEndpoints, renderIdentities, renderNodes, type OutputFormat } from './get.js';
 
 interface GlobalOptions {
   url: string;
@@ -58,6 +59,19 @@ export function buildProgram(write: (s: string) => void, writeErr: (s: string) =
         return;
       }
       write(`${renderIdentities(identities, { output: opts.output ?? 'table', now: Date.now() })}\n`);
+    });
+
+  get
+    .command('nodes')
+    .description('List nodes with their lease, applied revision and lag behind the cluster revision')
+    .addOption(outputOption())
+    .action(async (opts: { output?: OutputFormat }, cmd: Command) => {
+      const list = await clientOf(cmd).request<NodeList>('GET', '/nodes');
+      if (list.nodes.length === 0 && opts.output !== 'json') {
+        writeErr('No resources found\n');
+        return;
+      }
+      write(`${renderNodes(list, { output: opts.output ?? 'table', now: Date.now() })}\n`);
     });
 
   return program;
