@@ -2,10 +2,12 @@
 // floor measured in the same run, on this machine.
 //   1. sync endpoint creates vs a cheap DO read through `wrangler dev`, at 1 and 50 clients;
 //   2. identity allocations/s inside one DO vs raw single-insert SQLite transactions/s there;
-//   3. the resident memory of workerd holding 100k endpoints over 16k identities.
+//   3. the resident memory of workerd holding 100k endpoints over 16k identities;
+//   4. feed propagation to 100 agents, events/s an agent applies, a 100k snapshot into a BPF map.
 import { resolve } from 'node:path';
 import { startWranglerDev, type WranglerDev } from '../test/e2e/wrangler-dev.js';
 import { createLoad, floorLoad, readLoad, runLoad, type LoadResult } from './http-load.js';
+import { feedBudgets } from './feed-bench.js';
 import { describeMachine, workerdRss } from './machine.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -95,3 +97,4 @@ async function inObjectBudgets(): Promise<void> {
 console.log(`machine: ${describeMachine()}`);
 await httpBudgets();
 await inObjectBudgets();
+await feedBudgets();

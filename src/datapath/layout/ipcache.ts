@@ -56,12 +56,13 @@ export interface IpcacheValue {
   encryptKey: number;
 }
 
-export function encodeIpcacheValue(v: IpcacheValue): Uint8Array {
+/** Encodes a value; `parse` lets a caller reuse parsed tunnel endpoints (a few nodes, many pods). */
+export function encodeIpcacheValue(v: IpcacheValue, parse: (ip: string) => ParsedIp | undefined = parseIp): Uint8Array {
   const out = new Uint8Array(REMOTE_ENDPOINT_INFO.size);
   new DataView(out.buffer).setUint32(REMOTE_ENDPOINT_INFO.secIdentity, v.identity, true);
   out[REMOTE_ENDPOINT_INFO.key] = v.encryptKey;
   if (v.tunnelEndpoint !== null) {
-    const ip = parseIp(v.tunnelEndpoint);
+    const ip = parse(v.tunnelEndpoint);
     if (!ip) throw new Error(`not an address: ${v.tunnelEndpoint}`);
     out.set(ip.bytes, REMOTE_ENDPOINT_INFO.tunnelEndpoint);
     out[REMOTE_ENDPOINT_INFO.flags] = IPCACHE_FLAG_HAS_TUNNEL_EP | (ip.family === 6 ? IPCACHE_FLAG_IPV6_TUNNEL_EP : 0);

@@ -11,7 +11,7 @@ import { MAP_NAMES } from '../../datapath/maps.js';
 import { ApiClient, ApiError } from '../api-client.js';
 import { applyMapOps } from './apply.js';
 import type { AgentMetrics } from './metrics.js';
-import { desiredFromSnapshot, planEvents, planReconcile } from './plan.js';
+import { planEvents, reconcileWithSnapshot } from './plan.js';
 import type { StateFile } from './state-file.js';
 
 export interface AgentOptions {
@@ -32,6 +32,11 @@ export interface AgentOptions {
 }
 
 const LONG_POLL_WAIT_SECONDS = 25;
+/**
+ * The applied revision is written at most this often while following the feed. Re-applying
+ * events is idempotent, so after a crash resuming from a slightly older revision is safe.
+ */
+const PERSIST_INTERVAL_MS = 200;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export class Agent {
@@ -42,6 +47,7 @@ export class Agent {
   private socket: WebSocket | undefined;
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private following: Promise<void> | undefined;
+  private persistTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly o: AgentOptions) {
     this.client = new ApiClient({ url: o.url, cluster: o.cluster, token: o.token });
@@ -106,7 +112,17 @@ export class Agent {
     }
   }
 
+  private schedulePersist(): void {
+    this.o.metrics.appliedRevision.set(this.applied);
+    this.persistTimer ??= setTimeout(() => {
+      this.persistTimer = undefined;
+      this.persist();
+    }, PERSIST_INTERVAL_MS);
+  }
+
   private persist(): void {
+    clearTimeout(this.persistTimer);
+    this.persistTimer = undefined;
     this.o.stateFile.write({ appliedRevision: this.applied, ...(this.nodeToken ? { nodeToken: this.nodeToken } : {}) });
     this.o.metrics.appliedRevision.set(this.applied);
   }
@@ -120,16 +136,14 @@ export class Agent {
     const end = this.o.metrics.applySeconds.startTimer();
     const snapshot = await this.client.ipcacheSnapshot();
     const own = await this.client.listNodeEndpoints(this.o.node);
-    const desired = desiredFromSnapshot(this.o.node, snapshot.entries, own);
     const current = { ipcache: this.o.backend.entries('ipcache'), lxc: this.o.backend.entries('lxc') };
-    const ops = planReconcile(current, desired);
-    applyMapOps(this.o.backend, ops);
+    const ops = applyMapOps(this.o.backend, reconcileWithSnapshot(this.o.node, current, snapshot.entries, own));
     this.applied = snapshot.revision;
     this.persist();
     end();
     this.o.metrics.resyncs.inc();
     this.countEntries();
-    this.o.logger.info({ revision: this.applied, ops: ops.length, ipcache: desired.ipcache.size, lxc: desired.lxc.size }, 'reconciled with snapshot');
+    this.o.logger.info({ revision: this.applied, ops, ipcache: snapshot.entries.length, endpoints: own.length }, 'reconciled with snapshot');
   }
 
   /** Applies batches in order, skipping any already applied; persists once. */
@@ -142,7 +156,7 @@ export class Agent {
       this.applied = b.revision;
       events += b.events.length;
     }
-    this.persist();
+    this.schedulePersist();
     end();
     this.o.metrics.eventsApplied.inc(events);
     this.o.metrics.lag.set(Math.max(0, clusterRevision - this.applied));

@@ -7,6 +7,7 @@ import { hexOf } from '../../datapath/backends/backend.js';
 import { encodeIpcacheKey, encodeIpcacheValue } from '../../datapath/layout/ipcache.js';
 import { encodeLxcKey, encodeLxcValue } from '../../datapath/layout/lxc.js';
 import type { MapName } from '../../datapath/maps.js';
+import { parseIp, type ParsedIp } from '../../core/ip.js';
 
 export type MapOp =
   | { map: MapName; kind: 'put'; key: Uint8Array; value: Uint8Array }
@@ -19,13 +20,22 @@ interface IpcacheFields {
   node: string;
 }
 
+/** Parses node addresses once each: a snapshot has many pods on few nodes. */
+function memoParseIp(): (ip: string) => ParsedIp | undefined {
+  const memo = new Map<string, ParsedIp | undefined>();
+  return (ip) => {
+    if (!memo.has(ip)) memo.set(ip, parseIp(ip));
+    return memo.get(ip);
+  };
+}
+
 /** An ipcache entry: own pods carry no tunnel endpoint, others tunnel to their node. */
-function ipcachePut(self: string, e: IpcacheFields): MapOp {
+function ipcachePut(self: string, e: IpcacheFields, parse?: (ip: string) => ParsedIp | undefined): MapOp & { kind: 'put' } {
   return {
     map: 'ipcache',
     kind: 'put',
     key: encodeIpcacheKey(e.prefix),
-    value: encodeIpcacheValue({ identity: e.identity, tunnelEndpoint: e.node === self ? null : e.hostIp, encryptKey: 0 }),
+    value: encodeIpcacheValue({ identity: e.identity, tunnelEndpoint: e.node === self ? null : e.hostIp, encryptKey: 0 }, parse),
   };
 }
 
@@ -75,19 +85,23 @@ export function planEvents(self: string, events: readonly FeedEvent[]): MapOp[] 
 
 export type DesiredMaps = Record<MapName, Map<string, { key: Uint8Array; value: Uint8Array }>>;
 
-/** What the maps should hold according to a snapshot of the ipcache and this node's endpoints. */
+/** The entries a snapshot of the ipcache and of this node's endpoints puts in the maps. */
+export function* snapshotPuts(self: string, ipcache: readonly IpcacheEntry[], own: readonly Endpoint[]): Generator<MapOp & { kind: 'put' }> {
+  const parse = memoParseIp();
+  for (const e of ipcache) yield ipcachePut(self, { prefix: e.prefix, identity: e.identity, hostIp: e['host-ip'], node: e.node }, parse);
+  for (const ep of own) {
+    const ops = lxcPuts({
+      id: ep.id, identity: ep.identity.id, ipv4: ep.addressing.ipv4 ?? null, ipv6: ep.addressing.ipv6 ?? null,
+      ifindex: ep['interface-index'] ?? null, mac: ep.mac ?? null, hostMac: ep['host-mac'] ?? null,
+    });
+    for (const op of ops) if (op.kind === 'put') yield op;
+  }
+}
+
+/** What the maps should hold according to a snapshot, keyed by hex key. */
 export function desiredFromSnapshot(self: string, ipcache: readonly IpcacheEntry[], own: readonly Endpoint[]): DesiredMaps {
   const desired: DesiredMaps = { ipcache: new Map(), lxc: new Map() };
-  const ops = [
-    ...ipcache.map((e) => ipcachePut(self, { prefix: e.prefix, identity: e.identity, hostIp: e['host-ip'], node: e.node })),
-    ...own.flatMap((ep) =>
-      lxcPuts({
-        id: ep.id, identity: ep.identity.id, ipv4: ep.addressing.ipv4 ?? null, ipv6: ep.addressing.ipv6 ?? null,
-        ifindex: ep['interface-index'] ?? null, mac: ep.mac ?? null, hostMac: ep['host-mac'] ?? null,
-      }),
-    ),
-  ];
-  for (const op of ops) if (op.kind === 'put') desired[op.map].set(hexOf(op.key), { key: op.key, value: op.value });
+  for (const op of snapshotPuts(self, ipcache, own)) desired[op.map].set(hexOf(op.key), op);
   return desired;
 }
 
@@ -100,8 +114,25 @@ export function planReconcile(current: Record<MapName, [Uint8Array, Uint8Array][
   const deletes: MapOp[] = [];
   for (const map of Object.keys(desired) as MapName[]) {
     const have = new Map(current[map].map(([k, v]) => [hexOf(k), hexOf(v)]));
-    for (const [hex, { key, value }] of desired[map]) if (have.get(hex) !== hexOf(value)) puts.push({ map, kind: 'put', key, value });
+    for (const [hex, { key, value }] of desired[map]) {
+      const current = have.get(hex);
+      if (current === undefined || current !== hexOf(value)) puts.push({ map, kind: 'put', key, value });
+    }
     for (const [k] of current[map]) if (!desired[map].has(hexOf(k))) deletes.push({ map, kind: 'delete', key: k });
   }
   return [...puts, ...deletes];
+}
+
+/**
+ * The operations that bring maps holding `current` to a snapshot. Empty maps (a new node) take
+ * the snapshot's entries as they stream, without building the diff.
+ */
+export function reconcileWithSnapshot(
+  self: string,
+  current: Record<MapName, [Uint8Array, Uint8Array][]>,
+  ipcache: readonly IpcacheEntry[],
+  own: readonly Endpoint[],
+): Iterable<MapOp> {
+  if (current.ipcache.length === 0 && current.lxc.length === 0) return snapshotPuts(self, ipcache, own);
+  return planReconcile(current, desiredFromSnapshot(self, ipcache, own));
 }

@@ -1,0 +1,158 @@
+// Feed budgets (DESIGN.md §7): propagation from a create to the map write on 100 connected agents
+// (99 with the memory backend in this process, one writing a real BPF map), events/s one agent
+// applies, and the time to apply a 100k-entry ipcache snapshot into a real BPF map.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import type { IpcacheEntry } from '../src/api/identities.js';
+import type { FeedEvent } from '../src/core/feed.js';
+import type { MapBackend } from '../src/datapath/backends/backend.js';
+import { MemoryBackend } from '../src/datapath/backends/memory.js';
+import { decodeIpcacheKey } from '../src/datapath/layout/ipcache.js';
+import type { MapName } from '../src/datapath/maps.js';
+import { Agent } from '../src/shim/agent/agent.js';
+import { applyMapOps } from '../src/shim/agent/apply.js';
+import { AgentMetrics } from '../src/shim/agent/metrics.js';
+import { planEvents, reconcileWithSnapshot } from '../src/shim/agent/plan.js';
+import { StateFile } from '../src/shim/agent/state-file.js';
+import { rootUnavailableReason } from '../test/e2e/root.js';
+import { startWranglerDev } from '../test/e2e/wrangler-dev.js';
+
+/** Records when each ipcache prefix is written. */
+class TimedBackend implements MapBackend {
+  readonly writtenAt = new Map<string, number>();
+  constructor(private readonly inner: MapBackend) {}
+  put(map: MapName, key: Uint8Array, value: Uint8Array): void {
+    this.inner.put(map, key, value);
+    if (map === 'ipcache') this.writtenAt.set(decodeIpcacheKey(key).prefix, performance.now());
+  }
+  delete(map: MapName, key: Uint8Array): void {
+    this.inner.delete(map, key);
+  }
+  entries(map: MapName): [Uint8Array, Uint8Array][] {
+    return this.inner.entries(map);
+  }
+  close(): void {
+    this.inner.close();
+  }
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+/** A bpffs mount of its own, or the reason there is none. */
+function bpffsMount(): { path: string; unmount(): void } | string {
+  const reason = rootUnavailableReason();
+  if (reason) return reason;
+  const path = join(mkdtempSync(join(tmpdir(), 'bench-bpffs-')), 'bpffs');
+  mkdirSync(path);
+  execFileSync('mount', ['-t', 'bpf', 'bpf', path]);
+  return { path, unmount: () => execFileSync('umount', [path]) };
+}
+
+async function bpfBackend(path: string): Promise<MapBackend> {
+  const { BpfBackend } = await import('../src/datapath/backends/bpf.js');
+  return new BpfBackend(path);
+}
+
+function syntheticIpcache(n: number): IpcacheEntry[] {
+  return Array.from({ length: n }, (_, i) => ({
+    prefix: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}/32`, identity: 256 + (i % 16000), node: `node-${i % 100}`, 'host-ip': `192.168.${(i % 100) >> 8}.${i % 100}`, endpoint: 1 + (i % 4000),
+  }));
+}
+
+async function propagation(bpffs: string | undefined): Promise<void> {
+  const dev = await startWranglerDev();
+  const cluster = 'feedbench';
+  const work = mkdtempSync(join(tmpdir(), 'feedbench-'));
+  const agents: Agent[] = [];
+  const backends: TimedBackend[] = [];
+  try {
+    for (let i = 0; i < 100; i++) {
+      const real = i === 0 && bpffs !== undefined;
+      const backend = new TimedBackend(real ? await bpfBackend(bpffs) : new MemoryBackend());
+      const agent = new Agent({
+        url: dev.url, cluster, node: `node-${i}`, token: dev.token, ipv4: `192.168.100.${i + 1}`, leaseSeconds: 600,
+        backend, stateFile: new StateFile(join(work, `s${i}`)), metrics: new AgentMetrics(), logger: pino({ level: 'silent' }),
+      });
+      await agent.start();
+      agents.push(agent);
+      backends.push(backend);
+    }
+    const samples: number[] = [];
+    const bpfSamples: number[] = [];
+    const n = 200;
+    for (let i = 0; i < n; i++) {
+      const ip = `10.200.${i >> 8}.${i & 255}`;
+      const sent = performance.now();
+      const res = await fetch(`${dev.url}/v1/clusters/${cluster}/nodes/node-${1 + (i % 99)}/endpoints/cilium-local:0`, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${dev.token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ labels: [`k8s:app=p${i % 10}`], addressing: { ipv4: ip }, 'sync-build-endpoint': true }),
+      });
+      if (!res.ok) throw new Error(`create: ${res.status} ${await res.text()}`);
+      const prefix = `${ip}/32`;
+      const deadline = performance.now() + 5000;
+      while (backends.some((b) => !b.writtenAt.has(prefix)) && performance.now() < deadline) await new Promise((r) => setImmediate(r));
+      for (const [j, b] of backends.entries()) {
+        const at = b.writtenAt.get(prefix);
+        if (at === undefined) throw new Error(`agent ${j} never wrote ${prefix}`);
+        (j === 0 && bpffs ? bpfSamples : samples).push(at - sent);
+      }
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    samples.sort((a, b) => a - b);
+    bpfSamples.sort((a, b) => a - b);
+    console.log(`feed propagation, create sent → map write, ${n} creates × 100 agents: p50 ${percentile(samples, 50).toFixed(1)} ms, p99 ${percentile(samples, 99).toFixed(1)} ms (budget p99 ≤ 20 ms; includes the create's own HTTP round trip)`);
+    if (bpfSamples.length) console.log(`  the real BPF agent: p50 ${percentile(bpfSamples, 50).toFixed(1)} ms, p99 ${percentile(bpfSamples, 99).toFixed(1)} ms`);
+  } finally {
+    for (const a of agents) await a.stop();
+    for (const b of backends) b.close();
+    await dev.stop();
+  }
+}
+
+function applyRate(name: string, backend: MapBackend): void {
+  const events: FeedEvent[] = syntheticIpcache(100_000).map((e) => ({ type: 'ipcache-upsert', prefix: e.prefix, identity: e.identity, 'host-ip': e['host-ip'], node: e.node, endpoint: e.endpoint }));
+  const t0 = performance.now();
+  for (let i = 0; i < events.length; i += 100) applyMapOps(backend, planEvents('node-0', events.slice(i, i + 100)));
+  const s = (performance.now() - t0) / 1000;
+  console.log(`events one agent applies (${name}): ${(events.length / s).toFixed(0)}/s (100k ipcache upserts in batches of 100)`);
+}
+
+function snapshotApply(backend: MapBackend): void {
+  const entries = syntheticIpcache(100_000);
+  const current = () => ({ ipcache: backend.entries('ipcache'), lxc: backend.entries('lxc') });
+  const t0 = performance.now();
+  applyMapOps(backend, reconcileWithSnapshot('node-0', current(), entries, []));
+  const first = (performance.now() - t0) / 1000;
+  const t1 = performance.now();
+  const again = applyMapOps(backend, reconcileWithSnapshot('node-0', current(), entries, []));
+  const second = (performance.now() - t1) / 1000;
+  console.log(`100k-entry ipcache snapshot into an empty real BPF map: ${first.toFixed(2)} s (budget ≤ 0.5 s); reconciling the same snapshot against the full map (read back + diff, ${again} ops): ${second.toFixed(2)} s`);
+}
+
+export async function feedBudgets(): Promise<void> {
+  const mount = bpffsMount();
+  const bpffs = typeof mount === 'string' ? undefined : mount.path;
+  if (typeof mount === 'string') console.log(`(no real BPF map: ${mount})`);
+  try {
+    await propagation(bpffs);
+    applyRate('memory', new MemoryBackend());
+    if (bpffs) {
+      const snapshotFs = bpffsMount();
+      if (typeof snapshotFs !== 'string') {
+        const backend = await bpfBackend(snapshotFs.path);
+        snapshotApply(backend);
+        applyRate('BPF', backend);
+        backend.close();
+        snapshotFs.unmount();
+      }
+    }
+  } finally {
+    if (typeof mount !== 'string') mount.unmount();
+  }
+}
