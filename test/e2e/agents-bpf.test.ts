@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireRootOrSkip } from './root.js';
+import { clusterApi, eventually } from './support.js';
 import { startWranglerDev, type WranglerDev } from './wrangler-dev.js';
 
 const canRun = requireRootOrSkip('agents with real BPF maps');
@@ -15,6 +16,7 @@ const work = mkdtempSync(join(tmpdir(), 'idplane-bpf-'));
 let dev: WranglerDev;
 const agents: Record<string, ChildProcess> = {};
 const mounts: string[] = [];
+const api = clusterApi(() => dev, CLUSTER);
 
 interface NodeDir {
   bpffs: string;
@@ -39,17 +41,6 @@ async function killAgent(node: string, signal: NodeJS.Signals): Promise<void> {
   const exited = new Promise((r) => child.once('exit', r));
   child.kill(signal);
   await exited;
-}
-
-async function api(method: string, path: string, body?: unknown) {
-  const res = await fetch(`${dev.url}/v1/clusters/${CLUSTER}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${dev.token}`, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const json = (await res.json()) as any;
-  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
-  return json;
 }
 
 const pinned = (node: string, map: string) => join(nodes[node]!.bpffs, 'tc/globals', map);
@@ -84,19 +75,6 @@ function dumpIpcache(node: string): Record<string, number> {
 async function wantedIpcache(): Promise<Record<string, number>> {
   const r = await api('GET', '/ipcache');
   return Object.fromEntries(r.entries.map((e: { prefix: string; identity: number }) => [e.prefix, e.identity]));
-}
-
-async function eventually(check: () => Promise<void> | void, ms = 15000): Promise<void> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    try {
-      await check();
-      return;
-    } catch (e) {
-      if (Date.now() > deadline) throw e;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
 }
 
 describe.skipIf(!canRun)('two agents writing real BPF maps', () => {

@@ -11,6 +11,7 @@ import { decodeIpcacheKey, decodeIpcacheValue } from '../../../src/datapath/layo
 import { Agent } from '../../../src/shim/agent/agent.js';
 import { AgentMetrics } from '../../../src/shim/agent/metrics.js';
 import { StateFile } from '../../../src/shim/agent/state-file.js';
+import { clusterApi, eventually } from '../../e2e/support.js';
 import { startWranglerDev, type WranglerDev } from '../../e2e/wrangler-dev.js';
 
 let dev: WranglerDev;
@@ -20,38 +21,15 @@ beforeAll(async () => {
 afterAll(async () => {
   await dev?.stop();
 });
-
-async function api(cluster: string, method: string, path: string, body?: unknown) {
-  const res = await fetch(`${dev.url}/v1/clusters/${cluster}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${dev.token}`, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const json = (await res.json()) as any;
-  if (!res.ok) throw new Error(`${method} ${path}: ${JSON.stringify(json)}`);
-  return json;
-}
+const api = (cluster: string) => clusterApi(() => dev, cluster);
 
 function ipcacheOf(backend: MemoryBackend): Record<string, number> {
   return Object.fromEntries(backend.entries('ipcache').map(([k, v]) => [decodeIpcacheKey(k).prefix, decodeIpcacheValue(v).identity]));
 }
 
 async function ipcacheWanted(cluster: string): Promise<Record<string, number>> {
-  const r = await api(cluster, 'GET', '/ipcache');
+  const r = await api(cluster)('GET', '/ipcache');
   return Object.fromEntries(r.entries.map((e: { prefix: string; identity: number }) => [e.prefix, e.identity]));
-}
-
-async function eventually(check: () => Promise<void> | void, ms = 10000): Promise<void> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    try {
-      await check();
-      return;
-    } catch (e) {
-      if (Date.now() > deadline) throw e;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
 }
 
 function newAgent(cluster: string, backend: MemoryBackend, stateDir: string, metrics = new AgentMetrics()) {
@@ -67,19 +45,19 @@ const counter = async (m: AgentMetrics) => (await m.resyncs.get()).values[0]?.va
 describe('agent', () => {
   it('follows the feed, then resumes from its persisted revision after a restart', async () => {
     const cluster = 'agent-resume';
-    await api(cluster, 'PUT', '/nodes/node-b', { ipv4: '192.168.70.2' });
+    await api(cluster)('PUT', '/nodes/node-b', { ipv4: '192.168.70.2' });
     const backend = new MemoryBackend();
     const stateDir = mkdtempSync(join(tmpdir(), 'agent-state-'));
     const first = newAgent(cluster, backend, stateDir);
     await first.agent.start();
-    for (let i = 1; i <= 5; i++) await api(cluster, 'PUT', `/nodes/node-b/endpoints/${i}`, { labels: [`k8s:app=r${i % 2}`], addressing: { ipv4: `10.70.0.${i}` } });
+    for (let i = 1; i <= 5; i++) await api(cluster)('PUT', `/nodes/node-b/endpoints/${i}`, { labels: [`k8s:app=r${i % 2}`], addressing: { ipv4: `10.70.0.${i}` } });
     await eventually(async () => expect(ipcacheOf(backend)).toEqual(await ipcacheWanted(cluster)));
     await first.agent.stop();
     const stoppedAt = first.agent.appliedRevision;
 
     // While it is down: more pods, and some go away.
-    for (let i = 6; i <= 8; i++) await api(cluster, 'PUT', `/nodes/node-b/endpoints/${i}`, { labels: ['k8s:app=later'], addressing: { ipv4: `10.70.0.${i}` } });
-    await api(cluster, 'DELETE', '/nodes/node-b/endpoints/1');
+    for (let i = 6; i <= 8; i++) await api(cluster)('PUT', `/nodes/node-b/endpoints/${i}`, { labels: ['k8s:app=later'], addressing: { ipv4: `10.70.0.${i}` } });
+    await api(cluster)('DELETE', '/nodes/node-b/endpoints/1');
 
     const second = newAgent(cluster, backend, stateDir);
     await second.agent.start();
@@ -91,18 +69,18 @@ describe('agent', () => {
 
   it('reconciles by snapshot when it fell behind the feed horizon: stale entries go, live ones stay', async () => {
     const cluster = 'agent-resync';
-    await api(cluster, 'PATCH', '/config', { 'feed-horizon-revisions': 5 });
-    await api(cluster, 'PUT', '/nodes/node-b', { ipv4: '192.168.71.2' });
+    await api(cluster)('PATCH', '/config', { 'feed-horizon-revisions': 5 });
+    await api(cluster)('PUT', '/nodes/node-b', { ipv4: '192.168.71.2' });
     const backend = new MemoryBackend();
     const stateDir = mkdtempSync(join(tmpdir(), 'agent-state-'));
     const first = newAgent(cluster, backend, stateDir);
     await first.agent.start();
-    for (let i = 1; i <= 4; i++) await api(cluster, 'PUT', `/nodes/node-b/endpoints/${i}`, { labels: ['k8s:app=s'], addressing: { ipv4: `10.71.0.${i}` } });
+    for (let i = 1; i <= 4; i++) await api(cluster)('PUT', `/nodes/node-b/endpoints/${i}`, { labels: ['k8s:app=s'], addressing: { ipv4: `10.71.0.${i}` } });
     await eventually(async () => expect(ipcacheOf(backend)).toEqual(await ipcacheWanted(cluster)));
     await first.agent.stop();
 
-    await api(cluster, 'DELETE', '/nodes/node-b/endpoints/2');
-    for (let i = 5; i <= 80; i++) await api(cluster, 'PUT', `/nodes/node-b/endpoints/${i}`, { labels: ['k8s:app=s'], addressing: { ipv4: `10.71.0.${i}` } });
+    await api(cluster)('DELETE', '/nodes/node-b/endpoints/2');
+    for (let i = 5; i <= 80; i++) await api(cluster)('PUT', `/nodes/node-b/endpoints/${i}`, { labels: ['k8s:app=s'], addressing: { ipv4: `10.71.0.${i}` } });
 
     const second = newAgent(cluster, backend, stateDir);
     await second.agent.start();
