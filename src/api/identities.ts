@@ -44,4 +44,9 @@ export const Ipcache = z
   .openapi('Ipcache');
 export type Ipcache = z.infer<typeof Ipcache>;
 
-export const IpcacheQuery = PageQuery;
+/** The ipcache pages up to 100k entries, so one page (one transaction) is a whole snapshot. */
+export const MAX_IPCACHE_PAGE = 100_000;
+
+export const IpcacheQuery = PageQuery.extend({
+  limit: z.coerce.number().int().min(1).max(MAX_IPCACHE_PAGE).optional().openapi({ description: `Page size, at most ${MAX_IPCACHE_PAGE}` }),
+});

@@ -1,7 +1,7 @@
 // HTTP client of the idplane API, shared by the CLI and the node agent. Errors carry the API's
 // machine-readable code.
 import type { Endpoint, EndpointList } from '../api/endpoints.js';
-import type { Identity, IdentityList, Ipcache, IpcacheEntry } from '../api/identities.js';
+import { MAX_IPCACHE_PAGE, type Identity, type IdentityList, type Ipcache, type IpcacheEntry } from '../api/identities.js';
 
 export interface ClientConfig {
   url: string;
@@ -76,7 +76,7 @@ export class ApiClient {
     let revision: number | undefined;
     let cursor: string | undefined;
     do {
-      const params = new URLSearchParams({ limit: '10000' });
+      const params = new URLSearchParams({ limit: String(MAX_IPCACHE_PAGE) });
       if (cursor) params.set('cursor', cursor);
       const page = await this.request<Ipcache>('GET', `/ipcache?${params}`);
       revision ??= page.revision;

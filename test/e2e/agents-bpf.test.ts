@@ -155,4 +155,12 @@ describe.skipIf(!canRun)('two agents writing real BPF maps', () => {
     await eventually(() => expect(lookup('node-b', '10.83.0.1')).toBeNull(), 20000);
     expect((await api('GET', '/nodes')).nodes.map((n: { name: string }) => n.name)).toEqual(['node-a', 'node-b']);
   });
+
+  it('stops cleanly on SIGTERM, keeping its maps pinned', async () => {
+    const child = agents['node-b']!;
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(dumpIpcache('node-b')).toEqual(await wantedIpcache());
+  });
 });

@@ -67,6 +67,7 @@ const rows: Row[] = [
   { name: 'unknown config field', method: 'PATCH', path: `${c.base}/config`, opts: withBody({ 'cluster-id': 3 }), status: 400, code: 'invalid-request' },
   { name: 'patch deleting a missing label', method: 'PATCH', path: `${ep}/1/labels`, opts: withBody({ delete: ['k8s:app=nope'] }), status: 400, code: 'label-not-found' },
   { name: 'patch adding a reserved label', method: 'PATCH', path: `${ep}/1/labels`, opts: withBody({ add: ['reserved:host'] }), status: 400, code: 'reserved-label' },
+  { name: 'ipcache limit over 100000', method: 'GET', path: `${c.base}/ipcache?limit=100001`, status: 400, code: 'invalid-request' },
   { name: 'list limit over 10000', method: 'GET', path: `${c.base}/endpoints?limit=10001`, status: 400, code: 'invalid-request' },
   { name: 'list with a forged cursor', method: 'GET', path: `${c.base}/endpoints?cursor=bm9wZQ`, status: 400, code: 'invalid-cursor' },
   { name: 'unknown route', method: 'GET', path: `${c.base}/nope`, status: 404, code: 'not-found' },

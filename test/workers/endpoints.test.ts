@@ -148,4 +148,20 @@ describe('listing', () => {
     } while (cursor);
     expect(seen).toEqual(['node-1/1', 'node-1/2', 'node-1/3', 'node-2/4', 'node-2/5']);
   });
+
+  it('pages the ipcache, every page stamped with the revision it was read at', async () => {
+    const c = await clusterWithNodes(['node-1']);
+    for (let i = 1; i <= 5; i++) await c.createEndpoint('node-1', String(i), { labels: ['k8s:app=p'], addressing: { ipv4: `10.40.0.${i}` } });
+    const whole = await call('GET', `${c.base}/ipcache?limit=100000`);
+    const prefixes: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await call('GET', `${c.base}/ipcache?limit=2${cursor ? `&cursor=${cursor}` : ''}`);
+      expect(page.body.revision).toBe(whole.body.revision);
+      prefixes.push(...page.body.entries.map((e: { prefix: string }) => e.prefix));
+      cursor = page.body['next-cursor'];
+    } while (cursor);
+    expect(prefixes).toEqual(whole.body.entries.map((e: { prefix: string }) => e.prefix));
+    expect(prefixes).toHaveLength(5);
+  });
 });

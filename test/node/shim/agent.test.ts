@@ -32,10 +32,10 @@ async function ipcacheWanted(cluster: string): Promise<Record<string, number>> {
   return Object.fromEntries(r.entries.map((e: { prefix: string; identity: number }) => [e.prefix, e.identity]));
 }
 
-function newAgent(cluster: string, backend: MemoryBackend, stateDir: string, metrics = new AgentMetrics()) {
+function newAgent(cluster: string, backend: MemoryBackend, stateDir: string, metrics = new AgentMetrics(), longPoll = false) {
   const agent = new Agent({
     url: dev.url, cluster, node: 'node-a', token: dev.token, ipv4: '192.168.70.1', leaseSeconds: 60,
-    backend, stateFile: new StateFile(stateDir), metrics, logger: pino({ level: 'silent' }),
+    backend, stateFile: new StateFile(stateDir), metrics, logger: pino({ level: 'silent' }), longPoll,
   });
   return { agent, metrics };
 }
@@ -89,5 +89,24 @@ describe('agent', () => {
     expect(want['10.71.0.2/32']).toBeUndefined();
     expect(ipcacheOf(backend)).toEqual(want);
     await second.agent.stop();
+  });
+
+  it('follows by long-poll, and exports its progress as Prometheus metrics', async () => {
+    const cluster = 'agent-longpoll';
+    await api(cluster)('PUT', '/nodes/node-b', { ipv4: '192.168.72.2' });
+    const backend = new MemoryBackend();
+    const { agent, metrics } = newAgent(cluster, backend, mkdtempSync(join(tmpdir(), 'agent-state-')), new AgentMetrics(), true);
+    await agent.start();
+    for (let i = 1; i <= 3; i++) await api(cluster)('PUT', `/nodes/node-b/endpoints/${i}`, { labels: ['k8s:app=lp'], addressing: { ipv4: `10.72.0.${i}` } });
+    await eventually(async () => expect(ipcacheOf(backend)).toEqual(await ipcacheWanted(cluster)));
+    const revision = (await api(cluster)('GET', '/ipcache')).revision as number;
+    await eventually(() => expect(agent.appliedRevision).toBe(revision));
+    const text = await metrics.registry.metrics();
+    expect(text).toContain(`idplane_agent_applied_revision ${revision}`);
+    expect(text).toMatch(/idplane_agent_events_applied_total [1-9]/);
+    expect(text).toContain('idplane_agent_lag_revisions 0');
+    expect(text).toContain('idplane_agent_map_entries{map="ipcache"}');
+    expect(text).toMatch(/idplane_agent_apply_seconds_count [1-9]/);
+    await agent.stop();
   });
 });
