@@ -7,7 +7,7 @@ import type { ClusterConfig, ClusterConfigPatch } from '../src/api/config.js';
 import type { Endpoint, EndpointChangeRequest, EndpointList } from '../src/api/endpoints.js';
 import type { Identity, IdentityList, Ipcache } from '../src/api/identities.js';
 import type { Heartbeat, Node, NodeList, NodeRegistration, NodeSpec } from '../src/api/nodes.js';
-import { authorize, type Principal, type Scope } from '../src/core/auth.js';
+import { authorize, PRINCIPAL_HEADER, type Principal, type Scope } from '../src/core/auth.js';
 import { DomainError, type Result } from '../src/core/errors.js';
 import type { FeedPage } from '../src/core/feed.js';
 import { ClusterState } from './cluster-state.js';
@@ -192,6 +192,3 @@ export class ClusterDO extends DurableObject<Env> {
     }
   }
 }
-
-/** Header carrying the authenticated principal from the worker to the DO's fetch handler. */
-export const PRINCIPAL_HEADER = 'x-idplane-principal';

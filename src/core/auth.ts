@@ -6,6 +6,9 @@ import { isDns1123Label } from './k8s-names.js';
 
 export type Principal = { kind: 'admin' } | { kind: 'node'; node: string; token: string };
 
+/** Header carrying the authenticated principal from the worker to the DO's WebSocket handler. */
+export const PRINCIPAL_HEADER = 'x-idplane-principal';
+
 /** What an operation needs: the admin, the named node (or the admin), or any authenticated reader. */
 export type Scope = { kind: 'admin' } | { kind: 'node'; node: string } | { kind: 'reader' };
 

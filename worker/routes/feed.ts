@@ -2,8 +2,8 @@
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import { ClusterParam } from '../../src/api/common.js';
 import { FeedPageSchema, FeedQuery } from '../../src/api/feed.js';
+import { PRINCIPAL_HEADER } from '../../src/core/auth.js';
 import { isDns1123Label } from '../../src/core/k8s-names.js';
-import { PRINCIPAL_HEADER } from '../../durable-objects/cluster-do.js';
 import type { AppEnv } from '../app-env.js';
 import { errorResponse, unwrap } from '../errors.js';
 import { clusterStub, ERROR_RESPONSES, json } from './route-kit.js';
