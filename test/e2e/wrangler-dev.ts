@@ -56,9 +56,11 @@ export async function startWranglerDev(opts: { persistDir?: string; token?: stri
       ...(opts.config ? ['--config', opts.config] : [])],
     { cwd: ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, WRANGLER_SEND_METRICS: 'false' } },
   );
+  // Keep the tail of wrangler's output for error messages; it logs every request.
   let log = '';
-  child.stdout?.on('data', (d: Buffer) => (log += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (log += d.toString()));
+  const keep = (d: Buffer) => (log = (log + d.toString()).slice(-64 * 1024));
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
   const url = `http://127.0.0.1:${port}`;
   const stop = async () => {
     if (child.exitCode !== null || child.pid === undefined) return;
