@@ -48,6 +48,8 @@ export class Agent {
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private following: Promise<void> | undefined;
   private persistTimer: NodeJS.Timeout | undefined;
+  /** Aborts an in-flight long-poll when the agent stops. */
+  private readonly stopping = new AbortController();
 
   constructor(private readonly o: AgentOptions) {
     this.client = new ApiClient({ url: o.url, cluster: o.cluster, token: o.token });
@@ -72,6 +74,7 @@ export class Agent {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.stopping.abort();
     clearInterval(this.heartbeatTimer);
     this.socket?.close(1000, 'agent stopping');
     await this.following;
@@ -181,7 +184,7 @@ export class Agent {
     while (!this.stopped) {
       try {
         if (this.o.longPoll || failures >= 3) {
-          const page = await this.client.request<FeedPage>('GET', `/feed?since=${this.applied}&wait=${LONG_POLL_WAIT_SECONDS}`);
+          const page = await this.client.request<FeedPage>('GET', `/feed?since=${this.applied}&wait=${LONG_POLL_WAIT_SECONDS}`, undefined, this.stopping.signal);
           await this.handlePage(page);
           if (failures >= 3 && !this.o.longPoll) failures = 0; // try the WebSocket again next round
         } else {
