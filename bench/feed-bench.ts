@@ -10,8 +10,6 @@ import type { IpcacheEntry } from '../src/api/identities.js';
 import type { FeedEvent } from '../src/core/feed.js';
 import type { MapBackend } from '../src/datapath/backends/backend.js';
 import { MemoryBackend } from '../src/datapath/backends/memory.js';
-import { decodeIpcacheKey } from '../src/datapath/layout/ipcache.js';
-import type { MapName } from '../src/datapath/maps.js';
 import { Agent } from '../src/shim/agent/agent.js';
 import { applyMapOps } from '../src/shim/agent/apply.js';
 import { AgentMetrics } from '../src/shim/agent/metrics.js';
@@ -19,25 +17,6 @@ import { planEvents, reconcileWithSnapshot } from '../src/shim/agent/plan.js';
 import { StateFile } from '../src/shim/agent/state-file.js';
 import { rootUnavailableReason } from '../test/e2e/root.js';
 import { startWranglerDev } from '../test/e2e/wrangler-dev.js';
-
-/** Records when each ipcache prefix is written. */
-class TimedBackend implements MapBackend {
-  readonly writtenAt = new Map<string, number>();
-  constructor(private readonly inner: MapBackend) {}
-  put(map: MapName, key: Uint8Array, value: Uint8Array): void {
-    this.inner.put(map, key, value);
-    if (map === 'ipcache') this.writtenAt.set(decodeIpcacheKey(key).prefix, performance.now());
-  }
-  delete(map: MapName, key: Uint8Array): void {
-    this.inner.delete(map, key);
-  }
-  entries(map: MapName): [Uint8Array, Uint8Array][] {
-    return this.inner.entries(map);
-  }
-  close(): void {
-    this.inner.close();
-  }
-}
 
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
@@ -69,45 +48,62 @@ async function propagation(bpffs: string | undefined): Promise<void> {
   const cluster = 'feedbench';
   const work = mkdtempSync(join(tmpdir(), 'feedbench-'));
   const agents: Agent[] = [];
-  const backends: TimedBackend[] = [];
+  const backends: MapBackend[] = [];
+  // Per agent: commit → in the maps (ms), and create request sent → in the maps (ms).
+  const fromCommit: number[][] = [];
+  const fromSend: number[][] = [];
+  const sentAt = new Map<string, number>();
+  const seen: Map<string, number>[] = [];
+  const perPrefix = new Map<string, number[]>();
   try {
     for (let i = 0; i < 100; i++) {
-      const real = i === 0 && bpffs !== undefined;
-      const backend = new TimedBackend(real ? await bpfBackend(bpffs) : new MemoryBackend());
+      const backend = i === 0 && bpffs !== undefined ? await bpfBackend(bpffs) : new MemoryBackend();
+      fromCommit.push([]);
+      fromSend.push([]);
+      seen.push(new Map());
       const agent = new Agent({
         url: dev.url, cluster, node: `node-${i}`, token: dev.token, ipv4: `192.168.100.${i + 1}`, leaseSeconds: 600,
         backend, stateFile: new StateFile(join(work, `s${i}`)), metrics: new AgentMetrics(), logger: pino({ level: 'silent' }),
+        onBatchApplied: (batch, appliedAt) => {
+          for (const e of batch.events) {
+            if (e.type !== 'ipcache-upsert' || !sentAt.has(e.prefix)) continue;
+            fromCommit[i]!.push(appliedAt - batch['committed-at']!);
+            perPrefix.set(e.prefix, [...(perPrefix.get(e.prefix) ?? []), appliedAt - batch['committed-at']!]);
+            fromSend[i]!.push(appliedAt - sentAt.get(e.prefix)!);
+            seen[i]!.set(e.prefix, appliedAt);
+          }
+        },
       });
       await agent.start();
       agents.push(agent);
       backends.push(backend);
     }
-    const samples: number[] = [];
-    const bpfSamples: number[] = [];
     const n = 200;
     for (let i = 0; i < n; i++) {
       const ip = `10.200.${i >> 8}.${i & 255}`;
-      const sent = performance.now();
+      sentAt.set(`${ip}/32`, Date.now());
       const res = await fetch(`${dev.url}/v1/clusters/${cluster}/nodes/node-${1 + (i % 99)}/endpoints/cilium-local:0`, {
         method: 'PUT',
         headers: { authorization: `Bearer ${dev.token}`, 'content-type': 'application/json' },
         body: JSON.stringify({ labels: [`k8s:app=p${i % 10}`], addressing: { ipv4: ip }, 'sync-build-endpoint': true }),
       });
       if (!res.ok) throw new Error(`create: ${res.status} ${await res.text()}`);
-      const prefix = `${ip}/32`;
-      const deadline = performance.now() + 5000;
-      while (backends.some((b) => !b.writtenAt.has(prefix)) && performance.now() < deadline) await new Promise((r) => setImmediate(r));
-      for (const [j, b] of backends.entries()) {
-        const at = b.writtenAt.get(prefix);
-        if (at === undefined) throw new Error(`agent ${j} never wrote ${prefix}`);
-        (j === 0 && bpffs ? bpfSamples : samples).push(at - sent);
-      }
+      const deadline = Date.now() + 5000;
+      while (seen.some((m) => !m.has(`${ip}/32`)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 1));
+      if (seen.some((m) => !m.has(`${ip}/32`))) throw new Error(`${ip} did not reach every agent`);
       await new Promise((r) => setTimeout(r, 10));
     }
-    samples.sort((a, b) => a - b);
-    bpfSamples.sort((a, b) => a - b);
-    console.log(`feed propagation, create sent → map write, ${n} creates × 100 agents: p50 ${percentile(samples, 50).toFixed(1)} ms, p99 ${percentile(samples, 99).toFixed(1)} ms (budget p99 ≤ 20 ms; includes the create's own HTTP round trip)`);
-    if (bpfSamples.length) console.log(`  the real BPF agent: p50 ${percentile(bpfSamples, 50).toFixed(1)} ms, p99 ${percentile(bpfSamples, 99).toFixed(1)} ms`);
+    const summary = (samples: number[]) => {
+      const sorted = [...samples].sort((a, b) => a - b);
+      return `p50 ${percentile(sorted, 50).toFixed(1)} ms, p99 ${percentile(sorted, 99).toFixed(1)} ms`;
+    };
+    console.log(`feed propagation, ${n} creates × 100 agents (one process): commit → map write ${summary(fromCommit.flat())} (budget p99 ≤ 20 ms); create sent → map write ${summary(fromSend.flat())}`);
+    if (bpffs) console.log(`  the real BPF agent: commit → map write ${summary(fromCommit[0]!)}`);
+    // The 100 agents share this process's event loop: the first to apply a batch shows the
+    // control plane's commit → push latency, the last adds the serial work of the other 99.
+    const firsts = [...perPrefix.values()].map((v) => Math.min(...v));
+    const lasts = [...perPrefix.values()].map((v) => Math.max(...v));
+    console.log(`  per commit, first of the 100 agents: ${summary(firsts)}; last: ${summary(lasts)}`);
   } finally {
     for (const a of agents) await a.stop();
     for (const b of backends) b.close();

@@ -11,7 +11,7 @@ import { authorize, PRINCIPAL_HEADER, type Principal, type Scope } from '../src/
 import { DomainError, type Result } from '../src/core/errors.js';
 import type { FeedPage } from '../src/core/feed.js';
 import { ClusterState } from './cluster-state.js';
-import { acknowledge, catchUp, fanOut } from './feed-sockets.js';
+import { FeedSockets } from './feed-sockets.js';
 import { patchConfig } from './ops/config.js';
 import * as endpoints from './ops/endpoints.js';
 import { readFeed } from './ops/feed.js';
@@ -27,11 +27,13 @@ const onNode = (node: string): Scope => ({ kind: 'node', node });
 export class ClusterDO extends DurableObject<Env> {
   protected readonly state: ClusterState;
   private readonly feedWaiters = new Set<() => void>();
+  private readonly sockets: FeedSockets;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     migrate(ctx.storage);
     this.state = new ClusterState(ctx.storage.sql);
+    this.sockets = new FeedSockets(this.state);
   }
 
   /** Authorizes, then runs `op` in one transaction; a DomainError rolls it back and comes back as data. */
@@ -57,7 +59,7 @@ export class ClusterDO extends DurableObject<Env> {
     if (batches.length === 0) return;
     for (const wake of [...this.feedWaiters]) wake();
     const sockets = this.ctx.getWebSockets();
-    if (sockets.length > 0) for (const batch of batches) fanOut(this.state, sockets, batch);
+    if (sockets.length > 0) for (const batch of batches) this.sockets.fanOut(sockets, batch);
   }
 
   /** Sets the alarm for the next identity GC or lease expiry, whichever comes first. */
@@ -174,16 +176,16 @@ export class ClusterDO extends DurableObject<Env> {
     if (!allowed.ok) return Response.json({ error: allowed.error }, { status: allowed.error.code === 'unauthorized' ? 401 : 400 });
     const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
     this.ctx.acceptWebSocket(server);
-    server.serializeAttachment({ node: principal.kind === 'node' ? principal.node : null, sent: since, acked: since });
-    catchUp(this.state, server);
+    this.sockets.accept(server, principal.kind === 'node' ? principal.node : null, since);
     return new Response(null, { status: 101, webSocket: client });
   }
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
-    acknowledge(ws, message);
+    this.sockets.acknowledge(ws, message);
   }
 
   override async webSocketClose(ws: WebSocket, code: number): Promise<void> {
+    this.sockets.forget(ws);
     // Complete the closing handshake; 1005/1006 carry no code that may be echoed.
     try {
       ws.close(code === 1005 || code === 1006 ? 1000 : code, 'closed');

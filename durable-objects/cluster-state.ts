@@ -90,7 +90,7 @@ export class ClusterState {
     const next = this.revision() + 1;
     this.meta.setRevision(next);
     this.feed.append(next, this.pending, now);
-    this.written.push({ revision: next, events: this.pending });
+    this.written.push({ revision: next, events: this.pending, 'committed-at': now });
     this.pending = [];
     this.cachedRevision = next;
     if (next % COMPACT_EVERY === 0) this.feed.compact(next - this.config()['feed-horizon-revisions']);

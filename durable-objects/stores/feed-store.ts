@@ -11,9 +11,12 @@ export class FeedStore {
   /** Batches with revision > `since`, oldest first, at most `limit`. */
   after(since: number, limit: number): FeedBatch[] {
     return this.sql
-      .exec<{ revision: number; events: string }>('SELECT revision, events FROM feed WHERE revision > ? ORDER BY revision LIMIT ?', since, limit)
+      .exec<{ revision: number; events: string; committed_at: number }>(
+        'SELECT revision, events, committed_at FROM feed WHERE revision > ? ORDER BY revision LIMIT ?',
+        since, limit,
+      )
       .toArray()
-      .map((r) => ({ revision: r.revision, events: JSON.parse(r.events) as FeedEvent[] }));
+      .map((r) => ({ revision: r.revision, events: JSON.parse(r.events) as FeedEvent[], 'committed-at': r.committed_at }));
   }
 
   /** The oldest revision still held, if any. */

@@ -12,6 +12,8 @@ export const FeedPageSchema = z
   .object({
     resync: z.boolean().openapi({ description: 'true: `since` is past the horizon; take a snapshot at `revision` and continue' }),
     revision: z.number().int(),
-    batches: z.array(z.object({ revision: z.number().int(), events: z.array(FeedEventSchema) })).optional(),
+    batches: z
+      .array(z.object({ revision: z.number().int(), events: z.array(FeedEventSchema), 'committed-at': z.number().int().optional() }))
+      .optional(),
   })
   .openapi('FeedPage');

@@ -25,6 +25,8 @@ export type FeedEvent =
 export interface FeedBatch {
   revision: number;
   events: FeedEvent[];
+  /** When the commit happened (ms since the epoch, control-plane clock). */
+  'committed-at'?: number;
 }
 
 /** A feed read: batches after `since`, or a resync when `since` is older than the horizon. */

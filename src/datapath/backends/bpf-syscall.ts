@@ -79,6 +79,7 @@ export class BpfSyscalls {
   }
 
   private resetAttr(): void {
+    this.updateAttrFd = -1;
     this.attr.fill(0);
   }
 
@@ -133,7 +134,11 @@ export class BpfSyscalls {
     };
   }
 
+  /** The fd whose update attr is in `attr`, so back-to-back updates skip rebuilding it. */
+  private updateAttrFd = -1;
+
   private elemAttr(fd: number, withValue: boolean, flags = 0): void {
+    this.updateAttrFd = -1;
     this.attr.writeUInt32LE(fd, 0);
     this.attr.writeUInt32LE(0, 4);
     this.attr.writeBigUInt64LE(koffi.address(this.keyPtr), 8);
@@ -144,7 +149,10 @@ export class BpfSyscalls {
   update(fd: number, key: Uint8Array, value: Uint8Array): void {
     this.key.set(key);
     this.value.set(value);
-    this.elemAttr(fd, true);
+    if (this.updateAttrFd !== fd) {
+      this.elemAttr(fd, true);
+      this.updateAttrFd = fd;
+    }
     this.call('map-update', BPF_MAP_UPDATE_ELEM);
   }
 

@@ -29,6 +29,8 @@ export interface AgentOptions {
   logger: Logger;
   /** Long-poll instead of the WebSocket. */
   longPoll?: boolean;
+  /** Called after each batch is in the maps (observability, benchmarks). */
+  onBatchApplied?: (batch: FeedBatch, appliedAt: number) => void;
 }
 
 const LONG_POLL_WAIT_SECONDS = 25;
@@ -78,7 +80,7 @@ export class Agent {
     clearInterval(this.heartbeatTimer);
     this.socket?.close(1000, 'agent stopping');
     await this.following;
-    this.persist();
+    await this.persist();
   }
 
   private async register(): Promise<void> {
@@ -95,7 +97,7 @@ export class Agent {
         'rotate-token': this.nodeToken === undefined && existing !== undefined,
       });
       if (reg.token) this.nodeToken = reg.token;
-      this.persist();
+      await this.persist();
     }
     this.client = this.client.withToken(this.nodeToken ?? this.o.token);
     await this.sendHeartbeat();
@@ -119,15 +121,18 @@ export class Agent {
     this.o.metrics.appliedRevision.set(this.applied);
     this.persistTimer ??= setTimeout(() => {
       this.persistTimer = undefined;
-      this.persist();
+      this.persist().catch((e: unknown) => {
+        this.o.metrics.errors.inc({ kind: 'state-file' });
+        this.o.logger.error({ err: e }, 'writing the state file failed');
+      });
     }, PERSIST_INTERVAL_MS);
   }
 
-  private persist(): void {
+  private persist(): Promise<void> {
     clearTimeout(this.persistTimer);
     this.persistTimer = undefined;
-    this.o.stateFile.write({ appliedRevision: this.applied, ...(this.nodeToken ? { nodeToken: this.nodeToken } : {}) });
     this.o.metrics.appliedRevision.set(this.applied);
+    return this.o.stateFile.write({ appliedRevision: this.applied, ...(this.nodeToken ? { nodeToken: this.nodeToken } : {}) });
   }
 
   private countEntries(): void {
@@ -142,7 +147,7 @@ export class Agent {
     const current = { ipcache: this.o.backend.entries('ipcache'), lxc: this.o.backend.entries('lxc') };
     const ops = applyMapOps(this.o.backend, reconcileWithSnapshot(this.o.node, current, snapshot.entries, own));
     this.applied = snapshot.revision;
-    this.persist();
+    await this.persist();
     end();
     this.o.metrics.resyncs.inc();
     this.countEntries();
@@ -158,6 +163,9 @@ export class Agent {
       applyMapOps(this.o.backend, planEvents(this.o.node, b.events));
       this.applied = b.revision;
       events += b.events.length;
+      const appliedAt = Date.now();
+      if (b['committed-at'] !== undefined) this.o.metrics.propagationSeconds.observe(Math.max(0, appliedAt - b['committed-at']) / 1000);
+      this.o.onBatchApplied?.(b, appliedAt);
     }
     this.schedulePersist();
     end();

@@ -14,6 +14,12 @@ export class AgentMetrics {
     buckets: [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
     registers: [this.registry],
   });
+  readonly propagationSeconds = new Histogram({
+    name: 'idplane_agent_propagation_seconds',
+    help: 'From the commit in the control plane to the batch being in the maps',
+    buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5, 1, 5],
+    registers: [this.registry],
+  });
   readonly errors = new Counter({ name: 'idplane_agent_errors_total', help: 'Errors by kind', labelNames: ['kind'], registers: [this.registry] });
   readonly resyncs = new Counter({ name: 'idplane_agent_resyncs_total', help: 'Snapshot reconciliations', registers: [this.registry] });
 

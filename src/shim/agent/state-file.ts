@@ -1,6 +1,8 @@
 // The agent's persisted state: the last applied revision (and its node token when it obtained
 // one), written atomically (temp file, fsync, rename) so a crash leaves the old or the new.
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+// Writes are asynchronous and serialised, so an fsync never stalls the feed.
+import { mkdirSync, readFileSync } from 'node:fs';
+import { open, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 
 export interface AgentState {
@@ -10,6 +12,7 @@ export interface AgentState {
 
 export class StateFile {
   private readonly path: string;
+  private chain: Promise<void> = Promise.resolve();
 
   constructor(dir: string) {
     mkdirSync(dir, { recursive: true });
@@ -25,15 +28,20 @@ export class StateFile {
     }
   }
 
-  write(state: AgentState): void {
-    const tmp = `${this.path}.tmp`;
-    const fd = openSync(tmp, 'w', 0o600);
-    try {
-      writeSync(fd, JSON.stringify(state));
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, this.path);
+  /** Queues an atomic write; resolves once this state (or a later one) is on disk. */
+  write(state: AgentState): Promise<void> {
+    const text = JSON.stringify(state);
+    this.chain = this.chain.then(async () => {
+      const tmp = `${this.path}.tmp`;
+      const file = await open(tmp, 'w', 0o600);
+      try {
+        await file.writeFile(text);
+        await file.sync();
+      } finally {
+        await file.close();
+      }
+      await rename(tmp, this.path);
+    });
+    return this.chain;
   }
 }
