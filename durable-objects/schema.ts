@@ -75,8 +75,6 @@ const MIGRATIONS: readonly string[] = [
   `,
 ];
 
-export const SCHEMA_VERSION = MIGRATIONS.length;
-
 /** Brings the database to SCHEMA_VERSION; each migration runs in its own transaction. */
 export function migrate(storage: DurableObjectStorage): void {
   const sql = storage.sql;

@@ -3,16 +3,11 @@
 
 export type NumericIdentity = number;
 
-export const IDENTITY_UNKNOWN = 0;
-export const USER_RESERVED_MIN = 128;
-export const USER_RESERVED_MAX = 255;
+/** The cluster ID sits in bits 16–23 of a cluster-scoped identity. */
 export const CLUSTER_ID_SHIFT = 16;
-export const MAX_CLUSTER_ID = 255;
-/** Cluster-scoped numbers for cluster ID 0; numbers below are reserved. */
+/** Cluster-scoped numbers for cluster ID 0; 1..255 are reserved (128–255 for users). */
 export const MIN_CLUSTER_IDENTITY = 256;
 export const MAX_CLUSTER_IDENTITY = (1 << CLUSTER_ID_SHIFT) - 1;
-/** Node-local (CIDR) identities carry this scope bit. */
-export const LOCAL_IDENTITY_SCOPE = 1 << 24;
 
 export interface ReservedIdentity {
   id: NumericIdentity;
@@ -55,9 +50,4 @@ export function clusterIdentityRange(clusterId: number): IdentityRange {
   if (clusterId === 0) return { min: MIN_CLUSTER_IDENTITY, max: MAX_CLUSTER_IDENTITY };
   const min = clusterId << CLUSTER_ID_SHIFT;
   return { min, max: min + MAX_CLUSTER_IDENTITY };
-}
-
-/** The cluster ID carried in bits 16–23 of a cluster-scoped identity. */
-export function clusterIdOf(id: NumericIdentity): number {
-  return (id >>> CLUSTER_ID_SHIFT) & 0xff;
 }

@@ -15,7 +15,6 @@ export const LABEL_SOURCES = [
   'node',
   'fqdn',
 ] as const;
-export type LabelSource = (typeof LABEL_SOURCES)[number];
 
 /** Sources a client may put on an endpoint: `reserved` is the agent's, `any` only selects. */
 const CLIENT_SOURCES: ReadonlySet<string> = new Set(['unspec', 'k8s', 'container', 'cni', 'node']);
@@ -66,9 +65,10 @@ export function parseClientLabel(s: string): Label {
     throw new DomainError('reserved-label', `label ${JSON.stringify(s)}: not allowed to add reserved labels`);
   }
   if (!CLIENT_SOURCES.has(label.source)) {
+    const known = (LABEL_SOURCES as readonly string[]).includes(label.source);
     throw new DomainError(
       'invalid-label',
-      `label ${JSON.stringify(s)}: source must be one of ${[...CLIENT_SOURCES].join(', ')}`,
+      `label ${JSON.stringify(s)}: ${known ? `source ${label.source} is not set on endpoints` : `unknown source ${JSON.stringify(label.source)}`}; use one of ${[...CLIENT_SOURCES].join(', ')}`,
     );
   }
   const problem = checkLabelKey(label.key) ?? checkLabelValue(label.value);
