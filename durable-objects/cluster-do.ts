@@ -53,13 +53,25 @@ export class ClusterDO extends DurableObject<Env> {
     return { ok: true, value };
   }
 
-  /** Hands committed batches to long-polls and WebSockets. */
+  /**
+   * Hands committed batches to long-polls and WebSockets. The mutation has committed by now, so a
+   * failure here must not fail the request: subscribers catch up from the feed table.
+   */
   private publish(): void {
     const batches = this.state.takeCommitted();
     if (batches.length === 0) return;
     for (const wake of [...this.feedWaiters]) wake();
-    const sockets = this.ctx.getWebSockets();
-    if (sockets.length > 0) for (const batch of batches) this.sockets.fanOut(sockets, batch);
+    try {
+      const sockets = this.ctx.getWebSockets();
+      if (sockets.length > 0) for (const batch of batches) this.sockets.fanOut(sockets, batch);
+    } catch (e) {
+      console.error('feed fan-out failed', e);
+    }
+  }
+
+  /** A node's token was rotated or the node is gone: its open feed sockets lose their access. */
+  private closeNodeSockets(node: string): void {
+    for (const ws of this.ctx.getWebSockets(node)) this.sockets.close(ws, 4001, 'node token revoked');
   }
 
   /** Sets the alarm for the next identity GC or lease expiry, whichever comes first. */
@@ -77,15 +89,19 @@ export class ClusterDO extends DurableObject<Env> {
   }
 
   override async alarm(): Promise<void> {
-    this.run({ kind: 'admin' }, ADMIN, (now) => {
-      nodes.expireNodes(this.state, now);
+    const expired = this.run({ kind: 'admin' }, ADMIN, (now) => {
+      const gone = nodes.expireNodes(this.state, now);
       collectIdentities(this.state, now);
+      return gone;
     });
+    if (expired.ok) for (const node of expired.value) this.closeNodeSockets(node);
     await this.scheduleAlarm();
   }
 
   async putNode(p: Principal, name: string, spec: NodeSpec): Promise<Result<{ created: boolean; node: NodeRegistration }>> {
-    return this.thenSchedule(this.run(p, ADMIN, (now) => nodes.putNode(this.state, name, spec, now)));
+    const result = this.run(p, ADMIN, (now) => nodes.putNode(this.state, name, spec, now));
+    if (result.ok && spec['rotate-token']) this.closeNodeSockets(name);
+    return this.thenSchedule(result);
   }
 
   async getNode(p: Principal, name: string): Promise<Result<Node>> {
@@ -101,7 +117,9 @@ export class ClusterDO extends DurableObject<Env> {
   }
 
   async deleteNode(p: Principal, name: string): Promise<Result<{ name: string; 'endpoints-removed': number }>> {
-    return this.thenSchedule(this.run(p, ADMIN, (now) => nodes.deleteNode(this.state, name, now)));
+    const result = this.run(p, ADMIN, (now) => nodes.deleteNode(this.state, name, now));
+    if (result.ok) this.closeNodeSockets(name);
+    return this.thenSchedule(result);
   }
 
   async createEndpoint(p: Principal, cluster: string, node: string, ref: string, req: EndpointChangeRequest): Promise<Result<endpoints.CreateOutcome>> {
@@ -175,7 +193,7 @@ export class ClusterDO extends DurableObject<Env> {
     const allowed = this.run(principal, READER, () => readFeed(this.state, since, 0));
     if (!allowed.ok) return Response.json({ error: allowed.error }, { status: allowed.error.code === 'unauthorized' ? 401 : 400 });
     const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
-    this.ctx.acceptWebSocket(server);
+    this.ctx.acceptWebSocket(server, principal.kind === 'node' ? [principal.node] : []);
     this.sockets.accept(server, principal.kind === 'node' ? principal.node : null, since);
     return new Response(null, { status: 101, webSocket: client });
   }
@@ -186,7 +204,7 @@ export class ClusterDO extends DurableObject<Env> {
 
   override async webSocketClose(ws: WebSocket, code: number): Promise<void> {
     this.sockets.forget(ws);
-    // Complete the closing handshake; 1005/1006 carry no code that may be echoed.
+    // Answer the peer's close; 1005/1006 carry no code that may be echoed.
     try {
       ws.close(code === 1005 || code === 1006 ? 1000 : code, 'closed');
     } catch {

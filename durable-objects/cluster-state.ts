@@ -58,7 +58,8 @@ export class ClusterState {
 
   setConfig(config: ClusterConfig): void {
     this.meta.setConfig(config);
-    this.forgetCaches();
+    this.cachedConfig = undefined;
+    this.cachedFilter = undefined;
   }
 
   /** Drops derived caches; called when a transaction that may have changed them rolls back. */

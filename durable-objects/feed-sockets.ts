@@ -48,10 +48,31 @@ export class FeedSockets {
     this.catchUp(ws);
   }
 
+  /** Sends unless the socket is closing or closed (a cut-off consumer that has not answered yet). */
+  private send(ws: WebSocket, message: string): boolean {
+    if (ws.readyState !== WebSocket.READY_STATE_OPEN) return false;
+    try {
+      ws.send(message);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   private resync(ws: WebSocket, revision: number): void {
-    ws.send(JSON.stringify({ resync: true, revision }));
-    ws.close(4000, 'resync');
+    this.send(ws, JSON.stringify({ resync: true, revision }));
+    this.close(ws, 4000, 'resync');
+  }
+
+  /** Closes a socket (idempotently) and forgets its progress. */
+  close(ws: WebSocket, code: number, reason: string): void {
     this.progress.delete(ws);
+    if (ws.readyState !== WebSocket.READY_STATE_OPEN) return;
+    try {
+      ws.close(code, reason);
+    } catch {
+      // already closing
+    }
   }
 
   /** Brings one socket up to date from the feed table (a new socket, or one that fell behind). */
@@ -61,7 +82,7 @@ export class FeedSockets {
       const page = readFeed(this.state, p.sent, MAX_FEED_BATCHES);
       if (page.resync) return this.resync(ws, page.revision);
       if (page.batches.length === 0) break;
-      ws.send(JSON.stringify({ resync: false, revision: page.revision, batches: page.batches }));
+      if (!this.send(ws, JSON.stringify({ resync: false, revision: page.revision, batches: page.batches }))) return;
       p.sent = page.batches[page.batches.length - 1]!.revision;
       if (p.sent >= page.revision) break;
     }
@@ -73,6 +94,7 @@ export class FeedSockets {
     const message = JSON.stringify({ resync: false, revision: batch.revision, batches: [batch] });
     const maxUnacked = Math.min(MAX_UNACKED_REVISIONS, this.state.config()['feed-horizon-revisions']);
     for (const ws of sockets) {
+      if (ws.readyState !== WebSocket.READY_STATE_OPEN) continue;
       const p = this.of(ws);
       if (p.sent >= batch.revision) continue;
       if (batch.revision - p.acked > maxUnacked) {
@@ -83,7 +105,7 @@ export class FeedSockets {
         this.catchUp(ws);
         continue;
       }
-      ws.send(message);
+      if (!this.send(ws, message)) continue;
       p.sent = batch.revision;
       this.save(ws, p);
     }

@@ -74,10 +74,15 @@ export function deleteNode(state: ClusterState, name: string, now: number): { na
   return { name, 'endpoints-removed': removed };
 }
 
-/** Removes every node whose lease lapsed, in the caller's transaction, as one revision. */
+/**
+ * Removes every node whose lease lapsed, in the caller's transaction, one revision per node so
+ * that a zone outage does not make one oversized feed row.
+ */
 export function expireNodes(state: ClusterState, now: number): string[] {
   const expired = state.nodes.expired(now);
-  for (const name of expired) removeNode(state, name, now);
-  if (expired.length > 0) state.bumpRevision(now);
+  for (const name of expired) {
+    removeNode(state, name, now);
+    state.bumpRevision(now);
+  }
   return expired;
 }

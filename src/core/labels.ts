@@ -30,7 +30,8 @@ export type LabelSet = ReadonlyMap<string, Label>;
 
 /**
  * Splits `source:key=value` as Cilium's parseLabel does: the source is the text before the first
- * `:` (none → `unspec`), `$name` is `reserved:name`, the value follows the first `=`.
+ * `:` (none or empty → `unspec`), `$name` and `reserved.name` are `reserved:name`, the value
+ * follows the first `=`.
  */
 export function parseLabel(s: string): Label {
   let source = 'unspec';
@@ -41,8 +42,11 @@ export function parseLabel(s: string): Label {
   } else {
     const colon = s.indexOf(':');
     if (colon >= 0) {
-      source = s.slice(0, colon);
+      source = s.slice(0, colon) || 'unspec';
       rest = s.slice(colon + 1);
+    } else if (s.startsWith('reserved.')) {
+      source = 'reserved';
+      rest = s.slice('reserved.'.length);
     }
   }
   const eq = rest.indexOf('=');

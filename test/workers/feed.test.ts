@@ -135,6 +135,22 @@ describe('change feed', () => {
     expect(messages.filter((m) => !m.resync)).toHaveLength(10);
     expect(messages[messages.length - 1]).toEqual({ resync: true, revision: start + 11 });
     expect(closedWith).toBe(4000);
+    // Commits after the cut-off still succeed, whatever state that socket is in.
+    expect((await c.createEndpoint('node-1', '99', { labels: ['k8s:app=slow'] })).status).toBe(201);
+  });
+
+  it("closes a node's feed socket when its token is rotated", async () => {
+    const c = await clusterWithNodes([]);
+    const reg = await call('PUT', `${c.base}/nodes/node-t`, { body: { ipv4: '192.168.60.1' } });
+    const res = await SELF.fetch(`http://idplane.test${c.base}/feed/ws?since=0`, { headers: { upgrade: 'websocket', authorization: `Bearer ${reg.body.token}` } });
+    expect(res.status).toBe(101);
+    const ws = res.webSocket!;
+    let closedWith: number | undefined;
+    ws.accept();
+    ws.addEventListener('close', (ev) => (closedWith = ev.code));
+    await call('PUT', `${c.base}/nodes/node-t`, { body: { ipv4: '192.168.60.1', 'rotate-token': true } });
+    for (let t = 0; t < 30 && closedWith === undefined; t++) await new Promise((r) => setTimeout(r, 100));
+    expect(closedWith).toBe(4001);
   });
 
   it('replays the backlog to a WebSocket that connects behind', async () => {

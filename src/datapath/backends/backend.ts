@@ -8,6 +8,9 @@ export interface MapBackend {
   delete(map: MapName, key: Uint8Array): void;
   /** Every entry, for reconciliation and read-back. */
   entries(map: MapName): [Uint8Array, Uint8Array][];
+  isEmpty(map: MapName): boolean;
+  /** Maps this backend had to create (none pinned, or a pin of another definition): they start empty. */
+  readonly createdMaps: readonly MapName[];
   close(): void;
 }
 

@@ -8,6 +8,7 @@ import { BpfSyscalls } from './bpf-syscall.js';
 export class BpfBackend implements MapBackend {
   private readonly sys = new BpfSyscalls();
   private readonly fds = {} as Record<MapName, number>;
+  readonly createdMaps: MapName[] = [];
 
   constructor(readonly bpffs: string) {
     const dir = pinDirectory(bpffs);
@@ -27,6 +28,7 @@ export class BpfBackend implements MapBackend {
     }
     const fd = this.sys.createMap(spec);
     this.sys.pin(fd, path);
+    this.createdMaps.push(name);
     return fd;
   }
 
@@ -48,6 +50,10 @@ export class BpfBackend implements MapBackend {
       if (v) out.push([k, v]);
     }
     return out;
+  }
+
+  isEmpty(map: MapName): boolean {
+    return this.sys.nextKey(this.fds[map], null, MAP_SPECS[map].keySize) === undefined;
   }
 
   close(): void {

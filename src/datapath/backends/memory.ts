@@ -17,5 +17,12 @@ export class MemoryBackend implements MapBackend {
     return [...this.maps[map].values()].map(([k, v]) => [k.slice(), v.slice()]);
   }
 
+  isEmpty(map: MapName): boolean {
+    return this.maps[map].size === 0;
+  }
+
+  /** Memory holds nothing across processes; emptiness is what tells a restart. */
+  readonly createdMaps: readonly MapName[] = [];
+
   close(): void {}
 }

@@ -67,10 +67,14 @@ export class Agent {
     this.applied = saved.appliedRevision;
     this.nodeToken = saved.nodeToken;
     await this.register();
-    if (this.applied === 0) await this.resync();
+    // Heartbeat from now on, so a long first sync cannot let the lease lapse.
+    this.heartbeatTimer = setInterval(() => void this.heartbeatTick(), Math.max(1, this.o.leaseSeconds / 3) * 1000);
+    // Resume from the saved revision only while the maps still hold what it describes: a
+    // reboot empties bpffs, and a map of another definition is replaced empty.
+    const mapsLost = this.o.backend.createdMaps.length > 0 || this.o.backend.isEmpty('ipcache');
+    if (this.applied === 0 || mapsLost) await this.resync();
     else await this.catchUpLongPoll();
     this.o.logger.info({ revision: this.applied }, 'maps in sync; following the feed');
-    this.heartbeatTimer = setInterval(() => void this.heartbeatTick(), Math.max(1, this.o.leaseSeconds / 3) * 1000);
     this.following = this.follow();
   }
 
@@ -83,8 +87,12 @@ export class Agent {
     await this.persist();
   }
 
+  private get hasAdminToken(): boolean {
+    return parseNodeToken(this.o.token) === undefined;
+  }
+
   private async register(): Promise<void> {
-    if (parseNodeToken(this.o.token) === undefined) {
+    if (this.hasAdminToken) {
       // An admin token: register (or refresh) the node and keep the node token it issues.
       const existing = await this.client.request<NodeRegistration>('GET', `/nodes/${this.o.node}`).catch((e: unknown) => {
         if (e instanceof ApiError && e.status === 404) return undefined;
@@ -100,20 +108,37 @@ export class Agent {
       await this.persist();
     }
     this.client = this.client.withToken(this.nodeToken ?? this.o.token);
-    await this.sendHeartbeat();
+    try {
+      await this.sendHeartbeat();
+    } catch (e) {
+      // A saved node token someone rotated: with the admin token, get a new one once.
+      if (!(e instanceof ApiError && e.status === 401 && this.hasAdminToken && this.nodeToken)) throw e;
+      this.nodeToken = undefined;
+      await this.register();
+    }
   }
 
   private async sendHeartbeat(): Promise<void> {
     await this.client.request('POST', `/nodes/${this.o.node}/heartbeat`, { 'applied-revision': this.applied });
   }
 
-  /** The periodic heartbeat: a failure is logged and counted, and the next tick tries again. */
+  /**
+   * The periodic heartbeat: a failure is logged and counted, and the next tick tries again. A
+   * node that expired (404) or lost its token (401) registers again when the agent holds the
+   * admin token; its next feed read then resyncs.
+   */
   private async heartbeatTick(): Promise<void> {
     try {
       await this.sendHeartbeat();
     } catch (e) {
       this.o.metrics.errors.inc({ kind: 'heartbeat' });
       this.o.logger.error({ err: e }, 'heartbeat failed');
+      if (e instanceof ApiError && (e.status === 401 || e.status === 404) && this.hasAdminToken && !this.stopped) {
+        this.nodeToken = undefined;
+        this.client = this.client.withToken(this.o.token);
+        await this.register().catch((err: unknown) => this.o.logger.error({ err }, 're-registration failed'));
+        this.socket?.close(4001, 'reconnect with the new token');
+      }
     }
   }
 
@@ -216,6 +241,7 @@ export class Agent {
       const ws = new WebSocket(url, { headers: { authorization: `Bearer ${this.client.config.token}` } });
       this.socket = ws;
       let opened = false;
+      let failure: unknown;
       let queue = Promise.resolve();
       ws.on('open', () => (opened = true));
       ws.on('message', (data) => {
@@ -226,11 +252,13 @@ export class Agent {
         }).catch((e: unknown) => {
           this.o.metrics.errors.inc({ kind: 'apply' });
           this.o.logger.error({ err: e }, 'applying a feed message failed');
+          failure ??= e;
           ws.close();
         });
       });
       ws.on('error', (e) => (opened ? this.o.logger.warn({ err: e }, 'feed socket error') : reject(e)));
-      ws.on('close', () => void queue.then(() => (opened ? resolve() : reject(new Error('feed socket closed before opening')))));
+      // A failed apply rejects, so the follow loop backs off instead of reconnecting at once.
+      ws.on('close', () => void queue.then(() => (failure !== undefined ? reject(failure) : opened ? resolve() : reject(new Error('feed socket closed before opening')))));
     });
   }
 }

@@ -31,7 +31,8 @@ export class StateFile {
   /** Queues an atomic write; resolves once this state (or a later one) is on disk. */
   write(state: AgentState): Promise<void> {
     const text = JSON.stringify(state);
-    this.chain = this.chain.then(async () => {
+    // A failed write must not stop later ones: each starts after the previous settles.
+    this.chain = this.chain.catch(() => undefined).then(async () => {
       const tmp = `${this.path}.tmp`;
       const file = await open(tmp, 'w', 0o600);
       try {

@@ -12,6 +12,8 @@ describe('parseLabel (Cilium pkg/labels ParseLabel)', () => {
     { input: 'k8s:io.kubernetes.pod.namespace=default', want: { source: 'k8s', key: 'io.kubernetes.pod.namespace', value: 'default' } },
     { input: 'k8s:a=b=c', want: { source: 'k8s', key: 'a', value: 'b=c' } },
     { input: 'a=b:c', want: { source: 'a=b', key: 'c', value: '' } },
+    { input: ':app=web', want: { source: 'unspec', key: 'app', value: 'web' } },
+    { input: 'reserved.host', want: { source: 'reserved', key: 'host', value: '' } },
   ])('$input', ({ input, want }) => {
     expect(parseLabel(input)).toEqual(want);
   });

@@ -65,6 +65,14 @@ describe('agent', () => {
     expect(second.agent.appliedRevision).toBeGreaterThan(stoppedAt);
     expect(ipcacheOf(backend)).toEqual(await ipcacheWanted(cluster));
     await second.agent.stop();
+
+    // After a reboot the maps are empty but the saved revision is not: it must not be trusted.
+    const rebooted = new MemoryBackend();
+    const third = newAgent(cluster, rebooted, stateDir);
+    await third.agent.start();
+    expect(await counter(third.metrics)).toBe(1);
+    expect(ipcacheOf(rebooted)).toEqual(await ipcacheWanted(cluster));
+    await third.agent.stop();
   });
 
   it('reconciles by snapshot when it fell behind the feed horizon: stale entries go, live ones stay', async () => {
