@@ -6,7 +6,7 @@ import { patchEndpointLabels, POD_NAMESPACE_LABEL } from '../../src/core/endpoin
 import { DomainError } from '../../src/core/errors.js';
 import type { FeedEvent } from '../../src/core/feed.js';
 import { identityKeyOf } from '../../src/core/identity-key.js';
-import { hostPrefix, type ParsedIp } from '../../src/core/ip.js';
+import { hostPrefix, hostPrefixOf, type ParsedIp } from '../../src/core/ip.js';
 import { buildLabelSet, formatLabelList, parseClientLabel, parseLabel, type LabelSet } from '../../src/core/labels.js';
 import type { ClusterState } from '../cluster-state.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
@@ -30,7 +30,7 @@ function requireNode(state: ClusterState, node: string): string | null {
 }
 
 function prefixesOf(ep: Pick<EndpointRow, 'ipv4' | 'ipv6'>): string[] {
-  return [ep.ipv4 && `${ep.ipv4}/32`, ep.ipv6 && `${ep.ipv6}/128`].filter((p): p is string => Boolean(p));
+  return [ep.ipv4 && hostPrefixOf(ep.ipv4, 4), ep.ipv6 && hostPrefixOf(ep.ipv6, 6)].filter((p): p is string => Boolean(p));
 }
 
 function endpointUpsert(ep: EndpointRow): FeedEvent {

@@ -2,20 +2,15 @@
 // their grace period are deleted and their numbers quarantined; expired quarantine is forgotten.
 import type { ClusterState } from '../cluster-state.js';
 
-export interface GcOutcome {
-  collected: number[];
-  /** When the alarm should next run, if any candidate remains. */
-  nextRunAt: number | undefined;
-}
-
-export function collectIdentities(state: ClusterState, now: number): GcOutcome {
+/** Collects what is due; returns the numbers freed. */
+export function collectIdentities(state: ClusterState, now: number): number[] {
   const config = state.config();
   const graceMs = config['identity-gc-grace-seconds'] * 1000;
   const collected = state.identities.collect(now - graceMs, now);
   state.identities.expireQuarantine(now - config['identity-quarantine-seconds'] * 1000);
   for (const id of collected) state.emit({ type: 'identity-delete', id });
   if (collected.length > 0) state.bumpRevision(now);
-  return { collected, nextRunAt: nextGcAt(state) };
+  return collected;
 }
 
 /** The time the oldest GC candidate's grace period ends. */

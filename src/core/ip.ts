@@ -116,9 +116,21 @@ export function parseIp(s: string, family?: IpFamily): ParsedIp | undefined {
   return s.includes(':') ? parseIPv6(s) : parseIPv4(s);
 }
 
-/** The host prefix of an address: `10.0.0.1/32`, `fd00::1/128`. */
+/** The host prefix of an address in canonical text: `10.0.0.1/32`, `fd00::1/128`. */
+export function hostPrefixOf(text: string, family: IpFamily): string {
+  return `${text}/${family === 4 ? 32 : 128}`;
+}
+
 export function hostPrefix(ip: ParsedIp): string {
-  return `${ip.text}/${ip.family === 4 ? 32 : 128}`;
+  return hostPrefixOf(ip.text, ip.family);
+}
+
+/** Canonical text of network-order address bytes (the first 4 for IPv4, 16 for IPv6). */
+export function formatIpBytes(bytes: Uint8Array, family: IpFamily): string {
+  if (family === 4) return `${bytes[0]}.${bytes[1]}.${bytes[2]}.${bytes[3]}`;
+  const groups: number[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push((bytes[i]! << 8) | bytes[i + 1]!);
+  return formatIPv6(groups);
 }
 
 export interface ParsedPrefix {

@@ -1,7 +1,7 @@
 // Cilium v1.18 ipcache map entries: `struct ipcache_key` (bpf/lib/eps.h) and
 // `struct remote_endpoint_info` (bpf/lib/common.h), as pkg/maps/ipcache writes them. Integers are
 // host order (little-endian here), addresses network order.
-import { parseIp, parsePrefix, type ParsedIp } from '../../core/ip.js';
+import { formatIpBytes, parseIp, parsePrefix, type ParsedIp } from '../../core/ip.js';
 
 /** struct ipcache_key, __packed: the LPM trie header then cluster, family and address. */
 export const IPCACHE_KEY = { size: 24, prefixlen: 0, lpmHeaderSize: 4, clusterId: 4, pad1: 6, family: 7, addr: 8, addrSize: 16 } as const;
@@ -34,18 +34,17 @@ export function encodeIpcacheKey(prefix: string, clusterId = 0): Uint8Array {
   return out;
 }
 
-function addressText(bytes: Uint8Array, family: number): string {
-  if (family === FAMILY_IPV4) return [...bytes.subarray(0, 4)].join('.');
-  const groups: string[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push(((bytes[i]! << 8) | bytes[i + 1]!).toString(16));
-  return parseIp(groups.join(':'), 6)!.text;
+/** Cilium's key family (ENDPOINT_KEY_IPV4/IPV6) as an IP family. */
+export function ipFamilyOf(family: number): 4 | 6 {
+  if (family === FAMILY_IPV4) return 4;
+  if (family === FAMILY_IPV6) return 6;
+  throw new Error(`unknown family ${family}`);
 }
 
 export function decodeIpcacheKey(key: Uint8Array): { prefix: string; clusterId: number } {
   const dv = new DataView(key.buffer, key.byteOffset, key.byteLength);
   const bits = dv.getUint32(IPCACHE_KEY.prefixlen, true) - IPCACHE_STATIC_PREFIX_BITS;
-  const family = key[IPCACHE_KEY.family]!;
-  const addr = addressText(key.subarray(IPCACHE_KEY.addr, IPCACHE_KEY.addr + IPCACHE_KEY.addrSize), family);
+  const addr = formatIpBytes(key.subarray(IPCACHE_KEY.addr, IPCACHE_KEY.addr + IPCACHE_KEY.addrSize), ipFamilyOf(key[IPCACHE_KEY.family]!));
   return { prefix: `${addr}/${bits}`, clusterId: dv.getUint16(IPCACHE_KEY.clusterId, true) };
 }
 
@@ -75,7 +74,7 @@ export function decodeIpcacheValue(value: Uint8Array): IpcacheValue & { flags: n
   const tunnel = value.subarray(REMOTE_ENDPOINT_INFO.tunnelEndpoint, REMOTE_ENDPOINT_INFO.tunnelEndpoint + 16);
   return {
     identity: new DataView(value.buffer, value.byteOffset, value.byteLength).getUint32(REMOTE_ENDPOINT_INFO.secIdentity, true),
-    tunnelEndpoint: flags & IPCACHE_FLAG_HAS_TUNNEL_EP ? addressText(tunnel, flags & IPCACHE_FLAG_IPV6_TUNNEL_EP ? FAMILY_IPV6 : FAMILY_IPV4) : null,
+    tunnelEndpoint: flags & IPCACHE_FLAG_HAS_TUNNEL_EP ? formatIpBytes(tunnel, flags & IPCACHE_FLAG_IPV6_TUNNEL_EP ? 6 : 4) : null,
     encryptKey: value[REMOTE_ENDPOINT_INFO.key]!,
     flags,
   };

@@ -1,7 +1,7 @@
 // Cilium v1.18 lxc map entries: `struct endpoint_key` and `struct endpoint_info`
 // (bpf/lib/common.h), as pkg/maps/lxcmap writes them for a pod. Host-order integers.
-import { parseIp } from '../../core/ip.js';
-import { FAMILY_IPV4, FAMILY_IPV6, familyOf } from './ipcache.js';
+import { formatIpBytes, parseIp } from '../../core/ip.js';
+import { familyOf, ipFamilyOf } from './ipcache.js';
 
 /** struct endpoint_key, __packed. */
 export const ENDPOINT_KEY = { size: 20, addr: 0, addrSize: 16, family: 16, key: 17, clusterId: 18 } as const;
@@ -19,12 +19,7 @@ export function encodeLxcKey(ip: string): Uint8Array {
 }
 
 export function decodeLxcKey(key: Uint8Array): string {
-  const family = key[ENDPOINT_KEY.family];
-  if (family === FAMILY_IPV4) return [...key.subarray(0, 4)].join('.');
-  if (family !== FAMILY_IPV6) throw new Error(`unknown family ${family}`);
-  const groups: string[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push(((key[i]! << 8) | key[i + 1]!).toString(16));
-  return parseIp(groups.join(':'), 6)!.text;
+  return formatIpBytes(key.subarray(ENDPOINT_KEY.addr, ENDPOINT_KEY.addr + ENDPOINT_KEY.addrSize), ipFamilyOf(key[ENDPOINT_KEY.family]!));
 }
 
 export interface LxcValue {

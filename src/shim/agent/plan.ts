@@ -50,9 +50,9 @@ interface LxcFields {
 }
 
 /** lxc entries of one of this node's endpoints, one per address. */
-function lxcPuts(e: LxcFields): MapOp[] {
+function lxcPuts(e: LxcFields): (MapOp & { kind: 'put' })[] {
   const value = encodeLxcValue({ ifindex: e.ifindex ?? 0, lxcId: e.id, flags: 0, mac: e.mac, nodeMac: e.hostMac, secId: e.identity, parentIfindex: 0 });
-  return [e.ipv4, e.ipv6].filter((ip): ip is string => ip !== null).map((ip) => ({ map: 'lxc', kind: 'put', key: encodeLxcKey(ip), value }));
+  return [e.ipv4, e.ipv6].filter((ip): ip is string => ip !== null).map((ip) => ({ map: 'lxc' as const, kind: 'put' as const, key: encodeLxcKey(ip), value }));
 }
 
 export function planEvents(self: string, events: readonly FeedEvent[]): MapOp[] {
@@ -90,11 +90,10 @@ export function* snapshotPuts(self: string, ipcache: readonly IpcacheEntry[], ow
   const parse = memoParseIp();
   for (const e of ipcache) yield ipcachePut(self, { prefix: e.prefix, identity: e.identity, hostIp: e['host-ip'], node: e.node }, parse);
   for (const ep of own) {
-    const ops = lxcPuts({
+    yield* lxcPuts({
       id: ep.id, identity: ep.identity.id, ipv4: ep.addressing.ipv4 ?? null, ipv6: ep.addressing.ipv6 ?? null,
       ifindex: ep['interface-index'] ?? null, mac: ep.mac ?? null, hostMac: ep['host-mac'] ?? null,
     });
-    for (const op of ops) if (op.kind === 'put') yield op;
   }
 }
 
