@@ -1,49 +1,58 @@
 // ClusterDO: one SQLite-backed Durable Object per cluster. A thin shell: each RPC method checks
-// the caller's scope and runs one SQLite transaction around an operation in ./ops, returning
-// expected failures as data (RPC drops an Error's own properties); bugs still throw. Committed
-// feed batches wake long-polls and go out to the hibernating WebSockets.
+// that the cluster is provisioned (put in the registry) and the caller's scope, and runs one
+// SQLite transaction around an operation in ./ops, returning expected failures as data (RPC drops
+// an Error's own properties); bugs still throw. Committed feed batches wake long-polls and go out
+// to the hibernating WebSockets.
 import { DurableObject } from 'cloudflare:workers';
 import type { ClusterConfig, ClusterConfigPatch } from '../src/api/config.js';
 import type { Endpoint, EndpointChangeRequest, EndpointList } from '../src/api/endpoints.js';
 import type { Identity, IdentityList, Ipcache } from '../src/api/identities.js';
 import type { Heartbeat, Node, NodeList, NodeRegistration, NodeSpec } from '../src/api/nodes.js';
 import { authorize, PRINCIPAL_HEADER, type Principal, type Scope } from '../src/core/auth.js';
-import { DomainError, type Result } from '../src/core/errors.js';
+import { DomainError, type ErrorBody, type Result } from '../src/core/errors.js';
 import type { FeedPage } from '../src/core/feed.js';
 import { ClusterState } from './cluster-state.js';
 import { FeedSockets } from './feed-sockets.js';
+import { checkRetirable, provisionCluster, requireProvisioned } from './ops/cluster.js';
 import { patchConfig } from './ops/config.js';
 import * as endpoints from './ops/endpoints.js';
 import { readFeed } from './ops/feed.js';
 import { collectIdentities, nextGcAt } from './ops/gc.js';
 import * as identities from './ops/identities.js';
 import * as nodes from './ops/nodes.js';
-import { migrate } from './schema.js';
+import { CLUSTER_MIGRATIONS, migrate } from './schema.js';
 
 const ADMIN: Scope = { kind: 'admin' };
 const READER: Scope = { kind: 'reader' };
 const onNode = (node: string): Scope => ({ kind: 'node', node });
 
 export class ClusterDO extends DurableObject<Env> {
-  protected readonly state: ClusterState;
+  /** Rebuilt from SQLite when the storage is wiped (retire). */
+  protected state: ClusterState;
   private readonly feedWaiters = new Set<() => void>();
-  private readonly sockets: FeedSockets;
+  private sockets: FeedSockets;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    migrate(ctx.storage);
+    migrate(ctx.storage, CLUSTER_MIGRATIONS);
     this.state = new ClusterState(ctx.storage.sql);
     this.sockets = new FeedSockets(this.state);
   }
 
-  /** Authorizes, then runs `op` in one transaction; a DomainError rolls it back and comes back as data. */
+  /** Checks the cluster exists and authorizes, then runs `op` in one transaction (see `transact`). */
   protected run<T>(principal: Principal, scope: Scope, op: (now: number) => T): Result<T> {
+    return this.transact((now) => {
+      requireProvisioned(this.state);
+      authorize(principal, scope, (node) => this.state.nodes.tokenHash(node));
+      return op(now);
+    });
+  }
+
+  /** Runs `op` in one transaction; a DomainError rolls it back and comes back as data. */
+  private transact<T>(op: (now: number) => T): Result<T> {
     let value: T;
     try {
-      value = this.ctx.storage.transactionSync(() => {
-        authorize(principal, scope, (node) => this.state.nodes.tokenHash(node));
-        return op(Date.now());
-      });
+      value = this.ctx.storage.transactionSync(() => op(Date.now()));
     } catch (e) {
       this.state.forgetCaches();
       if (e instanceof DomainError) return { ok: false, error: e.toBody() };
@@ -96,6 +105,34 @@ export class ClusterDO extends DurableObject<Env> {
     });
     if (expired.ok) for (const node of expired.value) this.closeNodeSockets(node);
     await this.scheduleAlarm();
+  }
+
+  /** Called by the registry when the cluster is put: stores its cluster ID (see provisionCluster). */
+  async provision(clusterId: number): Promise<Result<null>> {
+    return this.transact(() => {
+      provisionCluster(this.state, clusterId);
+      return null;
+    });
+  }
+
+  /**
+   * Called by the registry when the cluster is deleted: refuses while nodes remain, else closes the
+   * feed sockets and wipes the storage. Until the cluster is put again every request then answers
+   * `cluster-not-found`, also those routed here by a worker whose cache still knows the cluster.
+   */
+  async retire(): Promise<Result<null>> {
+    return this.ctx.blockConcurrencyWhile(async () => {
+      const check = this.transact(() => checkRetirable(this.state));
+      if (!check.ok) return check;
+      for (const ws of this.ctx.getWebSockets()) this.sockets.close(ws, 4004, 'cluster deleted');
+      await this.ctx.storage.deleteAlarm();
+      await this.ctx.storage.deleteAll();
+      migrate(this.ctx.storage, CLUSTER_MIGRATIONS);
+      this.state = new ClusterState(this.ctx.storage.sql);
+      this.sockets = new FeedSockets(this.state);
+      for (const wake of [...this.feedWaiters]) wake();
+      return { ok: true, value: null };
+    });
   }
 
   async putNode(p: Principal, name: string, spec: NodeSpec): Promise<Result<{ created: boolean; node: NodeRegistration }>> {
@@ -189,9 +226,11 @@ export class ClusterDO extends DurableObject<Env> {
   override async fetch(request: Request): Promise<Response> {
     const principal = JSON.parse(request.headers.get(PRINCIPAL_HEADER) ?? 'null') as Principal | null;
     const since = Number(new URL(request.url).searchParams.get('since') ?? '0');
-    if (!principal || request.headers.get('upgrade')?.toLowerCase() !== 'websocket') return new Response('expected a WebSocket upgrade', { status: 426 });
+    // A refusal carries the error body; the worker maps its code to the HTTP status.
+    const refuse = (error: ErrorBody) => Response.json({ error }, { status: 400 });
+    if (!principal || request.headers.get('upgrade')?.toLowerCase() !== 'websocket') return refuse({ code: 'invalid-request', message: 'expected a WebSocket upgrade' });
     const allowed = this.run(principal, READER, () => readFeed(this.state, since, 0));
-    if (!allowed.ok) return Response.json({ error: allowed.error }, { status: allowed.error.code === 'unauthorized' ? 401 : 400 });
+    if (!allowed.ok) return refuse(allowed.error);
     const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
     this.ctx.acceptWebSocket(server, principal.kind === 'node' ? [principal.node] : []);
     this.sockets.accept(server, principal.kind === 'node' ? principal.node : null, since);

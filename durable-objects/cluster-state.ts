@@ -11,15 +11,11 @@ import { IpcacheStore } from './stores/ipcache-store.js';
 import { MetaStore } from './stores/meta-store.js';
 import { NodeStore } from './stores/node-store.js';
 
-/** idplane allocates cluster-scoped identities for cluster ID 0 (the clustermesh bits stay 0). */
-export const CLUSTER_ID = 0;
-
 const COMPACT_EVERY = 64;
 
 export class ClusterState {
   readonly meta: MetaStore;
   readonly nodes: NodeStore;
-  readonly identities: IdentityStore;
   readonly endpoints: EndpointStore;
   readonly ipcache: IpcacheStore;
   readonly feed: FeedStore;
@@ -30,14 +26,36 @@ export class ClusterState {
   private cachedConfig: ClusterConfig | undefined;
   private cachedFilter: LabelFilter | undefined;
   private cachedRevision: number | undefined;
+  private cachedClusterId: number | undefined;
+  /** The identity store of one cluster ID: its range follows the ID stored in meta. */
+  private identityStore: { clusterId: number; store: IdentityStore } | undefined;
 
-  constructor(sql: SqlStorage) {
+  constructor(private readonly sql: SqlStorage) {
     this.meta = new MetaStore(sql);
     this.nodes = new NodeStore(sql);
-    this.identities = new IdentityStore(sql, clusterIdentityRange(CLUSTER_ID));
     this.endpoints = new EndpointStore(sql);
     this.ipcache = new IpcacheStore(sql);
     this.feed = new FeedStore(sql);
+  }
+
+  /** The cluster ID the registry gave this cluster; undefined while the cluster is not put. */
+  clusterId(): number | undefined {
+    this.cachedClusterId ??= this.meta.clusterId();
+    return this.cachedClusterId;
+  }
+
+  setClusterId(clusterId: number): void {
+    this.meta.setClusterId(clusterId);
+    this.cachedClusterId = clusterId;
+  }
+
+  /** Identities are allocated in the range of the cluster ID (Cilium: bits 16–23 carry it). */
+  get identities(): IdentityStore {
+    const clusterId = this.clusterId() ?? 0;
+    if (this.identityStore?.clusterId !== clusterId) {
+      this.identityStore = { clusterId, store: new IdentityStore(this.sql, clusterIdentityRange(clusterId)) };
+    }
+    return this.identityStore.store;
   }
 
   /** Records a feed event of the current transaction. */
@@ -67,6 +85,7 @@ export class ClusterState {
     this.cachedConfig = undefined;
     this.cachedFilter = undefined;
     this.cachedRevision = undefined;
+    this.cachedClusterId = undefined;
     this.pending = [];
     this.written = [];
   }

@@ -1,10 +1,12 @@
 // Rows → API models. STABLE FORMAT: these shapes are the public JSON of the API.
+import type { Cluster } from '../src/api/clusters.js';
 import type { Endpoint, EndpointState } from '../src/api/endpoints.js';
 import type { Identity, IpcacheEntry } from '../src/api/identities.js';
 import type { Node } from '../src/api/nodes.js';
 import type { ReservedIdentity } from '../src/core/identity.js';
 import { identityKeyOf } from '../src/core/identity-key.js';
 import { buildLabelSet, parseLabel } from '../src/core/labels.js';
+import type { ClusterRow } from './stores/cluster-store.js';
 import type { EndpointView } from './stores/endpoint-store.js';
 import type { IdentityRow } from './stores/identity-store.js';
 import type { IpcacheRow } from './stores/ipcache-store.js';
@@ -83,4 +85,8 @@ export function toNode(row: NodeRow, clusterRevision: number): Node {
 
 export function toIpcacheEntry(row: IpcacheRow): IpcacheEntry {
   return { prefix: row.prefix, identity: row.identity, node: row.node, 'host-ip': row.host_ip, endpoint: row.endpoint };
+}
+
+export function toCluster(row: ClusterRow): Cluster {
+  return { name: row.name, 'cluster-id': row.cluster_id, 'created-at': iso(row.created_at) };
 }

@@ -1,7 +1,8 @@
-// SQLite schema of a cluster's Durable Object: ordered migrations, applied once each in the
+// SQLite schemas of the Durable Objects: ordered migrations, applied once each in the
 // constructor. STABLE FORMAT: rows outlive deployments; add a migration, never edit one.
 
-const MIGRATIONS: readonly string[] = [
+/** The cluster's Durable Object (ClusterDO). */
+export const CLUSTER_MIGRATIONS: readonly string[] = [
   // 1: identities, endpoints, nodes and the ipcache.
   `
   CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -75,17 +76,29 @@ const MIGRATIONS: readonly string[] = [
   `,
 ];
 
-/** Brings the database to SCHEMA_VERSION; each migration runs in its own transaction. */
-export function migrate(storage: DurableObjectStorage): void {
+/** The cluster registry (RegistryDO): one row per cluster. */
+export const REGISTRY_MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE clusters (
+    name TEXT PRIMARY KEY,
+    cluster_id INTEGER NOT NULL,          -- Cilium cluster ID, 0..255; 0 (not meshed) may repeat
+    created_at INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  CREATE UNIQUE INDEX clusters_meshed_id ON clusters (cluster_id) WHERE cluster_id > 0;
+  `,
+];
+
+/** Applies the migrations the database has not seen yet, each in its own transaction. */
+export function migrate(storage: DurableObjectStorage, migrations: readonly string[]): void {
   const sql = storage.sql;
   sql.exec('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)');
   const row = sql.exec<{ version: number }>('SELECT version FROM schema_version').toArray()[0];
   let version = row?.version ?? 0;
   if (!row) sql.exec('INSERT INTO schema_version (version) VALUES (0)');
-  while (version < MIGRATIONS.length) {
+  while (version < migrations.length) {
     const next = version + 1;
     storage.transactionSync(() => {
-      sql.exec(MIGRATIONS[version]!);
+      sql.exec(migrations[version]!);
       sql.exec('UPDATE schema_version SET version = ?', next);
     });
     version = next;

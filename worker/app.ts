@@ -1,12 +1,16 @@
-// The Hono app: body limit, auth, routes, the OpenAPI document, and the one error handler.
+// The Hono app: body limit, auth, the cluster gate, routes, the OpenAPI document, and the one
+// error handler: every failure is thrown as a DomainError (or is a bug) and answered there.
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import { JSON_BODY_LIMIT } from '../src/api/common.js';
-import { ERROR_CODES, type ErrorCode } from '../src/core/errors.js';
+import { DomainError, ERROR_CODES, type ErrorCode } from '../src/core/errors.js';
 import type { AppEnv } from './app-env.js';
-import { tokenAuth } from './auth.js';
+import { adminOnly, tokenAuth } from './auth.js';
+import { requireKnownCluster } from './cluster-gate.js';
 import { errorResponse, isDomainError } from './errors.js';
+import { KnownClusters, type KnownClustersOptions } from './known-clusters.js';
+import { registerClusterRoutes } from './routes/clusters.js';
 import { registerConfigRoutes } from './routes/config.js';
 import { registerEndpointRoutes } from './routes/endpoints.js';
 import { registerFeedRoutes } from './routes/feed.js';
@@ -29,12 +33,16 @@ function describeIssue(target: string, issues: ZodIssueLike[]): { code: ErrorCod
   return { code, message: `${where}: ${issue.message}` };
 }
 
-export function createApp(): OpenAPIHono<AppEnv> {
+/** One app per isolate (worker/index.ts); tests make more to play other isolates. */
+const CLUSTER_CACHE: KnownClustersOptions = { maxEntries: 10_000, ttlMs: 30_000, now: Date.now };
+
+export function createApp(cache: Partial<KnownClustersOptions> = {}): OpenAPIHono<AppEnv> {
+  const known = new KnownClusters({ ...CLUSTER_CACHE, ...cache });
   const app = new OpenAPIHono<AppEnv>({
-    defaultHook: (result, c) => {
+    defaultHook: (result) => {
       if (result.success) return;
       const { code, message } = describeIssue(result.target, result.error.issues as ZodIssueLike[]);
-      return errorResponse(c, code, message);
+      throw new DomainError(code, message);
     },
   });
 
@@ -43,12 +51,19 @@ export function createApp(): OpenAPIHono<AppEnv> {
     '/v1/*',
     bodyLimit({
       maxSize: JSON_BODY_LIMIT,
-      onError: (c) => errorResponse(c, 'payload-too-large', `request body is over ${JSON_BODY_LIMIT} bytes`),
+      onError: () => {
+        throw new DomainError('payload-too-large', `request body is over ${JSON_BODY_LIMIT} bytes`);
+      },
     }),
   );
   app.use('/v1/*', tokenAuth());
-  app.use('/openapi.json', tokenAuth());
+  app.use('/openapi.json', tokenAuth(), adminOnly());
+  app.use('/v1/clusters', adminOnly());
+  app.use('/v1/clusters/:cluster', adminOnly());
+  // Everything below a cluster (`/*` would also match the cluster resource itself).
+  app.use('/v1/clusters/:cluster/:rest{.+}', requireKnownCluster(known));
 
+  registerClusterRoutes(app, known);
   registerNodeRoutes(app);
   registerEndpointRoutes(app);
   registerIdentityRoutes(app);
@@ -62,16 +77,15 @@ export function createApp(): OpenAPIHono<AppEnv> {
   });
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });
 
-  app.notFound((c) => errorResponse(c, 'not-found', `no route for ${c.req.method} ${new URL(c.req.url).pathname}`));
+  app.notFound((c) => {
+    throw new DomainError('not-found', `no route for ${c.req.method} ${new URL(c.req.url).pathname}`);
+  });
   app.onError((err, c) => {
     if (isDomainError(err)) return errorResponse(c, err.code, err.message);
-    if (err instanceof HTTPException) {
-      if (err.status === 401 || err.status === 413) return err.getResponse();
-      if (err.status === 400) return errorResponse(c, 'malformed-json', err.message || 'malformed request body');
-      return errorResponse(c, 'invalid-request', err.message);
-    }
+    // Hono's own JSON body parser: the body is not JSON.
+    if (err instanceof HTTPException) return errorResponse(c, err.status === 400 ? 'malformed-json' : 'invalid-request', err.message || 'malformed request body');
     console.error('unhandled error', err);
-    return c.json({ error: { code: 'internal', message: 'internal error' } }, 500);
+    return errorResponse(c, 'internal', 'internal error');
   });
   return app;
 }

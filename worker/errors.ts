@@ -3,7 +3,7 @@ import type { Context } from 'hono';
 import { DomainError, type ErrorCode, type Result } from '../src/core/errors.js';
 import type { ErrorResponse } from '../src/api/common.js';
 
-export const STATUS_BY_CODE: Record<ErrorCode, 400 | 401 | 403 | 404 | 409 | 413 | 507> = {
+export const STATUS_BY_CODE: Record<ErrorCode, 400 | 401 | 403 | 404 | 409 | 413 | 500 | 507> = {
   'invalid-request': 400,
   'malformed-json': 400,
   'payload-too-large': 413,
@@ -19,22 +19,29 @@ export const STATUS_BY_CODE: Record<ErrorCode, 400 | 401 | 403 | 404 | 409 | 413
   'invalid-cluster-name': 400,
   'invalid-node-name': 400,
   'invalid-cursor': 400,
+  'cluster-not-found': 404,
   'node-not-found': 404,
   'endpoint-not-found': 404,
   'identity-not-found': 404,
   'not-found': 404,
   'endpoint-ref-taken': 409,
   'ip-in-use': 409,
+  'cluster-id-taken': 409,
+  'cluster-not-empty': 409,
   'endpoint-ids-exhausted': 507,
   'identity-space-exhausted': 507,
+  internal: 500,
 };
 
 export function errorBody(code: ErrorCode, message: string): ErrorResponse {
   return { error: { code, message } };
 }
 
+/** Only `app.onError` answers with this: everything else throws a DomainError. */
 export function errorResponse(c: Context, code: ErrorCode, message: string): Response {
-  return c.json(errorBody(code, message), STATUS_BY_CODE[code]);
+  const status = STATUS_BY_CODE[code];
+  // RFC 6750 §3: a 401 names the scheme the client should use.
+  return c.json(errorBody(code, message), status, status === 401 ? { 'www-authenticate': 'Bearer' } : {});
 }
 
 /** The value of a DO result; a failure is thrown as a DomainError for `app.onError` to answer. */

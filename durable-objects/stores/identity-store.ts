@@ -175,4 +175,9 @@ export class IdentityStore {
     }
     return found;
   }
+
+  /** True when no identity is stored, GC candidates included. */
+  isEmpty(): boolean {
+    return this.sql.exec('SELECT 1 FROM identities LIMIT 1').toArray().length === 0;
+  }
 }

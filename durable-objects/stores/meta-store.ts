@@ -1,4 +1,5 @@
-// Key/value rows of the `meta` table: the cluster revision and the per-cluster configuration.
+// Key/value rows of the `meta` table: the cluster ID, the cluster revision and the per-cluster
+// configuration.
 import { DEFAULT_LABEL_FILTER } from '../../src/core/label-filter.js';
 import type { ClusterConfig } from '../../src/api/config.js';
 
@@ -19,6 +20,19 @@ export class MetaStore {
 
   private put(key: string, value: string): void {
     this.sql.exec('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value', key, value);
+  }
+
+  /**
+   * The Cilium cluster ID the registry gave this cluster; undefined until the cluster is put (a
+   * never-provisioned object, data from before clusters were explicit, or a deleted cluster).
+   */
+  clusterId(): number | undefined {
+    const raw = this.get('cluster-id');
+    return raw === undefined ? undefined : Number(raw);
+  }
+
+  setClusterId(clusterId: number): void {
+    this.put('cluster-id', String(clusterId));
   }
 
   /** The cluster revision: bumped by every committed mutation. */

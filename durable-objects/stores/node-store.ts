@@ -88,4 +88,8 @@ export class NodeStore {
   delete(name: string): void {
     this.sql.exec('DELETE FROM nodes WHERE name = ?', name);
   }
+
+  isEmpty(): boolean {
+    return this.sql.exec('SELECT 1 FROM nodes LIMIT 1').toArray().length === 0;
+  }
 }

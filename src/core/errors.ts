@@ -17,14 +17,18 @@ export const ERROR_CODES = [
   'invalid-cluster-name',
   'invalid-node-name',
   'invalid-cursor',
+  'cluster-not-found',
   'node-not-found',
   'endpoint-not-found',
   'identity-not-found',
   'endpoint-ref-taken',
   'ip-in-use',
+  'cluster-id-taken',
+  'cluster-not-empty',
   'endpoint-ids-exhausted',
   'identity-space-exhausted',
   'not-found',
+  'internal',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -8,6 +8,8 @@ export const CLUSTER_ID_SHIFT = 16;
 /** Cluster-scoped numbers for cluster ID 0; 1..255 are reserved (128–255 for users). */
 export const MIN_CLUSTER_IDENTITY = 256;
 export const MAX_CLUSTER_IDENTITY = (1 << CLUSTER_ID_SHIFT) - 1;
+/** Cluster IDs fill the 8 bits above the shift (Cilium's default ClusterIDMax). */
+export const MAX_CLUSTER_ID = 255;
 
 export interface ReservedIdentity {
   id: NumericIdentity;

@@ -1,5 +1,5 @@
 // Helpers for tests inside workerd: authenticated requests through the whole worker (SELF),
-// fresh cluster names (storage is shared between the tests of one file) and state dumps.
+// fresh clusters (storage is shared between the tests of one file) and state dumps.
 import { env, runInDurableObject, SELF } from 'cloudflare:test';
 
 export const ADMIN_TOKEN = 'test-admin-token';
@@ -7,9 +7,17 @@ const BASE = 'http://idplane.test';
 
 let counter = 0;
 /** A cluster name no other test uses. */
-export function freshCluster(prefix = 'c'): string {
+export function freshClusterName(prefix = 'c'): string {
   counter += 1;
   return `${prefix}-${counter}-${Math.random().toString(36).slice(2, 8)}`;
+}
+
+/** A new cluster, put in the registry (every route of a cluster needs that first). */
+export async function freshCluster(prefix = 'c', clusterId = 0): Promise<string> {
+  const name = freshClusterName(prefix);
+  const r = await call('PUT', `/v1/clusters/${name}`, { body: { 'cluster-id': clusterId } });
+  if (r.status !== 201) throw new Error(`cluster ${name}: ${r.status} ${JSON.stringify(r.body)}`);
+  return name;
 }
 
 export interface CallOptions {
@@ -38,8 +46,8 @@ export async function call(method: string, path: string, opts: CallOptions = {})
 }
 
 /** A cluster with the given nodes registered; returns helpers bound to it. */
-export async function clusterWithNodes(nodes: string[] = ['node-1']) {
-  const cluster = freshCluster();
+export async function clusterWithNodes(nodes: string[] = ['node-1'], clusterId = 0) {
+  const cluster = await freshCluster('c', clusterId);
   for (const [i, n] of nodes.entries()) {
     const r = await call('PUT', `/v1/clusters/${cluster}/nodes/${n}`, { body: { ipv4: `192.168.0.${i + 1}` } });
     if (r.status !== 201) throw new Error(`node ${n}: ${r.status} ${JSON.stringify(r.body)}`);

@@ -3,7 +3,7 @@ import { runDurableObjectAlarm } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { ADMIN_TOKEN, call, clusterStub, freshCluster } from './helpers.js';
 
-const cluster = freshCluster('auth');
+const cluster = await freshCluster('auth');
 const base = `/v1/clusters/${cluster}`;
 const n1 = await call('PUT', `${base}/nodes/n1`, { body: { ipv4: '192.168.9.1' } });
 const n2 = await call('PUT', `${base}/nodes/n2`, { body: { ipv4: '192.168.9.2' } });
@@ -74,7 +74,7 @@ describe('token scoping', () => {
 
 describe('leases', () => {
   it('expires a node whose lease lapsed: endpoints, identities and ipcache entries go in one revision', async () => {
-    const c = freshCluster('lease');
+    const c = await freshCluster('lease');
     const b = `/v1/clusters/${c}`;
     await call('PUT', `${b}/nodes/short`, { body: { ipv4: '192.168.8.1', 'lease-seconds': 1 } });
     await call('PUT', `${b}/nodes/stay`, { body: { ipv4: '192.168.8.2' } });

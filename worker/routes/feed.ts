@@ -2,10 +2,11 @@
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import { ClusterParam } from '../../src/api/common.js';
 import { FeedPageSchema, FeedQuery } from '../../src/api/feed.js';
+import type { ErrorResponse } from '../../src/api/common.js';
 import { PRINCIPAL_HEADER } from '../../src/core/auth.js';
-import { isDns1123Label } from '../../src/core/k8s-names.js';
+import { DomainError } from '../../src/core/errors.js';
 import type { AppEnv } from '../app-env.js';
-import { errorResponse, unwrap } from '../errors.js';
+import { unwrap } from '../errors.js';
 import { clusterStub, ERROR_RESPONSES, json } from './route-kit.js';
 
 const readFeed = createRoute({
@@ -24,13 +25,17 @@ export function registerFeedRoutes(app: OpenAPIHono<AppEnv>): void {
   });
 
   app.get('/v1/clusters/:cluster/feed/ws', async (c) => {
+    // The cluster name was checked by the cluster gate.
     const cluster = c.req.param('cluster');
-    if (!isDns1123Label(cluster)) return errorResponse(c, 'invalid-cluster-name', 'cluster name must be a DNS-1123 label');
-    if (c.req.header('upgrade')?.toLowerCase() !== 'websocket') return errorResponse(c, 'invalid-request', 'expected a WebSocket upgrade');
+    if (c.req.header('upgrade')?.toLowerCase() !== 'websocket') throw new DomainError('invalid-request', 'expected a WebSocket upgrade');
     const since = c.req.query('since') ?? '0';
-    if (!/^[0-9]{1,15}$/.test(since)) return errorResponse(c, 'invalid-request', 'since: must be a revision (an integer ≥ 0)');
+    if (!/^[0-9]{1,15}$/.test(since)) throw new DomainError('invalid-request', 'since: must be a revision (an integer ≥ 0)');
     const headers = new Headers(c.req.raw.headers);
     headers.set(PRINCIPAL_HEADER, JSON.stringify(c.get('principal')));
-    return clusterStub(c.env, cluster).fetch(new Request(c.req.url, { headers }));
+    const res = await clusterStub(c.env, cluster).fetch(new Request(c.req.url, { headers }));
+    if (res.status === 101) return res;
+    // The object refused the upgrade with an error body: answered by the one error handler.
+    const { error } = (await res.json()) as ErrorResponse;
+    throw new DomainError(error.code, error.message);
   });
 }

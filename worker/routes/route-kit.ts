@@ -1,6 +1,7 @@
 // Helpers shared by the route modules: JSON bodies and responses for createRoute, the error
-// responses every route documents, and the cluster's Durable Object stub.
+// responses every route documents, and the stubs of the cluster's Durable Object and the registry.
 import { z } from '@hono/zod-openapi';
+import { REGISTRY_NAME } from '../../durable-objects/registry-do.js';
 import { ErrorResponse } from '../../src/api/common.js';
 import type { AppEnv } from '../app-env.js';
 
@@ -17,13 +18,17 @@ const error = (description: string) => json(ErrorResponse, description);
 export const ERROR_RESPONSES = {
   400: error('Invalid request: bad body, label, IP, reference or parameter'),
   401: error('Missing or invalid bearer token'),
-  403: error('A node token acting outside its node'),
-  404: error('Unknown node, endpoint or identity'),
-  409: error('Conflict: endpoint reference or IP already taken'),
+  403: error('A node token acting outside its node, or on an admin-only route'),
+  404: error('Unknown cluster, node, endpoint or identity'),
+  409: error('Conflict: endpoint reference, IP or cluster ID already taken; cluster not empty'),
   413: error('Body over 64 KiB'),
   507: error('No free endpoint number or identity'),
 } as const;
 
 export function clusterStub(env: AppEnv['Bindings'], cluster: string) {
   return env.CLUSTER.getByName(cluster);
+}
+
+export function registryStub(env: AppEnv['Bindings']) {
+  return env.REGISTRY.getByName(REGISTRY_NAME);
 }
