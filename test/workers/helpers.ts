@@ -67,9 +67,13 @@ export function clusterStub(cluster: string) {
   return env.CLUSTER.getByName(cluster);
 }
 
-/** Every row of every table, in a stable order: compare before/after to prove nothing changed. */
-export async function dumpState(cluster: string): Promise<Record<string, unknown[]>> {
-  return runInDurableObject(clusterStub(cluster), (_instance, state) => {
+export function registryStub() {
+  return env.REGISTRY.getByName('registry');
+}
+
+/** Every row of every table of one Durable Object, in a stable order. */
+export async function dumpStorage(stub: DurableObjectStub): Promise<Record<string, unknown[]>> {
+  return runInDurableObject(stub, (_instance, state) => {
     const sql = state.storage.sql;
     const tables = sql
       .exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%' ORDER BY name")
@@ -83,4 +87,9 @@ export async function dumpState(cluster: string): Promise<Record<string, unknown
     }
     return dump;
   });
+}
+
+/** Every row of every table of a cluster: compare before/after to prove nothing changed. */
+export function dumpState(cluster: string): Promise<Record<string, unknown[]>> {
+  return dumpStorage(clusterStub(cluster));
 }
