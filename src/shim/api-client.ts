@@ -1,5 +1,6 @@
 // HTTP client of the idplane API, shared by the CLI and the node agent. Errors carry the API's
 // machine-readable code.
+import type { Cluster, ClusterList } from '../api/clusters.js';
 import type { Endpoint, EndpointList } from '../api/endpoints.js';
 import { MAX_IPCACHE_PAGE, type Identity, type IdentityList, type Ipcache, type IpcacheEntry } from '../api/identities.js';
 
@@ -21,18 +22,41 @@ export class ApiError extends Error {
 }
 
 export class ApiClient {
+  /** The control plane's URL without a trailing slash, and the URL of this client's cluster. */
+  readonly root: string;
   readonly base: string;
 
   constructor(readonly config: ClientConfig) {
-    this.base = `${config.url.replace(/\/+$/, '')}/v1/clusters/${encodeURIComponent(config.cluster)}`;
+    this.root = config.url.replace(/\/+$/, '');
+    this.base = `${this.root}/v1/clusters/${encodeURIComponent(config.cluster)}`;
   }
 
   withToken(token: string): ApiClient {
     return new ApiClient({ ...this.config, token });
   }
 
+  /** A request under this client's cluster. */
   async request<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
-    const res = await fetch(`${this.base}${path}`, {
+    return this.send<T>(method, `${this.base}${path}`, path, body, signal);
+  }
+
+  /** Every cluster (admin token), following `next-cursor` across pages. */
+  async listClusters(): Promise<Cluster[]> {
+    const out: Cluster[] = [];
+    let cursor: string | undefined;
+    do {
+      const params = new URLSearchParams({ limit: '10000' });
+      if (cursor) params.set('cursor', cursor);
+      const path = `/v1/clusters?${params}`;
+      const page = await this.send<ClusterList>('GET', `${this.root}${path}`, path);
+      out.push(...page.clusters);
+      cursor = page['next-cursor'];
+    } while (cursor);
+    return out;
+  }
+
+  private async send<T>(method: string, url: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
+    const res = await fetch(url, {
       method,
       signal,
       headers: { authorization: `Bearer ${this.config.token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },

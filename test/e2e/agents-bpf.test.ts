@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireRootOrSkip } from './root.js';
-import { clusterApi, eventually } from './support.js';
+import { clusterApi, eventually, putCluster } from './support.js';
 import { startWranglerDev, type WranglerDev } from './wrangler-dev.js';
 
 const canRun = requireRootOrSkip('agents with real BPF maps');
@@ -80,6 +80,7 @@ async function wantedIpcache(): Promise<Record<string, number>> {
 describe.skipIf(!canRun)('two agents writing real BPF maps', () => {
   beforeAll(async () => {
     dev = await startWranglerDev();
+    await putCluster(dev, CLUSTER);
     writeFileSync(join(work, 'token'), dev.token);
     for (const d of Object.values(nodes)) {
       mkdirSync(d.bpffs, { recursive: true });

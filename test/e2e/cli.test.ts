@@ -4,6 +4,7 @@ import { execFile } from 'node:child_process';
 import { resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { putCluster } from './support.js';
 import { startWranglerDev, type WranglerDev } from './wrangler-dev.js';
 
 const run = promisify(execFile);
@@ -27,6 +28,7 @@ async function idplane(...args: string[]) {
 
 beforeAll(async () => {
   dev = await startWranglerDev();
+  await putCluster(dev, 'seed');
 }, 90000);
 afterAll(async () => {
   await dev?.stop();
@@ -89,6 +91,17 @@ describe('seed scenario through wrangler dev and the CLI', () => {
     expect(rows[2]![0]).toBe('node-2');
     expect(rows[2]![3]).toMatch(/^600s \(expires in (9m\d+s|10m)\)$/);
     expect(rows[2]!.slice(5)).toEqual(['3', String(revision - 3)]);
+  });
+
+  it('lists clusters with their cluster IDs, and refuses an unknown one', async () => {
+    await putCluster(dev, 'meshed', 7);
+    const rows = (await idplane('get', 'clusters')).stdout.trimEnd().split('\n').map((l) => l.split(/\s{3,}/));
+    expect(rows.map((r) => r.slice(0, 2))).toEqual([['NAME', 'CLUSTER ID'], ['meshed', '7'], ['seed', '0']]);
+    expect(rows[0]![2]).toBe('AGE');
+    const json = JSON.parse((await idplane('get', 'clusters', '-o', 'json')).stdout);
+    expect(json.items.map((c: { name: string; 'cluster-id': number }) => [c.name, c['cluster-id']])).toEqual([['meshed', 7], ['seed', 0]]);
+    const unknown = await idplane('--cluster', 'no-such', 'get', 'identities').catch((e) => e);
+    expect([unknown.code, unknown.stderr]).toEqual([1, expect.stringContaining('cluster-not-found')]);
   });
 
   it('exits non-zero with the server error code on a bad token', async () => {

@@ -28,3 +28,13 @@ export function clusterApi(dev: () => WranglerDev, cluster: string) {
     return json;
   };
 }
+
+/** Puts a cluster in the registry: every route of a cluster needs that first. */
+export async function putCluster(dev: WranglerDev, cluster: string, clusterId = 0): Promise<void> {
+  const res = await fetch(`${dev.url}/v1/clusters/${cluster}`, {
+    method: 'PUT',
+    headers: { authorization: `Bearer ${dev.token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ 'cluster-id': clusterId }),
+  });
+  if (res.status !== 201 && res.status !== 200) throw new Error(`PUT cluster ${cluster}: ${res.status} ${await res.text()}`);
+}

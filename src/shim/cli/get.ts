@@ -1,5 +1,6 @@
-// `idplane get endpoints|identities`: the tables of `kubectl get ciliumendpoints` and
-// `kubectl get ciliumidentities`, rendered from the API.
+// `idplane get endpoints|identities|nodes|clusters`: the tables of `kubectl get ciliumendpoints`
+// and `kubectl get ciliumidentities`, and kubectl-style tables of nodes and clusters.
+import type { Cluster } from '../../api/clusters.js';
 import type { Endpoint } from '../../api/endpoints.js';
 import type { Identity } from '../../api/identities.js';
 import type { NodeList } from '../../api/nodes.js';
@@ -63,4 +64,11 @@ export function renderNodes(list: NodeList, opts: { output: OutputFormat; now: n
     ...(wide ? [n.ipv6 ?? '', ago(n['created-at'])] : []),
   ]);
   return formatTable(headers, rows);
+}
+
+/** Clusters with their Cilium cluster ID (0: not meshed). */
+export function renderClusters(clusters: Cluster[], opts: { output: OutputFormat; now: number }): string {
+  if (opts.output === 'json') return JSON.stringify({ items: clusters }, null, 2);
+  const rows = clusters.map((c) => [c.name, String(c['cluster-id']), humanDuration(opts.now - Date.parse(c['created-at']))]);
+  return formatTable(['NAME', 'CLUSTER ID', 'AGE'], rows);
 }

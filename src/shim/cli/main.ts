@@ -2,7 +2,7 @@
 import { Command, Option } from 'commander';
 import { ApiClient, ApiError } from '../api-client.js';
 import type { NodeList } from '../../api/nodes.js';
-import { renderEndpoints, renderIdentities, renderNodes, type OutputFormat } from './get.js';
+import { renderClusters, renderEndpoints, renderIdentities, renderNodes, type OutputFormat } from './get.js';
 
 interface GlobalOptions {
   url: string;
@@ -72,6 +72,19 @@ export function buildProgram(write: (s: string) => void, writeErr: (s: string) =
         return;
       }
       write(`${renderNodes(list, { output: opts.output ?? 'table', now: Date.now() })}\n`);
+    });
+
+  get
+    .command('clusters')
+    .description('List clusters with their Cilium cluster IDs (admin token)')
+    .addOption(outputOption())
+    .action(async (opts: { output?: OutputFormat }, cmd: Command) => {
+      const clusters = await clientOf(cmd).listClusters();
+      if (clusters.length === 0 && opts.output !== 'json') {
+        writeErr('No resources found\n');
+        return;
+      }
+      write(`${renderClusters(clusters, { output: opts.output ?? 'table', now: Date.now() })}\n`);
     });
 
   return program;
