@@ -1,8 +1,9 @@
 // Clusters are a resource: put, listed, read and deleted through the registry, each with its
 // Cilium cluster ID; bad requests are refused with a code and change neither the registry nor
 // the cluster.
+import { abortAllDurableObjects, runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import { call, clusterWithNodes, dumpState, dumpStorage, freshCluster, freshClusterName, registryStub, type CallOptions } from './helpers.js';
+import { call, clusterStub, clusterWithNodes, dumpState, dumpStorage, freshCluster, freshClusterName, registryStub, type CallOptions } from './helpers.js';
 
 const withNodes = await clusterWithNodes(['node-1']);
 const seeded = await withNodes.createEndpoint('node-1', '1', { labels: ['k8s:app=web'], addressing: { ipv4: '10.40.0.1' } });
@@ -91,6 +92,28 @@ describe('identity numbers carry the cluster ID in bits 16–23', () => {
     expect((await call('GET', `/v1/clusters/${meshed}/identities/${17 << 16}`)).body.labels).toContain('k8s:app=a');
     expect((await call('GET', `/v1/clusters/${meshed}/ipcache`)).body.entries[0].identity).toBe(17 << 16);
     expect((await call('GET', `/v1/clusters/${meshed}/identities/2`)).body.labels).toEqual(['reserved:world']);
+  });
+});
+
+describe('adopting data written before clusters were explicit', () => {
+  it('serves an object holding data once its cluster is put with the ID its identities carry', async () => {
+    const c = await clusterWithNodes(['node-1']);
+    const ep = await c.createEndpoint('node-1', '1', { labels: ['k8s:app=old'], addressing: { ipv4: '10.60.0.1' } });
+    // What such an object looks like: its data, no cluster ID, and no row in the registry.
+    await runInDurableObject(clusterStub(c.cluster), (_i, state) => void state.storage.sql.exec("DELETE FROM meta WHERE key = 'cluster-id'"));
+    await runInDurableObject(registryStub(), (_i, state) => void state.storage.sql.exec('DELETE FROM clusters WHERE name = ?', c.cluster));
+    await abortAllDurableObjects(); // as after the deployment of this change
+    expect((await c.getEndpoint('node-1', '1')).body.error.code).toBe('cluster-not-found');
+    const before = await dumpState(c.cluster);
+
+    const refused = await call('PUT', `/v1/clusters/${c.cluster}`, { body: { 'cluster-id': 9 } });
+    expect([refused.status, refused.body.error.code]).toEqual([409, 'cluster-not-empty']);
+    expect(await dumpState(c.cluster)).toEqual(before);
+
+    expect((await call('PUT', `/v1/clusters/${c.cluster}`, { body: { 'cluster-id': 0 } })).status).toBe(201);
+    expect((await c.getEndpoint('node-1', '1')).body).toEqual(ep.body);
+    const next = await c.createEndpoint('node-1', '2', { labels: ['k8s:app=new'], addressing: { ipv4: '10.60.0.2' } });
+    expect(next.body.identity.id).toBe(ep.body.identity.id + 1);
   });
 });
 
