@@ -16,6 +16,7 @@ import { AgentMetrics } from '../src/shim/agent/metrics.js';
 import { planEvents, reconcileWithSnapshot } from '../src/shim/agent/plan.js';
 import { StateFile } from '../src/shim/agent/state-file.js';
 import { rootUnavailableReason } from '../test/e2e/root.js';
+import { putCluster } from '../test/e2e/support.js';
 import { startWranglerDev } from '../test/e2e/wrangler-dev.js';
 
 function percentile(sorted: number[], p: number): number {
@@ -56,6 +57,7 @@ async function propagation(bpffs: string | undefined): Promise<void> {
   const seen: Map<string, number>[] = [];
   const perPrefix = new Map<string, number[]>();
   try {
+    await putCluster(dev, cluster);
     for (let i = 0; i < 100; i++) {
       const backend = i === 0 && bpffs !== undefined ? await bpfBackend(bpffs) : new MemoryBackend();
       fromCommit.push([]);

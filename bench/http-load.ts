@@ -37,6 +37,19 @@ export function floorLoad(t: LoadTarget, cluster: string, connections: number, s
   });
 }
 
+/**
+ * Reading the cluster from the registry: one registry round trip through the worker, the cost a
+ * request to a cluster would add without the isolate cache of known clusters.
+ */
+export function registryLoad(t: LoadTarget, cluster: string, connections: number, seconds: number): Promise<LoadResult> {
+  return runLoad('GET /clusters/{c} (registry)', {
+    url: `${t.url}/v1/clusters/${cluster}`,
+    connections,
+    duration: seconds,
+    headers: { authorization: `Bearer ${t.token}` },
+  });
+}
+
 /** Reading one endpoint: same response size as a create, no commit. */
 export function readLoad(t: LoadTarget, cluster: string, node: string, connections: number, seconds: number): Promise<LoadResult> {
   return runLoad('GET endpoint (read)', {

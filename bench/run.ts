@@ -1,12 +1,13 @@
 // `npm run bench`: the budgets of DESIGN.md §7 that this service covers, each beside the platform
 // floor measured in the same run, on this machine.
-//   1. sync endpoint creates vs a cheap DO read through `wrangler dev`, at 1 and 50 clients;
+//   1. sync endpoint creates vs a cheap DO read through `wrangler dev`, at 1 and 50 clients, and
+//      the registry round trip that the isolate cache of known clusters keeps off that path;
 //   2. identity allocations/s inside one DO vs raw single-insert SQLite transactions/s there;
 //   3. the resident memory of workerd holding 100k endpoints over 16k identities;
 //   4. feed propagation to 100 agents, events/s an agent applies, a 100k snapshot into a BPF map.
 import { resolve } from 'node:path';
 import { startWranglerDev, type WranglerDev } from '../test/e2e/wrangler-dev.js';
-import { createLoad, floorLoad, readLoad, runLoad, type LoadResult } from './http-load.js';
+import { createLoad, floorLoad, readLoad, registryLoad, runLoad, type LoadResult } from './http-load.js';
 import { feedBudgets } from './feed-bench.js';
 import { describeMachine, workerdRss } from './machine.js';
 
@@ -30,6 +31,7 @@ async function httpBudgets(): Promise<void> {
   const dev = await startWranglerDev();
   try {
     const cluster = 'bench';
+    await api(dev, 'PUT', `/v1/clusters/${cluster}`, { 'cluster-id': 0 });
     const nodes = Array.from({ length: 40 }, (_, i) => `node-${i}`);
     for (const [i, n] of nodes.entries()) await api(dev, 'PUT', `/v1/clusters/${cluster}/nodes/${n}`, { ipv4: `192.168.0.${i + 1}` });
     const seq = { n: 0 };
@@ -42,10 +44,13 @@ async function httpBudgets(): Promise<void> {
       results.push(await createLoad(dev, cluster, nodes, c, SECONDS, seq));
     }
     for (const c of [1, 50]) results.push(await readLoad(dev, cluster, nodes[0]!, c, SECONDS));
+    const registry1 = await registryLoad(dev, cluster, 1, SECONDS);
+    results.push(registry1);
     for (const r of results) console.log(row(r));
     const [floor1, create1, floor50, create50] = results as [LoadResult, LoadResult, LoadResult, LoadResult];
     console.log(`sync create throughput at 50 clients: ${(100 * create50.rps / floor50.rps).toFixed(0)} % of the floor (budget ≥ 85 %)`);
     console.log(`sync create p50 at 1 client: ${(create1.p50 / floor1.p50).toFixed(2)} × the floor (budget ≤ 1.3 ×)`);
+    console.log(`known-cluster check: served from the isolate cache on the floor and create paths; a registry lookup per request would add p50 ${registry1.p50.toFixed(1)} ms (${(registry1.p50 / floor1.p50).toFixed(2)} × the floor's p50) at 1 client`);
   } finally {
     await dev.stop();
   }
