@@ -33,15 +33,12 @@ export const STATUS_BY_CODE: Record<ErrorCode, 400 | 401 | 403 | 404 | 409 | 413
   internal: 500,
 };
 
-export function errorBody(code: ErrorCode, message: string): ErrorResponse {
-  return { error: { code, message } };
-}
-
 /** Only `app.onError` answers with this: everything else throws a DomainError. */
 export function errorResponse(c: Context, code: ErrorCode, message: string): Response {
   const status = STATUS_BY_CODE[code];
   // RFC 6750 §3: a 401 names the scheme the client should use.
-  return c.json(errorBody(code, message), status, status === 401 ? { 'www-authenticate': 'Bearer' } : {});
+  const body: ErrorResponse = { error: { code, message } };
+  return c.json(body, status, status === 401 ? { 'www-authenticate': 'Bearer' } : {});
 }
 
 /** The value of a DO result; a failure is thrown as a DomainError for `app.onError` to answer. */

@@ -71,6 +71,10 @@ const rows: Row[] = [
   { name: 'list limit over 10000', method: 'GET', path: `${c.base}/endpoints?limit=10001`, status: 400, code: 'invalid-request' },
   { name: 'list with a forged cursor', method: 'GET', path: `${c.base}/endpoints?cursor=bm9wZQ`, status: 400, code: 'invalid-cursor' },
   { name: 'unknown route', method: 'GET', path: `${c.base}/nope`, status: 404, code: 'not-found' },
+  { name: 'unknown route outside a cluster', method: 'GET', path: '/v1/nope', status: 404, code: 'not-found' },
+  { name: 'feed socket without an upgrade', method: 'GET', path: `${c.base}/feed/ws?since=0`, status: 400, code: 'invalid-request' },
+  { name: 'feed socket with a bad since', method: 'GET', path: `${c.base}/feed/ws?since=-1`, opts: { headers: { upgrade: 'websocket' } }, status: 400, code: 'invalid-request' },
+  { name: 'feed socket with a forged node token', method: 'GET', path: `${c.base}/feed/ws?since=0`, opts: { token: `node-1.${'A'.repeat(43)}`, headers: { upgrade: 'websocket' } }, status: 401, code: 'unauthorized' },
 ];
 
 describe('bad input', () => {
