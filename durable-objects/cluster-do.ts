@@ -103,16 +103,20 @@ export class ClusterDO extends DurableObject<Env> {
       collectIdentities(this.state, now);
       return gone;
     });
+    // A cluster not (yet) put does no work: putting it schedules the alarm again.
+    if (!expired.ok && expired.error.code === 'cluster-not-found') return;
     if (expired.ok) for (const node of expired.value) this.closeNodeSockets(node);
     await this.scheduleAlarm();
   }
 
   /** Called by the registry when the cluster is put: stores its cluster ID (see provisionCluster). */
   async provision(clusterId: number): Promise<Result<null>> {
-    return this.transact(() => {
-      provisionCluster(this.state, clusterId);
-      return null;
-    });
+    return this.thenSchedule(
+      this.transact(() => {
+        provisionCluster(this.state, clusterId);
+        return null;
+      }),
+    );
   }
 
   /**

@@ -1,7 +1,7 @@
 // Clusters are a resource: put, listed, read and deleted through the registry, each with its
 // Cilium cluster ID; bad requests are refused with a code and change neither the registry nor
 // the cluster.
-import { abortAllDurableObjects, runInDurableObject } from 'cloudflare:test';
+import { abortAllDurableObjects, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { call, clusterStub, clusterWithNodes, dumpState, dumpStorage, freshCluster, freshClusterName, registryStub, type CallOptions } from './helpers.js';
 
@@ -99,11 +99,16 @@ describe('adopting data written before clusters were explicit', () => {
   it('serves an object holding data once its cluster is put with the ID its identities carry', async () => {
     const c = await clusterWithNodes(['node-1']);
     const ep = await c.createEndpoint('node-1', '1', { labels: ['k8s:app=old'], addressing: { ipv4: '10.60.0.1' } });
+    await call('PUT', `${c.base}/nodes/leased`, { body: { 'lease-seconds': 600 } });
     // What such an object looks like: its data, no cluster ID, and no row in the registry.
     await runInDurableObject(clusterStub(c.cluster), (_i, state) => void state.storage.sql.exec("DELETE FROM meta WHERE key = 'cluster-id'"));
     await runInDurableObject(registryStub(), (_i, state) => void state.storage.sql.exec('DELETE FROM clusters WHERE name = ?', c.cluster));
     await abortAllDurableObjects(); // as after the deployment of this change
     expect((await c.getEndpoint('node-1', '1')).body.error.code).toBe('cluster-not-found');
+    const alarmAt = () => runInDurableObject(clusterStub(c.cluster), (_i, state) => state.storage.getAlarm());
+    // Its alarm does no work and is not set again until the cluster is put.
+    expect(await runDurableObjectAlarm(clusterStub(c.cluster))).toBe(true);
+    expect(await alarmAt()).toBeNull();
     const before = await dumpState(c.cluster);
 
     const refused = await call('PUT', `/v1/clusters/${c.cluster}`, { body: { 'cluster-id': 9 } });
@@ -112,6 +117,8 @@ describe('adopting data written before clusters were explicit', () => {
 
     expect((await call('PUT', `/v1/clusters/${c.cluster}`, { body: { 'cluster-id': 0 } })).status).toBe(201);
     expect((await c.getEndpoint('node-1', '1')).body).toEqual(ep.body);
+    expect(await alarmAt()).not.toBeNull();
+    expect((await call('GET', `${c.base}/nodes/leased`)).status).toBe(200);
     const next = await c.createEndpoint('node-1', '2', { labels: ['k8s:app=new'], addressing: { ipv4: '10.60.0.2' } });
     expect(next.body.identity.id).toBe(ep.body.identity.id + 1);
   });

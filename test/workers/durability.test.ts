@@ -34,6 +34,8 @@ describe('service endpoints', () => {
     expect(doc.body.openapi).toBe('3.1.0');
     expect(Object.keys(doc.body.paths)).toEqual(
       expect.arrayContaining([
+        '/v1/clusters',
+        '/v1/clusters/{cluster}',
         '/v1/clusters/{cluster}/nodes/{node}/endpoints/{ref}',
         '/v1/clusters/{cluster}/identities/{nid}',
         '/v1/clusters/{cluster}/ipcache',

@@ -11,7 +11,7 @@ import { decodeIpcacheKey, decodeIpcacheValue } from '../../../src/datapath/layo
 import { Agent } from '../../../src/shim/agent/agent.js';
 import { AgentMetrics } from '../../../src/shim/agent/metrics.js';
 import { StateFile } from '../../../src/shim/agent/state-file.js';
-import { clusterApi, eventually } from '../../e2e/support.js';
+import { clusterApi, eventually, putCluster } from '../../e2e/support.js';
 import { startWranglerDev, type WranglerDev } from '../../e2e/wrangler-dev.js';
 
 let dev: WranglerDev;
@@ -45,6 +45,7 @@ const counter = async (m: AgentMetrics) => (await m.resyncs.get()).values[0]?.va
 describe('agent', () => {
   it('follows the feed, then resumes from its persisted revision after a restart', async () => {
     const cluster = 'agent-resume';
+    await putCluster(dev, cluster);
     await api(cluster)('PUT', '/nodes/node-b', { ipv4: '192.168.70.2' });
     const backend = new MemoryBackend();
     const stateDir = mkdtempSync(join(tmpdir(), 'agent-state-'));
@@ -77,6 +78,7 @@ describe('agent', () => {
 
   it('reconciles by snapshot when it fell behind the feed horizon: stale entries go, live ones stay', async () => {
     const cluster = 'agent-resync';
+    await putCluster(dev, cluster);
     await api(cluster)('PATCH', '/config', { 'feed-horizon-revisions': 5 });
     await api(cluster)('PUT', '/nodes/node-b', { ipv4: '192.168.71.2' });
     const backend = new MemoryBackend();
@@ -101,6 +103,7 @@ describe('agent', () => {
 
   it('follows by long-poll, and exports its progress as Prometheus metrics', async () => {
     const cluster = 'agent-longpoll';
+    await putCluster(dev, cluster);
     await api(cluster)('PUT', '/nodes/node-b', { ipv4: '192.168.72.2' });
     const backend = new MemoryBackend();
     const { agent, metrics } = newAgent(cluster, backend, mkdtempSync(join(tmpdir(), 'agent-state-')), new AgentMetrics(), true);
