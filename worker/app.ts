@@ -33,9 +33,10 @@ function describeIssue(target: string, issues: ZodIssueLike[]): { code: ErrorCod
   return { code, message: `${where}: ${issue.message}` };
 }
 
-/** One app per isolate (worker/index.ts); tests make more to play other isolates. */
+/** The isolate cache of known clusters: bounded, and short-lived (see known-clusters.ts). */
 const CLUSTER_CACHE: KnownClustersOptions = { maxEntries: 10_000, ttlMs: 30_000, now: Date.now };
 
+/** One app per isolate (worker/index.ts); tests make more to play other isolates. */
 export function createApp(cache: Partial<KnownClustersOptions> = {}): OpenAPIHono<AppEnv> {
   const known = new KnownClusters({ ...CLUSTER_CACHE, ...cache });
   const app = new OpenAPIHono<AppEnv>({

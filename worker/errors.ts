@@ -36,8 +36,8 @@ export const STATUS_BY_CODE: Record<ErrorCode, 400 | 401 | 403 | 404 | 409 | 413
 /** Only `app.onError` answers with this: everything else throws a DomainError. */
 export function errorResponse(c: Context, code: ErrorCode, message: string): Response {
   const status = STATUS_BY_CODE[code];
-  // RFC 6750 §3: a 401 names the scheme the client should use.
   const body: ErrorResponse = { error: { code, message } };
+  // RFC 6750 §3: a 401 names the scheme the client should use.
   return c.json(body, status, status === 401 ? { 'www-authenticate': 'Bearer' } : {});
 }
 
