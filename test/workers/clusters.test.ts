@@ -1,7 +1,7 @@
 // Clusters are a resource: put, listed, read and deleted through the registry, each with its
 // Cilium cluster ID; bad requests are refused with a code and change neither the registry nor
 // the cluster.
-import { abortAllDurableObjects, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
+import { abortAllDurableObjects, env, listDurableObjectIds, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { call, clusterStub, clusterWithNodes, dumpState, dumpStorage, freshCluster, freshClusterName, registryStub, type CallOptions } from './helpers.js';
 
@@ -75,6 +75,15 @@ describe('cluster lifecycle', () => {
     const results = await Promise.all([a, b].map((n) => call('PUT', `/v1/clusters/${n}`, { body: { 'cluster-id': 99 } })));
     expect(results.map((r) => r.status).sort()).toEqual([201, 409]);
     expect(results.find((r) => r.status === 409)!.body.error.code).toBe('cluster-id-taken');
+  });
+
+  it('creates no storage for a new cluster refused for a taken ID', async () => {
+    const name = freshClusterName('taken');
+    const res = await call('PUT', `/v1/clusters/${name}`, { body: { 'cluster-id': 17 } });
+    expect([res.status, res.body.error.code]).toEqual([409, 'cluster-id-taken']);
+    const ids = (await listDurableObjectIds(env.CLUSTER)).map(String);
+    expect(ids).toContain(env.CLUSTER.idFromName(meshed).toString());
+    expect(ids).not.toContain(env.CLUSTER.idFromName(name).toString());
   });
 
   it('creates a cluster once for ten racing puts', async () => {
