@@ -25,6 +25,7 @@ export const STATUS_BY_CODE: Record<ErrorCode, 400 | 401 | 403 | 404 | 409 | 413
   'not-found': 404,
   'endpoint-ref-taken': 409,
   'ip-in-use': 409,
+  'node-deleting': 409,
   'endpoint-ids-exhausted': 507,
   'identity-space-exhausted': 507,
 };

@@ -22,6 +22,7 @@ export const ERROR_CODES = [
   'identity-not-found',
   'endpoint-ref-taken',
   'ip-in-use',
+  'node-deleting',
   'endpoint-ids-exhausted',
   'identity-space-exhausted',
   'not-found',

@@ -19,7 +19,7 @@ export const ERROR_RESPONSES = {
   401: error('Missing or invalid bearer token'),
   403: error('A node token acting outside its node'),
   404: error('Unknown node, endpoint or identity'),
-  409: error('Conflict: endpoint reference or IP already taken'),
+  409: error('Conflict: endpoint reference or IP already taken, or the node is being deleted'),
   413: error('Body over 64 KiB'),
   507: error('No free endpoint number or identity'),
 } as const;

@@ -1,7 +1,6 @@
 // The `idplane` CLI. Configuration by flags or IDPLANE_URL / IDPLANE_TOKEN / IDPLANE_CLUSTER.
 import { Command, Option } from 'commander';
 import { ApiClient, ApiError } from '../api-client.js';
-import type { NodeList } from '../../api/nodes.js';
 import { renderEndpoints, renderIdentities, renderNodes, type OutputFormat } from './get.js';
 
 interface GlobalOptions {
@@ -66,7 +65,7 @@ export function buildProgram(write: (s: string) => void, writeErr: (s: string) =
     .description('List nodes with their lease, applied revision and lag behind the cluster revision')
     .addOption(outputOption())
     .action(async (opts: { output?: OutputFormat }, cmd: Command) => {
-      const list = await clientOf(cmd).request<NodeList>('GET', '/nodes');
+      const list = await clientOf(cmd).listNodes();
       if (list.nodes.length === 0 && opts.output !== 'json') {
         writeErr('No resources found\n');
         return;
