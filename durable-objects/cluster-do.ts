@@ -228,7 +228,7 @@ export class ClusterDO extends DurableObject<Env> {
     const principal = JSON.parse(request.headers.get(PRINCIPAL_HEADER) ?? 'null') as Principal | null;
     const since = Number(new URL(request.url).searchParams.get('since') ?? '0');
     if (!principal || request.headers.get('upgrade')?.toLowerCase() !== 'websocket') return new Response('expected a WebSocket upgrade', { status: 426 });
-    const allowed = this.run(principal, READER, () => readFeed(this.state, since, 0));
+    const allowed = this.run(principal, READER, () => readFeed(this.state, since, { limit: 0 }));
     if (!allowed.ok) return Response.json({ error: allowed.error }, { status: allowed.error.code === 'unauthorized' ? 401 : 400 });
     const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
     this.ctx.acceptWebSocket(server, principal.kind === 'node' ? [principal.node] : []);
