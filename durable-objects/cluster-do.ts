@@ -156,7 +156,9 @@ export class ClusterDO extends DurableObject<Env> {
     this.closeNodeSockets(name);
     await this.scheduleAlarm();
     const outcome = await this.work.removeNode(name);
-    if (!outcome.gone) throw new Error(`node ${name}: a removal batch failed; the alarm retries it`);
+    if (!outcome.gone) {
+      return { ok: false, error: { code: 'node-deletion-incomplete', message: `node ${name}: a removal batch failed; it stays deleting and the alarm retries` } };
+    }
     return { ok: true, value: { name, 'endpoints-removed': begun.value } };
   }
 

@@ -25,6 +25,7 @@ export const ERROR_CODES = [
   'node-deleting',
   'endpoint-ids-exhausted',
   'identity-space-exhausted',
+  'node-deletion-incomplete',
   'not-found',
 ] as const;
 

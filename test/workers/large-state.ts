@@ -15,12 +15,16 @@ export async function shiftClock(cluster: string, ms: number): Promise<void> {
   });
 }
 
-/** `n` dual-stack endpoints on `node` (already registered), each created by its own transaction. */
-export async function seedEndpoints(cluster: string, node: string, n: number, labelsOf: (i: number) => string[] = () => ['k8s:app=seed']): Promise<void> {
+/**
+ * `n` dual-stack endpoints 1..n on `node` (already registered), each created by its own
+ * transaction, with addresses in 10.<subnet>.0.0/16 and fd00:<subnet>::/32.
+ */
+export async function seedEndpoints(cluster: string, node: string, n: number, opts: { labels?: string[]; subnet?: number } = {}): Promise<void> {
+  const subnet = opts.subnet ?? 0;
   await runInDurableObject(clusterStub(cluster), async (instance: ClusterDO) => {
     for (let i = 1; i <= n; i++) {
-      const addressing = { ipv4: `10.${100 + (i >> 8)}.${i & 255}.1`, ipv6: `fd00:ab:cd:ef:1234:5678:${(0x1000 + i).toString(16)}:1` };
-      const r = await instance.createEndpoint(ADMIN, cluster, node, String(i), { labels: labelsOf(i), 'k8s-namespace': 'default', addressing });
+      const addressing = { ipv4: `10.${subnet}.${i >> 8}.${i & 255}`, ipv6: `fd00:${subnet.toString(16)}:ab:cd:ef:1234:${i.toString(16)}:1` };
+      const r = await instance.createEndpoint(ADMIN, cluster, node, String(i), { labels: opts.labels ?? ['k8s:app=seed'], 'k8s-namespace': 'default', addressing });
       if (!r.ok) throw new Error(`endpoint ${i}: ${JSON.stringify(r.error)}`);
     }
   });

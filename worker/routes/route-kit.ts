@@ -21,6 +21,7 @@ export const ERROR_RESPONSES = {
   404: error('Unknown node, endpoint or identity'),
   409: error('Conflict: endpoint reference or IP already taken, or the node is being deleted'),
   413: error('Body over 64 KiB'),
+  503: error('A node removal batch failed: the node stays deleting and the alarm retries; DELETE again later'),
   507: error('No free endpoint number or identity'),
 } as const;
 
