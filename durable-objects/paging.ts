@@ -55,6 +55,6 @@ export function takePage<R, T>(
   toItem: (row: R) => T,
   positionOf: (row: R) => unknown,
 ): { items: T[]; 'next-cursor'?: string } {
-  const page = takeWithin(rows, { limit, maxBytes: MAX_PAGE_BYTES, toItem, sizeOf: (item) => JSON.stringify(item).length });
+  const page = takeWithin(rows, { limit, maxBytes: MAX_PAGE_BYTES, toItem, sizeOf: (item) => JSON.stringify(item).length + 1 }); // + its comma
   return { items: page.items, ...(page.more && page.last !== undefined ? { 'next-cursor': encodeCursor(positionOf(page.last)) } : {}) };
 }

@@ -4,6 +4,9 @@ import { MAX_PAGE_BYTES, takeWithin } from '../paging.js';
 
 type FeedRow = { revision: number; events: string; committed_at: number };
 
+/** A batch's JSON around its events: revision, committed-at, keys and punctuation. */
+const BATCH_ENVELOPE_BYTES = 64;
+
 /** Rows forgotten by one compaction at most: lowering the horizon never makes one huge delete. */
 const MAX_COMPACTED_ROWS = 1024;
 
@@ -27,7 +30,7 @@ export class FeedStore {
       maxBytes,
       atLeastOne,
       toItem: (r): FeedBatch => ({ revision: r.revision, events: JSON.parse(r.events) as FeedBatch['events'], 'committed-at': r.committed_at }),
-      sizeOf: (_batch, r) => r.events.length,
+      sizeOf: (_batch, r) => r.events.length + BATCH_ENVELOPE_BYTES,
     }).items;
   }
 

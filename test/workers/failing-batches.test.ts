@@ -52,7 +52,7 @@ describe('a failing batch', () => {
     await seedReleasedIdentities(cluster, 2500, Date.now());
     for (const [i, [node, endpoints]] of ([['lapsed-a', 600], ['lapsed-b', 20]] as const).entries()) {
       expect((await call('PUT', `${base}/nodes/${node}`, { body: { ipv4: `192.168.70.${i + 1}`, 'lease-seconds': 60 } })).status).toBe(201);
-      await seedEndpoints(cluster, node, endpoints, { labels: [`k8s:app=${node}`], subnet: i });
+      await seedEndpoints(cluster, node, endpoints, { labelsOf: () => [`k8s:app=${node}`], subnet: i });
     }
     await execSql(cluster, trigger);
     await shiftClock(cluster, HOUR);

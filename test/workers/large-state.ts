@@ -19,15 +19,21 @@ export async function shiftClock(cluster: string, ms: number): Promise<void> {
  * `n` dual-stack endpoints 1..n on `node` (already registered), each created by its own
  * transaction, with addresses in 10.<subnet>.0.0/16 and fd00:<subnet>::/32.
  */
-export async function seedEndpoints(cluster: string, node: string, n: number, opts: { labels?: string[]; subnet?: number } = {}): Promise<void> {
+export async function seedEndpoints(cluster: string, node: string, n: number, opts: { labelsOf?: (i: number) => string[]; subnet?: number } = {}): Promise<void> {
   const subnet = opts.subnet ?? 0;
   await runInDurableObject(clusterStub(cluster), async (instance: ClusterDO) => {
     for (let i = 1; i <= n; i++) {
       const addressing = { ipv4: `10.${subnet}.${i >> 8}.${i & 255}`, ipv6: `fd00:${subnet.toString(16)}:ab:cd:ef:1234:${i.toString(16)}:1` };
-      const r = await instance.createEndpoint(ADMIN, cluster, node, String(i), { labels: opts.labels ?? ['k8s:app=seed'], 'k8s-namespace': 'default', addressing });
+      const r = await instance.createEndpoint(ADMIN, cluster, node, String(i), { labels: opts.labelsOf?.(i) ?? ['k8s:app=seed'], 'k8s-namespace': 'default', addressing });
       if (!r.ok) throw new Error(`endpoint ${i}: ${JSON.stringify(r.error)}`);
     }
   });
+}
+
+/** A label set of about `bytes` bytes, distinct for each `i`: 63-character values under keys l0, l1, … */
+export function bigLabelSet(i: number, bytes: number): string[] {
+  const value = `v${i}`.padEnd(63, 'x');
+  return Array.from({ length: Math.ceil(bytes / 80) }, (_, j) => `k8s:l${j}=${value}`);
 }
 
 /** `n` unreferenced identities from 256 up, released at `releasedAt` (GC candidates). */
