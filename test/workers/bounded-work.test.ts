@@ -113,3 +113,24 @@ describe('bounded work', () => {
     await check(cluster, base, rows);
   }, 300_000);
 });
+
+describe('re-addressing a node', () => {
+  it('with 4095 dual-stack endpoints re-announces every entry in revisions ≤ 1 MiB, in one transaction', async () => {
+    const cluster = freshCluster('readdress');
+    const base = `/v1/clusters/${cluster}`;
+    expect((await call('PUT', `${base}/nodes/${BIG_NODE}`, { body: { ipv4: '192.168.52.1', ipv6: 'fd00::52:1' } })).status).toBe(201);
+    await seedEndpoints(cluster, BIG_NODE, MAX_ENDPOINTS);
+    const before = await clusterRevision(base);
+
+    const moved = await call('PUT', `${base}/nodes/${BIG_NODE}`, { body: { ipv4: '192.168.52.2', ipv6: 'fd00::52:2' } });
+
+    expect(moved.status).toBe(200);
+    const rows = await feedRows(cluster, before);
+    expect(rows.length).toBeGreaterThan(1);
+    for (const r of rows) expect(r.bytes).toBeLessThanOrEqual(MAX_FEED_BATCH_BYTES);
+    const upserts = rows.flatMap((r) => r.events.filter((e) => e.type === 'ipcache-upsert'));
+    expect(upserts).toHaveLength(2 * MAX_ENDPOINTS);
+    expect(new Set(upserts.map((e) => (e as { 'host-ip': string })['host-ip']))).toEqual(new Set(['192.168.52.2']));
+    expect(rows[0]!.events[0]).toEqual({ type: 'node-upsert', name: BIG_NODE, ipv4: '192.168.52.2', ipv6: 'fd00::52:2' });
+  }, 300_000);
+});
