@@ -133,7 +133,7 @@ export class FeedSockets {
       }
       if (p.sent !== batch.revision - 1) {
         // Behind (catching up, or paused by its window): the feed table has this batch.
-        this.pump(ws);
+        if (p.unackedBytes < MAX_UNACKED_BYTES) this.pump(ws);
         continue;
       }
       if (p.unackedBytes > 0 && message.length > this.room(p)) continue; // paused: acks resume it
