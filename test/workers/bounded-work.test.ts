@@ -97,7 +97,7 @@ const cases: WorstCase[] = [
 
 describe('bounded work', () => {
   it.each(cases)('$name: completes in feed rows ≤ 1 MiB while other requests are answered', async ({ setup, run, check }) => {
-    const cluster = freshCluster('bounded');
+    const cluster = await freshCluster('bounded');
     const base = `/v1/clusters/${cluster}`;
     await setup(cluster, base);
     const before = await clusterRevision(base);
@@ -116,7 +116,7 @@ describe('bounded work', () => {
 
 describe('re-addressing a node', () => {
   it('with 4095 dual-stack endpoints re-announces every entry in revisions ≤ 1 MiB, in one transaction', async () => {
-    const cluster = freshCluster('readdress');
+    const cluster = await freshCluster('readdress');
     const base = `/v1/clusters/${cluster}`;
     expect((await call('PUT', `${base}/nodes/${BIG_NODE}`, { body: { ipv4: '192.168.52.1', ipv6: 'fd00::52:1' } })).status).toBe(201);
     await seedEndpoints(cluster, BIG_NODE, MAX_ENDPOINTS);

@@ -47,7 +47,7 @@ const rows: Row[] = [
 
 describe('a failing batch', () => {
   it.each(rows)('$name is skipped; the rest of the work commits and it is retried later', async ({ trigger, left, want }) => {
-    const cluster = freshCluster('poison');
+    const cluster = await freshCluster('poison');
     const base = `/v1/clusters/${cluster}`;
     await seedReleasedIdentities(cluster, 2500, Date.now());
     for (const [i, [node, endpoints]] of ([['lapsed-a', 600], ['lapsed-b', 20]] as const).entries()) {
@@ -70,7 +70,7 @@ describe('a failing batch', () => {
 });
 
 describe('a node being deleted', async () => {
-  const cluster = freshCluster('doomed');
+  const cluster = await freshCluster('doomed');
   const base = `/v1/clusters/${cluster}`;
   const reg = await call('PUT', `${base}/nodes/doomed`, { body: { ipv4: '192.168.71.1' } });
   await seedEndpoints(cluster, 'doomed', 3);

@@ -56,17 +56,17 @@ interface Row {
 
 const rows: Row[] = [
   {
-    name: 'catch-up from since=0 over a 5 MB backlog',
+    name: 'catch-up from since=0 over a 2.6 MB backlog',
     start: async (cluster) => {
-      await seedEndpoints(cluster, 'node-1', 250, big(1));
+      await seedEndpoints(cluster, 'node-1', 130, big(1));
       return 0;
     },
     live: async () => {},
   },
   {
-    name: 'live batches, 5 MB of them, to a socket at the head',
+    name: 'live batches, 2.6 MB of them, to a socket at the head',
     start: async (_cluster, base) => clusterRevision(base),
-    live: (cluster) => seedEndpoints(cluster, 'node-1', 250, big(2)),
+    live: (cluster) => seedEndpoints(cluster, 'node-1', 130, big(2)),
   },
 ];
 
