@@ -11,13 +11,14 @@ import type { Heartbeat, Node, NodeList, NodeRegistration, NodeSpec } from '../s
 import { authorize, PRINCIPAL_HEADER, type Principal, type Scope } from '../src/core/auth.js';
 import { DomainError, type ErrorBody, type Result } from '../src/core/errors.js';
 import type { FeedPage } from '../src/core/feed.js';
+import { BackgroundWork } from './background-work.js';
 import { ClusterState } from './cluster-state.js';
 import { FeedSockets } from './feed-sockets.js';
 import { checkRetirable, provisionCluster, requireProvisioned } from './ops/cluster.js';
 import { patchConfig } from './ops/config.js';
 import * as endpoints from './ops/endpoints.js';
 import { readFeed } from './ops/feed.js';
-import { collectIdentities, nextGcAt } from './ops/gc.js';
+import { nextGcAt } from './ops/gc.js';
 import * as identities from './ops/identities.js';
 import * as nodes from './ops/nodes.js';
 import { CLUSTER_MIGRATIONS, migrate } from './schema.js';
@@ -25,41 +26,69 @@ import { CLUSTER_MIGRATIONS, migrate } from './schema.js';
 const ADMIN: Scope = { kind: 'admin' };
 const READER: Scope = { kind: 'reader' };
 const onNode = (node: string): Scope => ({ kind: 'node', node });
+/** After a background batch failed, the alarm tries again no sooner than this. */
+const FAILED_WORK_RETRY_MS = 60_000;
 
 export class ClusterDO extends DurableObject<Env> {
   /** Rebuilt from SQLite when the storage is wiped (retire). */
-  protected state: ClusterState;
+  protected state!: ClusterState;
   private readonly feedWaiters = new Set<() => void>();
-  private sockets: FeedSockets;
+  private sockets!: FeedSockets;
+  private work!: BackgroundWork;
+  /** Set when background work failed: the alarm waits before trying again (in memory only). */
+  private retryNotBefore = 0;
+  /** The time source of every transaction and alarm; tests replace it to move time. */
+  clock: () => number = () => Date.now();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     migrate(ctx.storage, CLUSTER_MIGRATIONS);
-    this.state = new ClusterState(ctx.storage.sql);
-    this.sockets = new FeedSockets(this.state);
+    this.state = this.open();
+  }
+
+  /** Builds the state and its users over the (migrated) storage: at start and after a wipe. */
+  private open(): ClusterState {
+    const state = new ClusterState(this.ctx.storage.sql);
+    this.sockets = new FeedSockets(state);
+    this.work = new BackgroundWork(
+      state,
+      (op) => this.transact(op),
+      () => this.clock(),
+      (expired) => expired.forEach((node) => this.closeNodeSockets(node)),
+    );
+    return state;
+  }
+
+  /** Runs `op` in one transaction and publishes what it committed; a failure rolls it back and throws. */
+  private transact<T>(op: (now: number) => T): T {
+    let value: T;
+    try {
+      value = this.ctx.storage.transactionSync(() => op(this.clock()));
+    } catch (e) {
+      this.state.forgetCaches();
+      throw e;
+    }
+    this.publish();
+    return value;
   }
 
   /** Checks the cluster exists and authorizes, then runs `op` in one transaction (see `transact`). */
   protected run<T>(principal: Principal, scope: Scope, op: (now: number) => T): Result<T> {
-    return this.transact((now) => {
+    return this.attempt((now) => {
       requireProvisioned(this.state);
       authorize(principal, scope, (node) => this.state.nodes.tokenHash(node));
       return op(now);
     });
   }
 
-  /** Runs `op` in one transaction; a DomainError rolls it back and comes back as data. */
-  private transact<T>(op: (now: number) => T): Result<T> {
-    let value: T;
+  /** Runs `op` in one transaction (see `transact`); a DomainError comes back as data. */
+  private attempt<T>(op: (now: number) => T): Result<T> {
     try {
-      value = this.ctx.storage.transactionSync(() => op(Date.now()));
+      return { ok: true, value: this.transact(op) };
     } catch (e) {
-      this.state.forgetCaches();
       if (e instanceof DomainError) return { ok: false, error: e.toBody() };
       throw e;
     }
-    this.publish();
-    return { ok: true, value };
   }
 
   /**
@@ -83,11 +112,15 @@ export class ClusterDO extends DurableObject<Env> {
     for (const ws of this.ctx.getWebSockets(node)) this.sockets.close(ws, 4001, 'node token revoked');
   }
 
-  /** Sets the alarm for the next identity GC or lease expiry, whichever comes first. */
-  private async scheduleAlarm(): Promise<void> {
-    const due = [nextGcAt(this.state), this.state.nodes.nextLeaseExpiry()].filter((t): t is number => t !== undefined);
+  /**
+   * Sets the alarm for the next identity GC, lease expiry or pending node removal, whichever comes
+   * first (now when `remaining` work is left), but not before a failed batch may be retried.
+   */
+  private async scheduleAlarm(remaining = false): Promise<void> {
+    const due = [nextGcAt(this.state), this.state.nodes.nextLeaseExpiry(), this.state.nodes.oldestDeletion(), remaining ? this.clock() : undefined]
+      .filter((t): t is number => t !== undefined);
     if (due.length === 0) return;
-    const next = Math.min(...due);
+    const next = Math.max(Math.min(...due), this.retryNotBefore);
     const current = await this.ctx.storage.getAlarm();
     if (current === null || current > next) await this.ctx.storage.setAlarm(next);
   }
@@ -97,22 +130,19 @@ export class ClusterDO extends DurableObject<Env> {
     return result;
   }
 
+  /** Lease expiry, node removal and identity GC, in bounded batches; re-arms while work remains. */
   override async alarm(): Promise<void> {
-    const expired = this.run({ kind: 'admin' }, ADMIN, (now) => {
-      const gone = nodes.expireNodes(this.state, now);
-      collectIdentities(this.state, now);
-      return gone;
-    });
     // A cluster not (yet) put does no work: putting it schedules the alarm again.
-    if (!expired.ok && expired.error.code === 'cluster-not-found') return;
-    if (expired.ok) for (const node of expired.value) this.closeNodeSockets(node);
-    await this.scheduleAlarm();
+    if (this.state.clusterId() === undefined) return;
+    const outcome = await this.work.run();
+    if (outcome.failed) this.retryNotBefore = this.clock() + FAILED_WORK_RETRY_MS;
+    await this.scheduleAlarm(outcome.remaining);
   }
 
   /** Called by the registry when the cluster is put: stores its cluster ID (see provisionCluster). */
   async provision(clusterId: number): Promise<Result<null>> {
     return this.thenSchedule(
-      this.transact(() => {
+      this.attempt(() => {
         provisionCluster(this.state, clusterId);
         return null;
       }),
@@ -126,14 +156,13 @@ export class ClusterDO extends DurableObject<Env> {
    */
   async retire(): Promise<Result<null>> {
     return this.ctx.blockConcurrencyWhile(async () => {
-      const check = this.transact(() => checkRetirable(this.state));
+      const check = this.attempt(() => checkRetirable(this.state));
       if (!check.ok) return check;
       for (const ws of this.ctx.getWebSockets()) this.sockets.close(ws, 4004, 'cluster deleted');
       await this.ctx.storage.deleteAlarm();
       await this.ctx.storage.deleteAll();
       migrate(this.ctx.storage, CLUSTER_MIGRATIONS);
-      this.state = new ClusterState(this.ctx.storage.sql);
-      this.sockets = new FeedSockets(this.state);
+      this.state = this.open();
       for (const wake of [...this.feedWaiters]) wake();
       return { ok: true, value: null };
     });
@@ -149,18 +178,31 @@ export class ClusterDO extends DurableObject<Env> {
     return this.run(p, ADMIN, () => nodes.getNode(this.state, name));
   }
 
-  async listNodes(p: Principal): Promise<Result<NodeList>> {
-    return this.run(p, ADMIN, () => nodes.listNodes(this.state));
+  async listNodes(p: Principal, args: { limit?: number; cursor?: string }): Promise<Result<NodeList>> {
+    return this.run(p, ADMIN, () => nodes.listNodes(this.state, args));
   }
 
   async heartbeat(p: Principal, name: string, beat: Heartbeat): Promise<Result<Node>> {
     return this.thenSchedule(this.run(p, onNode(name), (now) => nodes.heartbeat(this.state, name, beat, now)));
   }
 
+  /**
+   * Deletes a node: marks it deleting (one transaction: its token is void from then on), then
+   * removes its endpoints in bounded transactions, one revision each, yielding between them, and
+   * the node with the last of them; answers once the node is gone. Should this request stop
+   * half-way, the alarm finishes the removal. `endpoints-removed`: the endpoints it had when
+   * this request began.
+   */
   async deleteNode(p: Principal, name: string): Promise<Result<{ name: string; 'endpoints-removed': number }>> {
-    const result = this.run(p, ADMIN, (now) => nodes.deleteNode(this.state, name, now));
-    if (result.ok) this.closeNodeSockets(name);
-    return this.thenSchedule(result);
+    const begun = this.run(p, ADMIN, (now) => nodes.beginNodeDeletion(this.state, name, now));
+    if (!begun.ok) return begun;
+    this.closeNodeSockets(name);
+    await this.scheduleAlarm();
+    const outcome = await this.work.removeNode(name);
+    if (!outcome.gone) {
+      return { ok: false, error: { code: 'node-deletion-incomplete', message: `node ${name}: a removal batch failed; it stays deleting and the alarm retries` } };
+    }
+    return { ok: true, value: { name, 'endpoints-removed': begun.value } };
   }
 
   async createEndpoint(p: Principal, cluster: string, node: string, ref: string, req: EndpointChangeRequest): Promise<Result<endpoints.CreateOutcome>> {
@@ -233,7 +275,7 @@ export class ClusterDO extends DurableObject<Env> {
     // A refusal carries the error body; the worker maps its code to the HTTP status.
     const refuse = (error: ErrorBody) => Response.json({ error }, { status: 400 });
     if (!principal || request.headers.get('upgrade')?.toLowerCase() !== 'websocket') return refuse({ code: 'invalid-request', message: 'expected a WebSocket upgrade' });
-    const allowed = this.run(principal, READER, () => readFeed(this.state, since, 0));
+    const allowed = this.run(principal, READER, () => readFeed(this.state, since, { limit: 0 }));
     if (!allowed.ok) return refuse(allowed.error);
     const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
     this.ctx.acceptWebSocket(server, principal.kind === 'node' ? [principal.node] : []);

@@ -13,6 +13,14 @@ import { NodeStore } from './stores/node-store.js';
 
 const COMPACT_EVERY = 64;
 
+/**
+ * No feed batch is larger than this (JSON of its events): a row stays far below SQLite's row
+ * limit, and a batch fits one WebSocket message and one page.
+ */
+export const MAX_FEED_BATCH_BYTES = 1024 * 1024;
+/** Work that emits many events commits a revision once this much is pending (see bumpRevisionIfFull). */
+const FEED_BATCH_SPLIT_BYTES = 512 * 1024;
+
 export class ClusterState {
   readonly meta: MetaStore;
   readonly nodes: NodeStore;
@@ -21,6 +29,9 @@ export class ClusterState {
   readonly feed: FeedStore;
   /** Events of the transaction under way, written with its revision by bumpRevision. */
   private pending: FeedEvent[] = [];
+  /** The same events as JSON, and their total length. */
+  private pendingJson: string[] = [];
+  private pendingBytes = 0;
   /** Batches written by the transaction under way, handed to subscribers once it commits. */
   private written: FeedBatch[] = [];
   private cachedConfig: ClusterConfig | undefined;
@@ -60,7 +71,15 @@ export class ClusterState {
 
   /** Records a feed event of the current transaction. */
   emit(event: FeedEvent): void {
+    const json = JSON.stringify(event);
     this.pending.push(event);
+    this.pendingJson.push(json);
+    this.pendingBytes += json.length + 1;
+  }
+
+  /** Whether events wait for a revision in the transaction under way. */
+  hasPendingEvents(): boolean {
+    return this.pending.length > 0;
   }
 
   config(): ClusterConfig {
@@ -86,7 +105,7 @@ export class ClusterState {
     this.cachedFilter = undefined;
     this.cachedRevision = undefined;
     this.cachedClusterId = undefined;
-    this.pending = [];
+    this.clearPending();
     this.written = [];
   }
 
@@ -102,18 +121,35 @@ export class ClusterState {
     return this.cachedRevision;
   }
 
+  private clearPending(): void {
+    this.pending = [];
+    this.pendingJson = [];
+    this.pendingBytes = 0;
+  }
+
   /**
    * Commits the transaction's events to the feed under the next cluster revision, inside the
-   * caller's transaction, and compacts the feed to its horizon now and then.
+   * caller's transaction, and compacts the feed to its horizon now and then. A batch over
+   * MAX_FEED_BATCH_BYTES is a bug in the caller (work must be split): it throws, rolling back.
    */
   bumpRevision(now: number): number {
+    const json = `[${this.pendingJson.join(',')}]`;
+    if (json.length > MAX_FEED_BATCH_BYTES) throw new Error(`feed batch of ${json.length} bytes is over ${MAX_FEED_BATCH_BYTES}`);
     const next = this.revision() + 1;
     this.meta.setRevision(next);
-    this.feed.append(next, this.pending, now);
+    this.feed.append(next, json, now);
     this.written.push({ revision: next, events: this.pending, 'committed-at': now });
-    this.pending = [];
+    this.clearPending();
     this.cachedRevision = next;
     if (next % COMPACT_EVERY === 0) this.feed.compact(next - this.config()['feed-horizon-revisions']);
     return next;
+  }
+
+  /**
+   * Commits the pending events under their own revision once they reach half the batch limit:
+   * for work that emits many independent events in one transaction, between two of them.
+   */
+  bumpRevisionIfFull(now: number): void {
+    if (this.pendingBytes >= FEED_BATCH_SPLIT_BYTES) this.bumpRevision(now);
   }
 }

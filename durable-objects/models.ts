@@ -80,6 +80,7 @@ export function toNode(row: NodeRow, clusterRevision: number): Node {
     'last-heartbeat': row.last_heartbeat === null ? null : iso(row.last_heartbeat),
     'applied-revision': row.applied_revision,
     lag: Math.max(0, clusterRevision - row.applied_revision),
+    ...(row.deleting_since === null ? {} : { 'deleting-since': iso(row.deleting_since) }),
   };
 }
 

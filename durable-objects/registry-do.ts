@@ -5,7 +5,7 @@
 import { DurableObject } from 'cloudflare:workers';
 import type { Cluster, ClusterList } from '../src/api/clusters.js';
 import { DomainError, type Result } from '../src/core/errors.js';
-import { decodeCursor, encodeCursor } from './cursor.js';
+import { decodeCursor, takePage } from './paging.js';
 import { toCluster } from './models.js';
 import { migrate, REGISTRY_MIGRATIONS } from './schema.js';
 import { ClusterStore } from './stores/cluster-store.js';
@@ -50,13 +50,8 @@ export class RegistryDO extends DurableObject<Env> {
       if (e instanceof DomainError) return { ok: false, error: e.toBody() };
       throw e;
     }
-    const rows = this.clusters.page(after, limit + 1);
-    const page = rows.slice(0, limit);
-    const last = page[page.length - 1];
-    return {
-      ok: true,
-      value: { clusters: page.map(toCluster), ...(rows.length > limit && last ? { 'next-cursor': encodeCursor(last.name) } : {}) },
-    };
+    const { items, ...rest } = takePage(this.clusters.page(after, limit + 1), limit, toCluster, (row) => row.name);
+    return { ok: true, value: { clusters: items, ...rest } };
   }
 
   /** Creates a cluster or changes its ID; `created` tells which. */

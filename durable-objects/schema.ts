@@ -74,6 +74,11 @@ export const CLUSTER_MIGRATIONS: readonly string[] = [
   ALTER TABLE nodes ADD COLUMN applied_revision INTEGER NOT NULL DEFAULT 0;
   CREATE INDEX nodes_lease ON nodes (lease_expires_at) WHERE lease_expires_at IS NOT NULL;
   `,
+  // 3: node removal in batches (DELETE or lease expiry): set while the node's endpoints go.
+  `
+  ALTER TABLE nodes ADD COLUMN deleting_since INTEGER;
+  CREATE INDEX nodes_deleting ON nodes (deleting_since) WHERE deleting_since IS NOT NULL;
+  `,
 ];
 
 /** The cluster registry (RegistryDO): one row per cluster. */

@@ -3,7 +3,7 @@ import type { Context } from 'hono';
 import { DomainError, type ErrorCode, type Result } from '../src/core/errors.js';
 import type { ErrorResponse } from '../src/api/common.js';
 
-export const STATUS_BY_CODE: Record<ErrorCode, 400 | 401 | 403 | 404 | 409 | 413 | 500 | 507> = {
+export const STATUS_BY_CODE: Record<ErrorCode, 400 | 401 | 403 | 404 | 409 | 413 | 500 | 503 | 507> = {
   'invalid-request': 400,
   'malformed-json': 400,
   'payload-too-large': 413,
@@ -28,8 +28,10 @@ export const STATUS_BY_CODE: Record<ErrorCode, 400 | 401 | 403 | 404 | 409 | 413
   'ip-in-use': 409,
   'cluster-id-taken': 409,
   'cluster-not-empty': 409,
+  'node-deleting': 409,
   'endpoint-ids-exhausted': 507,
   'identity-space-exhausted': 507,
+  'node-deletion-incomplete': 503,
   internal: 500,
 };
 

@@ -9,7 +9,7 @@ import { identityKeyOf } from '../../src/core/identity-key.js';
 import { hostPrefix, hostPrefixOf, type ParsedIp } from '../../src/core/ip.js';
 import { buildLabelSet, formatLabelList, parseClientLabel, parseLabel, type LabelSet } from '../../src/core/labels.js';
 import type { ClusterState } from '../cluster-state.js';
-import { decodeCursor, encodeCursor } from '../cursor.js';
+import { decodeCursor, takePage } from '../paging.js';
 import { toEndpoint } from '../models.js';
 import type { EndpointRow, EndpointView } from '../stores/endpoint-store.js';
 import { normaliseCreate } from './endpoint-request.js';
@@ -22,11 +22,19 @@ export interface CreateOutcome {
   endpoint: Endpoint;
 }
 
-/** Checks the node exists; returns its tunnel endpoint address. */
-function requireNode(state: ClusterState, node: string): string | null {
+/**
+ * Checks the node exists (and, for a change, that it is not being removed); returns its tunnel
+ * endpoint address.
+ */
+function requireNode(state: ClusterState, node: string, change: boolean): string | null {
   const hostIp = state.nodes.hostIp(node);
   if (hostIp === undefined) throw new DomainError('node-not-found', `node ${JSON.stringify(node)} not found`);
+  if (change && state.nodes.isDeleting(node)) throw nodeDeleting(node);
   return hostIp;
+}
+
+export function nodeDeleting(node: string): DomainError {
+  return new DomainError('node-deleting', `node ${JSON.stringify(node)} is being deleted; retry once it is gone`);
 }
 
 function prefixesOf(ep: Pick<EndpointRow, 'ipv4' | 'ipv6'>): string[] {
@@ -62,7 +70,7 @@ function claimAddress(state: ClusterState, ip: ParsedIp | null): string | null {
 
 export function createEndpoint(state: ClusterState, cluster: string, node: string, refText: string, req: EndpointChangeRequest, now: number): CreateOutcome {
   const n = normaliseCreate(refText, req, cluster);
-  const hostIp = requireNode(state, node);
+  const hostIp = requireNode(state, node, true);
   if (n.attachmentId !== null) {
     const existing = state.endpoints.byAttachment(node, n.attachmentId);
     if (existing) {
@@ -119,9 +127,9 @@ export function createEndpoint(state: ClusterState, cluster: string, node: strin
   return { created: true, endpoint: toEndpoint(view) };
 }
 
-function findEndpoint(state: ClusterState, node: string, refText: string): EndpointView {
+function findEndpoint(state: ClusterState, node: string, refText: string, change = false): EndpointView {
   const ref = parseEndpointRef(refText, false);
-  requireNode(state, node);
+  requireNode(state, node, change);
   const found = state.endpoints.find(node, ref);
   if (!found) throw new DomainError('endpoint-not-found', `endpoint ${refText} not found on node ${node}`);
   return found;
@@ -146,7 +154,7 @@ function regenerate(state: ClusterState, ep: EndpointView, labels: LabelSet, now
   state.emit(endpointUpsert({ ...ep, ...change }));
   if (identity.id !== ep.identity) {
     state.ipcache.setEndpointIdentity(ep.node, ep.id, identity.id);
-    const hostIp = requireNode(state, ep.node);
+    const hostIp = requireNode(state, ep.node, true);
     for (const prefix of prefixesOf(ep)) {
       state.emit({ type: 'ipcache-upsert', prefix, identity: identity.id, 'host-ip': hostIp, node: ep.node, endpoint: ep.id });
     }
@@ -160,12 +168,12 @@ function storedLabels(ep: EndpointView): LabelSet {
 }
 
 export function patchLabels(state: ClusterState, node: string, refText: string, add: string[], del: string[], now: number): Endpoint {
-  const ep = findEndpoint(state, node, refText);
+  const ep = findEndpoint(state, node, refText, true);
   return regenerate(state, ep, patchEndpointLabels(storedLabels(ep), add, del), now);
 }
 
 export function regenerateEndpoint(state: ClusterState, node: string, refText: string, now: number): Endpoint {
-  const ep = findEndpoint(state, node, refText);
+  const ep = findEndpoint(state, node, refText, true);
   return regenerate(state, ep, storedLabels(ep), now);
 }
 
@@ -199,10 +207,6 @@ export function listEndpoints(state: ClusterState, args: EndpointListArgs): Endp
     typeof v === 'object' && v !== null && typeof (v as { node?: unknown }).node === 'string' && Number.isInteger((v as { id?: unknown }).id));
   const labels = args.labels === undefined || args.labels === '' ? [] : formatLabelList(buildLabelSet(args.labels.split(',').map(parseClientLabel)));
   const rows = state.endpoints.page(after, limit + 1, { node: args.node, namespace: args.namespace, labels });
-  const page = rows.slice(0, limit);
-  const last = page[page.length - 1];
-  return {
-    endpoints: page.map(toEndpoint),
-    ...(rows.length > limit && last ? { 'next-cursor': encodeCursor({ node: last.node, id: last.id }) } : {}),
-  };
+  const { items, ...next } = takePage(rows, limit, toEndpoint, (row) => ({ node: row.node, id: row.id }));
+  return { endpoints: items, ...next };
 }

@@ -1,13 +1,20 @@
-// Identity garbage collection, run by the Durable Object's alarm: unreferenced identities past
-// their grace period are deleted and their numbers quarantined; expired quarantine is forgotten.
+// Identity garbage collection, run by the Durable Object's alarm in bounded batches (see
+// ../background-work.ts): unreferenced identities past their grace period are deleted and their
+// numbers quarantined; numbers whose quarantine is over are forgotten.
 import type { ClusterState } from '../cluster-state.js';
 
-/** Collects what is due; returns the numbers freed. */
-export function collectIdentities(state: ClusterState, now: number): number[] {
+/** Identities deleted (or quarantine rows forgotten) by one transaction at most. */
+export const MAX_IDENTITIES_PER_BATCH = 1000;
+
+/** Grace and quarantine cutoffs as of `now`: what was released (or freed) at or before them is due. */
+export function gcCutoffs(state: ClusterState, now: number): { released: number; freed: number } {
   const config = state.config();
-  const graceMs = config['identity-gc-grace-seconds'] * 1000;
-  const collected = state.identities.collect(now - graceMs, now);
-  state.identities.expireQuarantine(now - config['identity-quarantine-seconds'] * 1000);
+  return { released: now - config['identity-gc-grace-seconds'] * 1000, freed: now - config['identity-quarantine-seconds'] * 1000 };
+}
+
+/** Deletes those of `ids` still due, in one revision; returns the numbers freed. */
+export function collectIdentities(state: ClusterState, ids: readonly number[], cutoff: number, now: number): number[] {
+  const collected = state.identities.collect(ids, cutoff, now);
   for (const id of collected) state.emit({ type: 'identity-delete', id });
   if (collected.length > 0) state.bumpRevision(now);
   return collected;

@@ -5,7 +5,7 @@ import { RESERVED_IDENTITIES, reservedIdentity } from '../../src/core/identity.j
 import { identityKeyOf } from '../../src/core/identity-key.js';
 import { buildLabelSet, parseLabel } from '../../src/core/labels.js';
 import type { ClusterState } from '../cluster-state.js';
-import { decodeCursor, encodeCursor } from '../cursor.js';
+import { decodeCursor, takePage } from '../paging.js';
 import { toIdentity, toIpcacheEntry, toReservedIdentity } from '../models.js';
 
 const DEFAULT_LIMIT = 1000;
@@ -46,25 +46,14 @@ export function listIdentities(state: ClusterState, args: IdentityListArgs): Ide
   if (args.labels !== undefined) return { identities: [lookupByLabels(state, args.labels)] };
   const limit = args.limit ?? DEFAULT_LIMIT;
   const after = args.cursor === undefined ? 0 : decodeCursor(args.cursor, (v): v is number => Number.isInteger(v));
-  const rows = state.identities.page(after, limit + 1);
-  const page = rows.slice(0, limit);
   const reserved = args.reserved && after === 0 ? RESERVED_IDENTITIES.map((r) => toReservedIdentity(r, 0)) : [];
-  const last = page[page.length - 1];
-  return {
-    identities: [...reserved, ...page.map(toIdentity)],
-    ...(rows.length > limit && last ? { 'next-cursor': encodeCursor(last.id) } : {}),
-  };
+  const { items, ...next } = takePage(state.identities.page(after, limit + 1), limit, toIdentity, (row) => row.id);
+  return { identities: [...reserved, ...items], ...next };
 }
 
 export function getIpcache(state: ClusterState, args: { limit?: number; cursor?: string }): Ipcache {
   const limit = args.limit ?? 10000;
   const after = args.cursor === undefined ? undefined : decodeCursor(args.cursor, (v): v is string => typeof v === 'string');
-  const rows = state.ipcache.page(after, limit + 1);
-  const page = rows.slice(0, limit);
-  const last = page[page.length - 1];
-  return {
-    revision: state.revision(),
-    entries: page.map(toIpcacheEntry),
-    ...(rows.length > limit && last ? { 'next-cursor': encodeCursor(last.prefix) } : {}),
-  };
+  const { items, ...next } = takePage(state.ipcache.page(after, limit + 1), limit, toIpcacheEntry, (row) => row.prefix);
+  return { revision: state.revision(), entries: items, ...next };
 }

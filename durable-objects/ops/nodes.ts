@@ -1,11 +1,21 @@
-// Node registration, heartbeats, lease expiry and removal.
+// Node registration, heartbeats, and removal (DELETE or lease expiry) in bounded batches: the
+// node is marked deleting in one transaction, then its endpoints go at most
+// MAX_ENDPOINTS_PER_BATCH per transaction and revision, and the node itself with the last of
+// them (../background-work.ts runs the batches).
 import type { Heartbeat, Node, NodeList, NodeRegistration, NodeSpec } from '../../src/api/nodes.js';
 import { hashToken } from '../../src/core/auth.js';
+import { encodeBase64Url } from '../../src/core/base64url.js';
 import { DomainError } from '../../src/core/errors.js';
 import { parseIp } from '../../src/core/ip.js';
 import type { ClusterState } from '../cluster-state.js';
 import { toNode } from '../models.js';
-import { removeEndpoint } from './endpoints.js';
+import { decodeCursor, takePage } from '../paging.js';
+import { nodeDeleting, removeEndpoint } from './endpoints.js';
+
+/** Endpoints removed by one transaction at most: their events stay far below a feed batch's limit. */
+export const MAX_ENDPOINTS_PER_BATCH = 256;
+/** Expired nodes marked for removal by one transaction at most. */
+export const MAX_NODES_PER_BATCH = 256;
 
 function nodeAddress(field: string, s: string | undefined, family: 4 | 6): string | null {
   if (s === undefined) return null;
@@ -16,9 +26,7 @@ function nodeAddress(field: string, s: string | undefined, family: 4 | 6): strin
 
 /** A node token: `<node>.<secret>`, 32 random bytes of secret in base64url. */
 function newNodeToken(node: string): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(32));
-  const secret = btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
-  return `${node}.${secret}`;
+  return `${node}.${encodeBase64Url(crypto.getRandomValues(new Uint8Array(32)))}`;
 }
 
 /** Registers or updates a node. A token is issued (and returned, once) on creation or rotation. */
@@ -26,6 +34,7 @@ export function putNode(state: ClusterState, name: string, spec: NodeSpec, now: 
   const ipv4 = nodeAddress('ipv4', spec.ipv4, 4);
   const ipv6 = nodeAddress('ipv6', spec.ipv6, 6);
   const before = state.nodes.hostIp(name);
+  if (before !== undefined && state.nodes.isDeleting(name)) throw nodeDeleting(name);
   const issue = before === undefined || spec['rotate-token'] === true;
   const token = issue ? newNodeToken(name) : undefined;
   const created = state.nodes.upsert({ name, ipv4, ipv6, leaseSeconds: spec['lease-seconds'] ?? 0, tokenHash: token && hashToken(token) }, now);
@@ -33,8 +42,10 @@ export function putNode(state: ClusterState, name: string, spec: NodeSpec, now: 
   const hostIp = ipv4 ?? ipv6;
   if (!created && hostIp !== before) {
     // The tunnel endpoint of this node's pods moved: every other node must rewrite their entries.
+    // At most 2 × 4095 of them, split over revisions so that no batch grows past its limit.
     for (const e of state.ipcache.onNode(name)) {
       state.emit({ type: 'ipcache-upsert', prefix: e.prefix, identity: e.identity, 'host-ip': hostIp, node: name, endpoint: e.endpoint });
+      state.bumpRevisionIfFull(now);
     }
   }
   state.bumpRevision(now);
@@ -47,42 +58,49 @@ export function getNode(state: ClusterState, name: string): Node {
   return toNode(row, state.revision());
 }
 
-export function listNodes(state: ClusterState): NodeList {
+export function listNodes(state: ClusterState, args: { limit?: number; cursor?: string }): NodeList {
   const revision = state.revision();
-  return { revision, nodes: state.nodes.list().map((row) => toNode(row, revision)) };
+  const limit = args.limit ?? 1000;
+  const after = args.cursor === undefined ? undefined : decodeCursor(args.cursor, (v): v is string => typeof v === 'string');
+  const { items, ...next } = takePage(state.nodes.page(after, limit + 1), limit, (row) => toNode(row, revision), (row) => row.name);
+  return { revision, nodes: items, ...next };
 }
 
 export function heartbeat(state: ClusterState, name: string, beat: Heartbeat, now: number): Node {
   getNode(state, name);
+  if (state.nodes.isDeleting(name)) throw nodeDeleting(name);
   state.nodes.heartbeat(name, beat['applied-revision'], now);
   return getNode(state, name);
 }
 
-/** Removes a node with all its endpoints (identities released, ipcache entries deleted). */
-function removeNode(state: ClusterState, name: string, now: number): number {
-  const endpoints = state.endpoints.onNode(name);
-  for (const ep of endpoints) removeEndpoint(state, ep, now);
-  state.nodes.delete(name);
-  state.emit({ type: 'node-delete', name });
-  return endpoints.length;
+/**
+ * Starts removing a node (idempotent): from now on its token is void and its endpoints cannot be
+ * created or changed. Returns the number of endpoints it still has.
+ */
+export function beginNodeDeletion(state: ClusterState, name: string, now: number): number {
+  const row = state.nodes.get(name);
+  if (!row) throw new DomainError('node-not-found', `node ${JSON.stringify(name)} not found`);
+  state.nodes.markDeleting(name, now);
+  return row.endpoints;
 }
 
-export function deleteNode(state: ClusterState, name: string, now: number): { name: string; 'endpoints-removed': number } {
-  getNode(state, name);
-  const removed = removeNode(state, name, now);
-  state.bumpRevision(now);
-  return { name, 'endpoints-removed': removed };
+/** Marks those of `names` whose lease lapsed by `now` for removal; returns them. */
+export function markExpiredNodes(state: ClusterState, names: readonly string[], now: number): string[] {
+  return state.nodes.markExpired(names, now);
 }
 
 /**
- * Removes every node whose lease lapsed, in the caller's transaction, one revision per node so
- * that a zone outage does not make one oversized feed row.
+ * One batch of a node's removal, in one revision: removes those of `ids` still on the node, and
+ * the node itself once it has no endpoint left. Returns true when the node is gone.
  */
-export function expireNodes(state: ClusterState, now: number): string[] {
-  const expired = state.nodes.expired(now);
-  for (const name of expired) {
-    removeNode(state, name, now);
-    state.bumpRevision(now);
+export function removeNodeBatch(state: ClusterState, name: string, ids: readonly number[], now: number): boolean {
+  if (!state.nodes.isDeleting(name)) return !state.nodes.exists(name);
+  for (const ep of state.endpoints.onNodeWithIds(name, ids)) removeEndpoint(state, ep, now);
+  const gone = state.endpoints.countOnNode(name) === 0;
+  if (gone) {
+    state.nodes.delete(name);
+    state.emit({ type: 'node-delete', name });
   }
-  return expired;
+  if (state.hasPendingEvents()) state.bumpRevision(now);
+  return gone;
 }

@@ -109,13 +109,27 @@ export class EndpointStore {
     this.sql.exec('DELETE FROM endpoints WHERE node = ? AND id = ?', node, id);
   }
 
-  onNode(node: string): EndpointRow[] {
-    return this.sql.exec<EndpointRow>('SELECT * FROM endpoints WHERE node = ? ORDER BY id', node).toArray();
+  /** Endpoint numbers on a node after `afterId`, in order. */
+  idsOnNode(node: string, afterId: number, limit: number): number[] {
+    return this.sql
+      .exec<{ id: number }>('SELECT id FROM endpoints WHERE node = ? AND id > ? ORDER BY id LIMIT ?', node, afterId, limit)
+      .toArray()
+      .map((r) => r.id);
   }
 
+  /** Those of `ids` still on the node. */
+  onNodeWithIds(node: string, ids: readonly number[]): EndpointRow[] {
+    return this.sql
+      .exec<EndpointRow>('SELECT * FROM endpoints WHERE node = ? AND id IN (SELECT value FROM json_each(?)) ORDER BY id', node, JSON.stringify(ids))
+      .toArray();
+  }
+
+  countOnNode(node: string): number {
+    return this.sql.exec<{ n: number }>('SELECT count(*) AS n FROM endpoints WHERE node = ?', node).one().n;
+  }
 
   /** One page in (node, id) order after the given position, filtered. */
-  page(after: { node: string; id: number } | undefined, limit: number, filter: EndpointFilter): EndpointView[] {
+  page(after: { node: string; id: number } | undefined, limit: number, filter: EndpointFilter): Iterable<EndpointView> {
     const where: string[] = ['(e.node > ? OR (e.node = ? AND e.id > ?))'];
     const args: (string | number)[] = [after?.node ?? '', after?.node ?? '', after?.id ?? -1];
     if (filter.node !== undefined) {
@@ -131,7 +145,6 @@ export class EndpointStore {
       args.push(label);
     }
     return this.sql
-      .exec<EndpointView>(`${VIEW} WHERE ${where.join(' AND ')} ORDER BY e.node, e.id LIMIT ?`, ...args, limit)
-      .toArray();
+      .exec<EndpointView>(`${VIEW} WHERE ${where.join(' AND ')} ORDER BY e.node, e.id LIMIT ?`, ...args, limit);
   }
 }

@@ -38,8 +38,8 @@ export class IdentityStore {
     return this.sql.exec<IdentityRow>('SELECT * FROM identities WHERE sha256 = ?', sha256).toArray()[0];
   }
 
-  page(afterId: number, limit: number): IdentityRow[] {
-    return this.sql.exec<IdentityRow>('SELECT * FROM identities WHERE id > ? ORDER BY id LIMIT ?', afterId, limit).toArray();
+  page(afterId: number, limit: number): Iterable<IdentityRow> {
+    return this.sql.exec<IdentityRow>('SELECT * FROM identities WHERE id > ? ORDER BY id LIMIT ?', afterId, limit);
   }
 
   /**
@@ -107,22 +107,42 @@ export class IdentityStore {
     );
   }
 
-  /** Deletes candidates released at or before `cutoff` and quarantines their numbers. */
-  collect(cutoff: number, now: number): number[] {
-    const ids = this.sql
-      .exec<{ id: number }>('SELECT id FROM identities WHERE refcount <= 0 AND released_at <= ? ORDER BY id', cutoff)
+  /** GC candidates released at or before `cutoff`, in number order after `afterId`. */
+  candidates(cutoff: number, afterId: number, limit: number): number[] {
+    return this.sql
+      .exec<{ id: number }>('SELECT id FROM identities WHERE released_at <= ? AND refcount <= 0 AND id > ? ORDER BY id LIMIT ?', cutoff, afterId, limit)
       .toArray()
       .map((r) => r.id);
-    for (const id of ids) {
-      this.sql.exec('DELETE FROM identities WHERE id = ?', id);
-      this.sql.exec('INSERT OR REPLACE INTO identity_quarantine (id, freed_at) VALUES (?, ?)', id, now);
-    }
-    return ids;
   }
 
-  /** Forgets quarantine rows freed at or before `cutoff`: those numbers may be reused. */
-  expireQuarantine(cutoff: number): void {
-    this.sql.exec('DELETE FROM identity_quarantine WHERE freed_at <= ?', cutoff);
+  /**
+   * Deletes those of `ids` that are still candidates released at or before `cutoff` (one may
+   * have been revived since it was listed) and quarantines their numbers; returns them in order.
+   */
+  collect(ids: readonly number[], cutoff: number, now: number): number[] {
+    const deleted = this.sql
+      .exec<{ id: number }>(
+        'DELETE FROM identities WHERE id IN (SELECT value FROM json_each(?)) AND refcount <= 0 AND released_at <= ? RETURNING id',
+        JSON.stringify(ids), cutoff,
+      )
+      .toArray()
+      .map((r) => r.id)
+      .sort((a, b) => a - b);
+    for (const id of deleted) this.sql.exec('INSERT OR REPLACE INTO identity_quarantine (id, freed_at) VALUES (?, ?)', id, now);
+    return deleted;
+  }
+
+  /** Quarantined numbers freed at or before `cutoff`, in order after `afterId`. */
+  quarantineOver(cutoff: number, afterId: number, limit: number): number[] {
+    return this.sql
+      .exec<{ id: number }>('SELECT id FROM identity_quarantine WHERE freed_at <= ? AND id > ? ORDER BY id LIMIT ?', cutoff, afterId, limit)
+      .toArray()
+      .map((r) => r.id);
+  }
+
+  /** Forgets those of `ids` whose quarantine is over at `cutoff`: those numbers may be reused. */
+  endQuarantine(ids: readonly number[], cutoff: number): void {
+    this.sql.exec('DELETE FROM identity_quarantine WHERE id IN (SELECT value FROM json_each(?)) AND freed_at <= ?', JSON.stringify(ids), cutoff);
   }
 
   /** The earliest `released_at` among GC candidates, if any. */

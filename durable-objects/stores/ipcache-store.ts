@@ -36,14 +36,13 @@ export class IpcacheStore {
   }
 
   /** One page in prefix order; host-ip is the node's address (IPv4 preferred), as the tunnel endpoint. */
-  page(after: string | undefined, limit: number): IpcacheRow[] {
+  page(after: string | undefined, limit: number): Iterable<IpcacheRow> {
     return this.sql
       .exec<IpcacheRow>(
         `SELECT c.prefix, c.identity, c.node, c.endpoint, coalesce(n.ipv4, n.ipv6) AS host_ip
          FROM ipcache c LEFT JOIN nodes n ON n.name = c.node
          WHERE c.prefix > ? ORDER BY c.prefix LIMIT ?`,
         after ?? '', limit,
-      )
-      .toArray();
+      );
   }
 }

@@ -10,11 +10,13 @@ export type NodeRow = {
   lease_expires_at: number | null;
   last_heartbeat: number | null;
   applied_revision: number;
+  /** Set while the node is being removed, batch by batch (DELETE or lease expiry). */
+  deleting_since: number | null;
   endpoints: number;
 };
 
 const SELECT = `SELECT n.name, n.ipv4, n.ipv6, n.created_at, n.updated_at, n.lease_seconds, n.lease_expires_at,
-  n.last_heartbeat, n.applied_revision, (SELECT count(*) FROM endpoints e WHERE e.node = n.name) AS endpoints FROM nodes n`;
+  n.last_heartbeat, n.applied_revision, n.deleting_since, (SELECT count(*) FROM endpoints e WHERE e.node = n.name) AS endpoints FROM nodes n`;
 
 export interface NodeUpsert {
   name: string;
@@ -47,8 +49,50 @@ export class NodeStore {
     return this.sql.exec<{ token_hash: string | null }>('SELECT token_hash FROM nodes WHERE name = ?', name).toArray()[0]?.token_hash;
   }
 
-  list(): NodeRow[] {
-    return this.sql.exec<NodeRow>(`${SELECT} ORDER BY n.name`).toArray();
+  /** One page in name order after `after`. */
+  page(after: string | undefined, limit: number): Iterable<NodeRow> {
+    return this.sql.exec<NodeRow>(`${SELECT} WHERE n.name > ? ORDER BY n.name LIMIT ?`, after ?? '', limit);
+  }
+
+  isDeleting(name: string): boolean {
+    return this.sql.exec('SELECT 1 FROM nodes WHERE name = ? AND deleting_since IS NOT NULL', name).toArray().length > 0;
+  }
+
+  /**
+   * Marks a node for removal: its token stops working and its lease no longer runs (the removal
+   * is under way). Keeps the first mark's time.
+   */
+  markDeleting(name: string, now: number): void {
+    this.sql.exec(
+      'UPDATE nodes SET deleting_since = coalesce(deleting_since, ?), token_hash = NULL, lease_expires_at = NULL WHERE name = ?',
+      now, name,
+    );
+  }
+
+  /** Marks those of `names` whose lease ran out at or before `now` as markDeleting does; returns them. */
+  markExpired(names: readonly string[], now: number): string[] {
+    return this.sql
+      .exec<{ name: string }>(
+        `UPDATE nodes SET deleting_since = ?1, token_hash = NULL, lease_expires_at = NULL
+         WHERE name IN (SELECT value FROM json_each(?2)) AND lease_expires_at <= ?1 RETURNING name`,
+        now, JSON.stringify(names),
+      )
+      .toArray()
+      .map((r) => r.name)
+      .sort();
+  }
+
+  /** Nodes being removed, in name order after `after`. */
+  deleting(after: string | undefined, limit: number): string[] {
+    return this.sql
+      .exec<{ name: string }>('SELECT name FROM nodes WHERE deleting_since IS NOT NULL AND name > ? ORDER BY name LIMIT ?', after ?? '', limit)
+      .toArray()
+      .map((r) => r.name);
+  }
+
+  /** When the oldest pending removal began, if any. */
+  oldestDeletion(): number | undefined {
+    return this.sql.exec<{ t: number | null }>('SELECT min(deleting_since) AS t FROM nodes').one().t ?? undefined;
   }
 
   /** Inserts or updates a node, (re)starting its lease; returns true when the node is new. */
@@ -76,9 +120,12 @@ export class NodeStore {
     );
   }
 
-  /** Nodes whose lease ran out at or before `now`. */
-  expired(now: number): string[] {
-    return this.sql.exec<{ name: string }>('SELECT name FROM nodes WHERE lease_expires_at <= ? ORDER BY name', now).toArray().map((r) => r.name);
+  /** Nodes whose lease ran out at or before `now`, in name order after `after`. */
+  expired(now: number, after: string | undefined, limit: number): string[] {
+    return this.sql
+      .exec<{ name: string }>('SELECT name FROM nodes WHERE lease_expires_at <= ? AND name > ? ORDER BY name LIMIT ?', now, after ?? '', limit)
+      .toArray()
+      .map((r) => r.name);
   }
 
   nextLeaseExpiry(): number | undefined {

@@ -26,6 +26,9 @@ export const Node = z
     'last-heartbeat': z.string().nullable(),
     'applied-revision': z.number().int(),
     lag: z.number().int().openapi({ description: 'Cluster revision minus the revision the node applied' }),
+    'deleting-since': z.string().optional().openapi({
+      description: 'Present while the node is being removed (DELETE or lease expiry): its endpoints go in batches, then the node',
+    }),
   })
   .openapi('Node');
 export type Node = z.infer<typeof Node>;
@@ -35,7 +38,9 @@ export const NodeRegistration = Node.extend({
 }).openapi('NodeRegistration');
 export type NodeRegistration = z.infer<typeof NodeRegistration>;
 
-export const NodeList = z.object({ revision: z.number().int(), nodes: z.array(Node) }).openapi('NodeList');
+export const NodeList = z
+  .object({ revision: z.number().int(), nodes: z.array(Node), 'next-cursor': z.string().optional() })
+  .openapi('NodeList');
 export type NodeList = z.infer<typeof NodeList>;
 
 export const Heartbeat = z

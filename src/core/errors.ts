@@ -25,8 +25,10 @@ export const ERROR_CODES = [
   'ip-in-use',
   'cluster-id-taken',
   'cluster-not-empty',
+  'node-deleting',
   'endpoint-ids-exhausted',
   'identity-space-exhausted',
+  'node-deletion-incomplete',
   'not-found',
   'internal',
 ] as const;

@@ -3,6 +3,7 @@
 import type { Cluster, ClusterList } from '../api/clusters.js';
 import type { Endpoint, EndpointList } from '../api/endpoints.js';
 import { MAX_IPCACHE_PAGE, type Identity, type IdentityList, type Ipcache, type IpcacheEntry } from '../api/identities.js';
+import type { NodeList } from '../api/nodes.js';
 
 export interface ClientConfig {
   url: string;
@@ -109,6 +110,18 @@ export class ApiClient {
       cursor = page['next-cursor'];
     } while (cursor);
     return { revision: revision ?? 0, entries };
+  }
+
+  /** Every node, following `next-cursor`, with the revision of the first page. */
+  async listNodes(): Promise<NodeList> {
+    const first = await this.request<NodeList>('GET', '/nodes');
+    const nodes = [...first.nodes];
+    for (let cursor = first['next-cursor']; cursor; ) {
+      const page = await this.request<NodeList>('GET', `/nodes?${new URLSearchParams({ cursor })}`);
+      nodes.push(...page.nodes);
+      cursor = page['next-cursor'];
+    }
+    return { revision: first.revision, nodes };
   }
 
   async listIdentities(): Promise<Identity[]> {

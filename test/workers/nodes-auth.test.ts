@@ -2,6 +2,7 @@
 import { runDurableObjectAlarm } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { ADMIN_TOKEN, call, clusterStub, freshCluster } from './helpers.js';
+import { shiftClock } from './large-state.js';
 
 const cluster = await freshCluster('auth');
 const base = `/v1/clusters/${cluster}`;
@@ -86,7 +87,7 @@ describe('leases', () => {
     expect(nodes.body.nodes.find((n: { name: string }) => n.name === 'short')).toMatchObject({ 'applied-revision': 3, lag: nodes.body.revision - 3 });
     const before = (await call('GET', `${b}/feed?since=0`)).body.revision;
 
-    await new Promise((r) => setTimeout(r, 1100));
+    await shiftClock(c, 1100);
     await runDurableObjectAlarm(clusterStub(c));
 
     expect((await call('GET', `${b}/nodes/short`)).status).toBe(404);

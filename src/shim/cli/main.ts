@@ -66,7 +66,7 @@ export function buildProgram(write: (s: string) => void, writeErr: (s: string) =
     .description('List nodes with their lease, applied revision and lag behind the cluster revision')
     .addOption(outputOption())
     .action(async (opts: { output?: OutputFormat }, cmd: Command) => {
-      const list = await clientOf(cmd).request<NodeList>('GET', '/nodes');
+      const list = await clientOf(cmd).listNodes();
       if (list.nodes.length === 0 && opts.output !== 'json') {
         writeErr('No resources found\n');
         return;
