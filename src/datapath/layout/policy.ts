@@ -2,6 +2,7 @@
 // `struct policy_key` and `struct policy_entry` (bpf/lib/common.h), as pkg/maps/policymap writes
 // them (NewKeyFromPolicyKey / NewEntryFromPolicyEntry). Integers are host order (little-endian
 // here) except the port, which is network order. POLICY.md §1 has the field-by-field table.
+import type { IdentityPolicy, PolicyEntry } from '../../core/policy/entries.js';
 
 /** struct policy_key: the LPM trie header, then identity, direction bit, protocol and port. */
 export const POLICY_KEY = { size: 12, prefixlen: 0, lpmHeaderSize: 4, secLabel: 4, egress: 8, protocol: 9, dport: 10 } as const;
@@ -90,11 +91,27 @@ export function decodePolicyValue(value: Uint8Array): PolicyValue {
   };
 }
 
-/**
- * P of a userspace key (NewKeyFromPolicyKey): nothing for any protocol, the protocol's 8 bits,
- * then the port's prefix; a wildcard port (0) adds no port bits whatever its prefix.
- */
-export function bpfPrefixLength(protocol: number, port: number, portPrefixBits: number): number {
-  if (protocol === 0 && port === 0) return 0;
-  return POLICY_PROTO_BITS + (port !== 0 ? portPrefixBits : 0);
+function toHex(b: Uint8Array): string {
+  let out = '';
+  for (const x of b) out += x.toString(16).padStart(2, '0');
+  return out;
+}
+
+/** A computed entry with its map bytes (lowercase hex), as the policy API and the agent use them. */
+export interface PolicyMapEntry extends PolicyEntry {
+  key: string;
+  value: string;
+}
+
+export function encodePolicyEntry(e: PolicyEntry): PolicyMapEntry {
+  const direction = e.direction === 'egress' ? TRAFFIC_EGRESS : TRAFFIC_INGRESS;
+  const key = encodePolicyKey({ identity: e.identity, direction, protocol: e.protocol, port: e.port, prefixLength: e.prefixLength });
+  const value = encodePolicyValue({ deny: e.verdict === 'deny', prefixLength: e.prefixLength, proxyPort: 0, authType: 0, proxyPortPriority: 0 });
+  return { key: toHex(key), value: toHex(value), ...e };
+}
+
+/** An identity's entries with their bytes, sorted by key bytes (hex order is byte order). */
+export function encodeIdentityPolicy(p: IdentityPolicy): { ingressEnforced: boolean; egressEnforced: boolean; entries: PolicyMapEntry[] } {
+  const entries = p.entries.map(encodePolicyEntry).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  return { ingressEnforced: p.ingressEnforced, egressEnforced: p.egressEnforced, entries };
 }

@@ -2,7 +2,7 @@
 // bpf/lib/common.h) against the golden vectors of POLICY.md §1.2.
 import { describe, expect, it } from 'vitest';
 import {
-  bpfPrefixLength, decodePolicyKey, decodePolicyValue, encodePolicyKey, encodePolicyValue, POLICY_ENTRY, POLICY_FULL_PREFIX_BITS, POLICY_KEY,
+  decodePolicyKey, decodePolicyValue, encodePolicyKey, encodePolicyValue, POLICY_ENTRY, POLICY_FULL_PREFIX_BITS, POLICY_KEY,
   POLICY_PROTO_BITS, POLICY_PROTO_PORT_BITS, POLICY_STATIC_PREFIX_BITS, type PolicyKey,
 } from '../../../src/datapath/layout/policy.js';
 
@@ -38,16 +38,5 @@ describe('struct policy_key / policy_entry', () => {
 
   it('writes a deny with its flags only', () => {
     expect(hex(encodePolicyValue({ deny: true, prefixLength: 24, proxyPort: 15001, authType: 1, proxyPortPriority: 1 }))).toBe('0000c10000000000');
-  });
-
-  it.each([
-    { protocol: 0, port: 0, bits: 0, p: 0 },
-    { protocol: 6, port: 0, bits: 0, p: 8 },
-    { protocol: 6, port: 80, bits: 16, p: 24 },
-    { protocol: 6, port: 64, bits: 10, p: 18 },
-    // A wildcard port with a port prefix (Cilium's 0-63 block) becomes a protocol-only key.
-    { protocol: 6, port: 0, bits: 10, p: 8 },
-  ])('P of proto $protocol port $port/$bits is $p', ({ protocol, port, bits, p }) => {
-    expect(bpfPrefixLength(protocol, port, bits)).toBe(p);
   });
 });
