@@ -26,6 +26,7 @@ export const IDS: Record<number, string[]> = {
   1001: pod('default', 'k8s:app=server'),
   1002: pod('other', 'k8s:app=client'),
   1003: pod('default', 'container:app=client'),
+  1004: pod('other', 'k8s:app=db', 'k8s:io.cilium.k8s.namespace.labels.team=a'),
   16777217: ['cidr:10.0.0.0/8', 'reserved:world'],
   16777218: ['cidr:10.1.0.0/16', 'reserved:world'],
   16777219: ['cidr:10.1.2.3/32', 'reserved:world'],
