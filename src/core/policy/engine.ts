@@ -149,9 +149,11 @@ export class PolicyEngine {
     return [...this.prefixRefs.keys()].sort();
   }
 
-  /** The SelectorCache: each selector and the identities it selects. */
+  /** The SelectorCache: each selector and the identities it selects, by selector key. */
   selections(): { selector: string; identities: number[] }[] {
-    return [...this.selectors].map(([key, s]) => ({ selector: key, identities: [...s.selected].sort((a, b) => a - b) }));
+    return [...this.selectors]
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([key, s]) => ({ selector: key, identities: [...s.selected].sort((a, b) => a - b) }));
   }
 
   /** Selector keys of a policy's rules and peers, for a "which identities does it select" view. */
