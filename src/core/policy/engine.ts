@@ -93,7 +93,6 @@ export class PolicyEngine {
 
   /** Runs `fn` as one unit: all of its writes, or none if it throws. */
   transaction<T>(fn: (tx: PolicyTxn) => T): { value: T; changed: number[] } {
-    this.changed = new Set();
     const tx: PolicyTxn = {
       addIdentity: (id, labels) => this.addIdentity(id, labels),
       removeIdentity: (id) => this.removeIdentity(id),
@@ -104,7 +103,10 @@ export class PolicyEngine {
       deletePolicy: (ref) => this.replacePolicy(ref, undefined),
       regenerate: (ids) => this.regenerate(ids),
     };
-    const value = this.journal.run(() => fn(tx));
+    const value = this.journal.run(() => {
+      this.changed = new Set();
+      return fn(tx);
+    });
     return { value, changed: [...this.changed].sort((a, b) => a - b) };
   }
 

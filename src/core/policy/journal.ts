@@ -5,9 +5,9 @@
 export class Journal {
   private undo: (() => void)[] | null = null;
 
-  /** Runs `fn` as one unit: if it throws, every write it made is undone in reverse order. */
+  /** Runs `fn` as one unit: if it throws, every write it made is undone in reverse order. Units do not nest. */
   run<T>(fn: () => T): T {
-    if (this.undo) return fn(); // nested: the outer unit owns the undo log
+    if (this.undo) throw new Error('policy state units do not nest');
     const undo: (() => void)[] = [];
     this.undo = undo;
     try {

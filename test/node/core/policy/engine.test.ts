@@ -54,6 +54,12 @@ describe('transactions', () => {
     expect(engine.policyOf(2000)).toBeUndefined();
   });
 
+  it('refuses nested units: a transaction or a trace inside a transaction', () => {
+    const engine = engineWith([]);
+    expect(() => engine.transaction(() => engine.transaction(() => undefined))).toThrow('do not nest');
+    expect(() => engine.transaction(() => engine.trace({ id: 1000 }, { id: 1001 }, TCP, 80))).toThrow('do not nest');
+  });
+
   it('refuses to add a known identity twice', () => {
     const engine = new PolicyEngine({ clusterName: CLUSTER });
     expect(() => engine.transaction((tx) => tx.addIdentity(1, ['reserved:host']))).toThrow('already known');
