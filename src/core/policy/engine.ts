@@ -1,9 +1,11 @@
 // The policy engine: Cilium's policy repository, SelectorCache and per-identity map state in one
 // pure, incremental object (POLICY.md §11).
 //
-// - SelectorCache: each distinct selector (by selectorKey) with the identities it selects. Adding
-//   an identity tests it against every cached selector (O(selectors)) and recomputes only the
-//   slices (subject, new identity) of subjects whose peer selectors select it.
+// - SelectorCache (selector-cache.ts): each distinct selector (by selectorKey) with the
+//   identities it selects. Adding an identity tests it against every cached selector
+//   (O(selectors)) and recomputes only the slices (subject, new identity) of the subjects whose
+//   peer selectors select it (map-state.ts: an identity's entries depend only on its own keys and
+//   identity 0's); a pod identity also gets its own policy at once.
 // - A policy put/delete updates the rules and marks the identities its old and new subject
 //   selectors select as stale; `regenerate` recomputes stale identities (all of them, or a bounded
 //   chunk the caller picks), so the Durable Object can spread a cluster-wide change over several
@@ -12,6 +14,9 @@
 //   `transaction(fn)`; if `fn` throws (wrap the SQLite transaction inside it), every write is undone
 //   before the error propagates, so a rolled-back transaction leaves no trace here. A transaction
 //   reports the identities whose policy output changed, for the caller to persist and publish.
+//   An undo log rather than a delta or an overlay: operations of one unit read each other's writes
+//   (a create allocates an identity, then reads its policy), and cost stays proportional to them.
+//   Usage: `engine.transaction((tx) => storage.transactionSync(() => { …tx.addIdentity… }))`.
 //
 // The result for every identity equals a from-scratch computation (elision applied in both paths).
 import { compilePolicy, type CompiledPolicy, type CompiledRule } from './compile.js';
@@ -21,8 +26,8 @@ import { slicesEqual, type Slice } from './map-state.js';
 import { HOST_IDENTITY, matchingRules, peerSlice, resolvePolicy, type ResolvedPolicy } from './resolve.js';
 import type { PolicyDocument } from './rule.js';
 import { traceConnection, type TraceResult } from './trace.js';
-import { compileSelector, selectorMatches, toMatchLabels, type CompiledSelector, type MatchLabel } from './selector.js';
-import { MIN_CLUSTER_IDENTITY, RESERVED_IDENTITIES } from '../identity.js';
+import { SelectorCache } from './selector-cache.js';
+import { MIN_CLUSTER_IDENTITY } from '../identity.js';
 
 /** Local (CIDR) identities start at 1<<24; they, and reserved identities, have no policy of their own. */
 export const LOCAL_IDENTITY_SCOPE = 1 << 24;
@@ -68,28 +73,17 @@ export interface TraceParty {
 
 const WHAT_IF = new Error('trace: roll back the what-if identities');
 
-/** Cilium loads reserved identities 1–10 into the SelectorCache (not 11, which has no labels). */
-const SELECTABLE_RESERVED = RESERVED_IDENTITIES.filter((r) => r.labels.length > 0);
-
 export class PolicyEngine {
   private readonly journal = new Journal();
-  private readonly identities = new Map<number, MatchLabel[]>();
+  private readonly cache = new SelectorCache(this.journal);
   private readonly policies = new Map<string, CompiledPolicy>();
   private readonly rulesByNamespace = new Map<string, Set<CompiledRule>>();
-  private readonly selectors = new Map<string, { selector: CompiledSelector; selected: Set<number> }>();
-  private readonly selectorRefs = new Map<string, number>();
-  /** Subjects whose peer selectors include the key. */
-  private readonly selectorUsers = new Map<string, Set<number>>();
   private readonly prefixRefs = new Map<string, number>();
   private readonly subjects = new Map<number, SubjectState>();
   private readonly staleSubjects = new Set<number>();
   private changed = new Set<number>();
 
-  constructor(private readonly config: PolicyEngineConfig) {
-    this.journal.run(() => {
-      for (const r of SELECTABLE_RESERVED) this.journal.set(this.identities, r.id, toMatchLabels(r.labels));
-    });
-  }
+  constructor(private readonly config: PolicyEngineConfig) {}
 
   /** Runs `fn` as one unit: all of its writes, or none if it throws. */
   transaction<T>(fn: (tx: PolicyTxn) => T): { value: T; changed: number[] } {
@@ -119,7 +113,7 @@ export class PolicyEngine {
     const changed = this.changed;
     try {
       this.journal.run(() => {
-        for (const p of [from, to]) if (!this.identities.has(p.id) && p.labels) this.addIdentity(p.id, p.labels);
+        for (const p of [from, to]) if (!this.cache.labelsOf(p.id) && p.labels) this.addIdentity(p.id, p.labels);
         const party = (p: TraceParty) => ({ id: p.id, policy: this.policyOf(p.id) });
         result = traceConnection(party(from), party(to), protocol, port);
         throw WHAT_IF;
@@ -153,9 +147,7 @@ export class PolicyEngine {
 
   /** The SelectorCache: each selector and the identities it selects, by selector key. */
   selections(): { selector: string; identities: number[] }[] {
-    return [...this.selectors]
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-      .map(([key, s]) => ({ selector: key, identities: [...s.selected].sort((a, b) => a - b) }));
+    return this.cache.selections();
   }
 
   /** Selector keys of a policy's rules and peers, for a "which identities does it select" view. */
@@ -171,43 +163,27 @@ export class PolicyEngine {
   }
 
   private addIdentity(id: number, labels: readonly string[]): void {
-    if (this.identities.has(id)) throw new Error(`identity ${id} is already known`);
-    const parsed = toMatchLabels(labels);
-    this.journal.set(this.identities, id, parsed);
-    const dirty = new Set<number>();
-    for (const [key, s] of this.selectors) {
-      if (!selectorMatches(s.selector, parsed)) continue;
-      this.journal.add(s.selected, id);
-      for (const subject of this.selectorUsers.get(key) ?? []) dirty.add(subject);
-    }
-    for (const subject of dirty) this.refreshSlice(subject, id);
+    for (const subject of this.cache.addIdentity(id, labels)) this.refreshSlice(subject, id);
     if (hasOwnPolicy(id)) this.regenerateSubject(id);
   }
 
   private removeIdentity(id: number): void {
-    if (!this.identities.has(id)) return;
-    const dirty = new Set<number>();
-    for (const [key, s] of this.selectors) {
-      if (!s.selected.has(id)) continue;
-      this.journal.remove(s.selected, id);
-      for (const subject of this.selectorUsers.get(key) ?? []) dirty.add(subject);
-    }
+    if (!this.cache.labelsOf(id)) return;
     const own = this.subjects.get(id);
     if (own) {
-      for (const key of own.policy.peerSelectors.keys()) this.releasePeerSelector(key, id);
+      for (const key of own.policy.peerSelectors.keys()) this.cache.release(key, id);
       this.journal.delete(this.subjects, id);
       this.journal.remove(this.staleSubjects, id);
       this.changed.add(id);
     }
-    this.journal.delete(this.identities, id);
-    for (const subject of dirty) if (subject !== id) this.refreshSlice(subject, id);
+    for (const subject of this.cache.removeIdentity(id)) if (subject !== id) this.refreshSlice(subject, id);
   }
 
   /** Recomputes the entries of one remote identity in one subject's map. */
   private refreshSlice(subject: number, peer: number): void {
     const s = this.subjects.get(subject);
     if (!s) return;
-    const next = this.identities.has(peer) ? peerSlice(s.policy, peer, (key) => this.selectors.get(key)!.selected.has(peer)) : new Map();
+    const next = this.cache.labelsOf(peer) ? peerSlice(s.policy, peer, (key) => this.cache.selects(key, peer)) : new Map();
     if (slicesEqual(s.slices.get(peer), next)) return;
     if (next.size > 0) this.journal.set(s.slices, peer, next);
     else this.journal.delete(s.slices, peer);
@@ -218,7 +194,7 @@ export class PolicyEngine {
     const old = this.policies.get(ref);
     const stale = new Set<number>();
     const collect = (p: CompiledPolicy | undefined) => {
-      for (const r of p?.rules ?? []) for (const id of this.selectors.get(r.subject.key)?.selected ?? []) if (hasOwnPolicy(id)) stale.add(id);
+      for (const r of p?.rules ?? []) for (const id of this.cache.selected(r.subject.key)) if (hasOwnPolicy(id)) stale.add(id);
     };
     collect(old);
     for (const r of old?.rules ?? []) this.removeRule(r);
@@ -255,50 +231,14 @@ export class PolicyEngine {
       this.journal.set(this.rulesByNamespace, r.namespace, set);
     }
     this.journal.add(set, r);
-    this.acquireSelector(r.subject);
+    this.cache.acquire(r.subject);
   }
 
   private removeRule(r: CompiledRule): void {
     const set = this.rulesByNamespace.get(r.namespace)!;
     this.journal.remove(set, r);
     if (set.size === 0) this.journal.delete(this.rulesByNamespace, r.namespace);
-    this.releaseSelector(r.subject.key);
-  }
-
-  private acquireSelector(selector: CompiledSelector): void {
-    const refs = this.selectorRefs.get(selector.key) ?? 0;
-    this.journal.set(this.selectorRefs, selector.key, refs + 1);
-    if (refs > 0) return;
-    const selected = new Set<number>();
-    for (const [id, labels] of this.identities) if (selectorMatches(selector, labels)) selected.add(id);
-    this.journal.set(this.selectors, selector.key, { selector, selected });
-  }
-
-  private releaseSelector(key: string): void {
-    const refs = this.selectorRefs.get(key)! - 1;
-    if (refs > 0) {
-      this.journal.set(this.selectorRefs, key, refs);
-      return;
-    }
-    this.journal.delete(this.selectorRefs, key);
-    this.journal.delete(this.selectors, key);
-  }
-
-  private acquirePeerSelector(selector: CompiledSelector, subject: number): void {
-    this.acquireSelector(selector);
-    let users = this.selectorUsers.get(selector.key);
-    if (!users) {
-      users = new Set();
-      this.journal.set(this.selectorUsers, selector.key, users);
-    }
-    this.journal.add(users, subject);
-  }
-
-  private releasePeerSelector(key: string, subject: number): void {
-    const users = this.selectorUsers.get(key)!;
-    this.journal.remove(users, subject);
-    if (users.size === 0) this.journal.delete(this.selectorUsers, key);
-    this.releaseSelector(key);
+    this.cache.release(r.subject.key);
   }
 
   private regenerate(ids?: Iterable<number>): number[] {
@@ -308,21 +248,22 @@ export class PolicyEngine {
   }
 
   private regenerateSubject(id: number): void {
-    const labels = this.identities.get(id)!;
+    const labels = this.cache.labelsOf(id)!;
     const rules = matchingRules(
       { id, labels },
       (ns) => this.rulesByNamespace.get(ns) ?? [],
-      (r) => this.selectors.get(r.subject.key)!.selected.has(id),
+      (r) => this.cache.selects(r.subject.key, id),
     );
     const policy = resolvePolicy({ id, labels }, rules);
     const old = this.subjects.get(id);
-    for (const selector of policy.peerSelectors.values()) this.acquirePeerSelector(selector, id);
-    for (const key of old?.policy.peerSelectors.keys() ?? []) this.releasePeerSelector(key, id);
+    // A subject uses each peer selector once: acquire the new ones, release those it no longer uses.
+    for (const [key, selector] of policy.peerSelectors) if (!old?.policy.peerSelectors.has(key)) this.cache.acquire(selector, id);
+    for (const key of old?.policy.peerSelectors.keys() ?? []) if (!policy.peerSelectors.has(key)) this.cache.release(key, id);
     const peers = new Set<number>([HOST_IDENTITY]);
-    for (const key of policy.peerSelectors.keys()) for (const peer of this.selectors.get(key)!.selected) peers.add(peer);
+    for (const key of policy.peerSelectors.keys()) for (const peer of this.cache.selected(key)) peers.add(peer);
     const slices = new Map<number, Slice>();
     for (const peer of peers) {
-      const slice = peerSlice(policy, peer, (key) => this.selectors.get(key)!.selected.has(peer));
+      const slice = peerSlice(policy, peer, (key) => this.cache.selects(key, peer));
       if (slice.size > 0) slices.set(peer, slice);
     }
     this.journal.set(this.subjects, id, { policy, slices });

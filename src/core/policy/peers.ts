@@ -3,7 +3,7 @@
 // peers (api/cidr.go, labels/cidr.go). POLICY.md §4.2, §5, §9.
 import { formatIpBytes, parseIp } from '../ip.js';
 import type { CidrRule, Entity, PeerRule } from './rule.js';
-import { extendSelector, isWildcardSelector, selectorHasKey, selectorHasKeyPrefix, type ExtSelector } from './selector.js';
+import { extendSelector, selectorHasKey, selectorHasKeyPrefix, type ExtSelector } from './selector.js';
 
 const POD_NAMESPACE_K8S = 'k8s.io.kubernetes.pod.namespace';
 const POD_NAMESPACE_ANY = 'any.io.kubernetes.pod.namespace';
@@ -44,7 +44,7 @@ export function peerEndpointSelector(sel: ExtSelector, namespace: string | null,
 const RESERVED = (name: string) => labelSelector(`${RESERVED_PREFIX}${name}`);
 
 /** EntitySelectorMapping after InitEntities(clusterName). */
-export function entitySelectors(entity: Entity, clusterName: string): ExtSelector[] {
+function entitySelectors(entity: Entity, clusterName: string): ExtSelector[] {
   switch (entity) {
     case 'all':
       return [{ matchLabels: {}, matchExpressions: [] }];
@@ -146,10 +146,6 @@ export function sectionPeers(section: PeerRule, namespace: string | null, subjec
     ...cidrSelectors(section.cidr ?? []),
     ...cidrSetSelectors(section.cidrSet ?? []),
   ];
-}
-
-export function selectsAll(peers: readonly ExtSelector[]): boolean {
-  return peers.some(isWildcardSelector);
 }
 
 /** Canonical masked prefix text of a CIDR as written (a bare address is a host prefix). */

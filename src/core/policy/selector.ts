@@ -73,14 +73,14 @@ export function selectorKey(sel: ExtSelector): string {
 }
 
 /** An IP prefix as network-order bytes, for `cidr` label containment. */
-export interface LabelPrefix {
+interface LabelPrefix {
   family: 4 | 6;
   bytes: Uint8Array;
   bits: number;
 }
 
 /** Cilium's LabelToPrefix: a `cidr` label key (IPv6 `:` written as `-`) as a prefix; host bits allowed. */
-export function labelToPrefix(key: string): LabelPrefix | undefined {
+function labelToPrefix(key: string): LabelPrefix | undefined {
   const text = key.replaceAll('-', ':');
   const slash = text.indexOf('/');
   if (slash < 0) return undefined;

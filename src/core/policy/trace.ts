@@ -37,7 +37,7 @@ function lookup(entries: readonly PolicyEntry[], direction: PolicyEntry['directi
 }
 
 /** One side: `policy` is the local identity's (undefined: none of its own, so not enforced). */
-export function traceSide(policy: IdentityPolicy | undefined, direction: PolicyEntry['direction'], remote: number, protocol: number, port: number): TraceSide {
+function traceSide(policy: IdentityPolicy | undefined, direction: PolicyEntry['direction'], remote: number, protocol: number, port: number): TraceSide {
   if (!policy) return { verdict: 'allow', entry: null, policies: [] };
   const l3 = lookup(policy.entries, direction, remote, protocol, port);
   let chosen = l3;

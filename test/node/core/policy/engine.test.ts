@@ -23,6 +23,16 @@ describe('transactions', () => {
     expect(engine.policyOf(1001)!.entries.some((e) => e.identity === 2000)).toBe(false);
   });
 
+  it('a subject regenerated with the same peer selector still gets identities added later', () => {
+    const engine = engineWith([cnp('default', 'p1', { endpointSelector: SERVER, ingress: [{ endpoints: [CLIENT] }] })]);
+    engine.transaction((tx) => {
+      tx.putPolicy(cnp('default', 'p2', { endpointSelector: SERVER, egress: [{ endpoints: [CLIENT] }] }));
+      tx.regenerate();
+    });
+    engine.transaction((tx) => tx.addIdentity(2000, pod('default', 'k8s:app=client')));
+    expect(engine.policyOf(1001)!.entries.filter((e) => e.identity === 2000).map((e) => e.direction)).toEqual(['egress', 'ingress']);
+  });
+
   it('a policy put marks the identities it selects stale; regenerate recomputes them in chunks', () => {
     const engine = engineWith([]);
     const doc: PolicyDocument = cnp('default', 'p1', { endpointSelector: {}, ingress: [{ endpoints: [CLIENT] }], egress: [{ cidr: ['10.0.0.0/8', '192.168.1.1'] }] });
@@ -52,6 +62,17 @@ describe('transactions', () => {
     ).toThrow('SQLITE_FULL');
     expect([engine.policyOf(1001), engine.selections(), engine.stale()]).toEqual(before);
     expect(engine.policyOf(2000)).toBeUndefined();
+  });
+
+  it('shows the selectors of a policy and what the SelectorCache holds for them', () => {
+    const engine = engineWith([cnp('default', 'p1', { endpointSelector: SERVER, ingress: [{ endpoints: [CLIENT] }] })]);
+    const keys = engine.policySelectors('default/p1')!;
+    expect(keys).toEqual([
+      '{"matchLabels":{"any.app":"server","k8s.io.kubernetes.pod.namespace":"default"},"matchExpressions":[]}',
+      '{"matchLabels":{"any.app":"client","k8s.io.kubernetes.pod.namespace":"default"},"matchExpressions":[]}',
+    ]);
+    expect(engine.selections().filter((s) => keys.includes(s.selector)).map((s) => s.identities)).toEqual([[1000, 1003], [1001]]);
+    expect(engine.policySelectors('default/none')).toBeUndefined();
   });
 
   it('refuses nested units: a transaction or a trace inside a transaction', () => {
