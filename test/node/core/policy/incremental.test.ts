@@ -157,7 +157,7 @@ describe('incremental policy engine', () => {
         for (const id of POD_IDS) expect(engine.policyOf(id)).toEqual(want.get(id));
         expect(engine.namedPrefixes()).toEqual([...new Set([...docs.values()].flatMap((d) => compilePolicy(d, CLUSTER).prefixes))].sort());
       }),
-      { numRuns: 300 },
+      { numRuns: 200 },
     );
   });
 });
