@@ -3,9 +3,8 @@
 // peers (api/cidr.go, labels/cidr.go). POLICY.md §4.2, §5, §9.
 import { formatIpBytes, parseIp } from '../ip.js';
 import type { CidrRule, Entity, PeerRule } from './rule.js';
-import { extendSelector, selectorHasKey, selectorHasKeyPrefix, type ExtSelector } from './selector.js';
+import { extendSelector, POD_NAMESPACE_KEY, selectorHasKey, selectorHasKeyPrefix, type ExtSelector } from './selector.js';
 
-const POD_NAMESPACE_K8S = 'k8s.io.kubernetes.pod.namespace';
 const POD_NAMESPACE_ANY = 'any.io.kubernetes.pod.namespace';
 const NAMESPACE_LABELS_K8S = 'k8s.io.cilium.k8s.namespace.labels.';
 const NAMESPACE_LABELS_ANY = 'any.io.cilium.k8s.namespace.labels.';
@@ -21,7 +20,7 @@ function labelSelector(extKey: string, value = ''): ExtSelector {
 /** The subject of a rule: a CNP's is pinned to its namespace (AddMatch overrides the user's). */
 export function subjectSelector(sel: ExtSelector, namespace: string | null): ExtSelector {
   if (namespace === null) return sel;
-  return { matchLabels: { ...sel.matchLabels, [POD_NAMESPACE_K8S]: namespace }, matchExpressions: sel.matchExpressions };
+  return { matchLabels: { ...sel.matchLabels, [POD_NAMESPACE_KEY]: namespace }, matchExpressions: sel.matchExpressions };
 }
 
 /** matchesPodInit: a CCNP whose subject names `reserved:init` leaves its peers unscoped. */
@@ -32,13 +31,13 @@ export function subjectMatchesInit(subject: ExtSelector): boolean {
 /** getEndpointSelector: fromEndpoints/toEndpoints scoped to the policy's namespace (CNP) or to pods (CCNP). */
 export function peerEndpointSelector(sel: ExtSelector, namespace: string | null, subjectIsInit: boolean): ExtSelector {
   if (selectorHasKeyPrefix(sel, RESERVED_PREFIX)) return sel;
-  if (selectorHasKey(sel, POD_NAMESPACE_K8S) || selectorHasKey(sel, POD_NAMESPACE_ANY)) return sel;
+  if (selectorHasKey(sel, POD_NAMESPACE_KEY) || selectorHasKey(sel, POD_NAMESPACE_ANY)) return sel;
   if (namespace === null) {
     if (subjectIsInit) return sel;
-    return { matchLabels: sel.matchLabels, matchExpressions: [...sel.matchExpressions, { key: POD_NAMESPACE_K8S, operator: 'Exists', values: [] }] };
+    return { matchLabels: sel.matchLabels, matchExpressions: [...sel.matchExpressions, { key: POD_NAMESPACE_KEY, operator: 'Exists', values: [] }] };
   }
   if (selectorHasKeyPrefix(sel, NAMESPACE_LABELS_K8S) || selectorHasKeyPrefix(sel, NAMESPACE_LABELS_ANY)) return sel;
-  return { matchLabels: { ...sel.matchLabels, [POD_NAMESPACE_K8S]: namespace }, matchExpressions: sel.matchExpressions };
+  return { matchLabels: { ...sel.matchLabels, [POD_NAMESPACE_KEY]: namespace }, matchExpressions: sel.matchExpressions };
 }
 
 const RESERVED = (name: string) => labelSelector(`${RESERVED_PREFIX}${name}`);

@@ -7,10 +7,9 @@ import { INGRESS, PROTO_SCTP, PROTO_TCP, PROTO_UDP, packKey, portProtoKey, type 
 import { insertEntry, insertLocalhost, type Slice } from './map-state.js';
 import { portRangeBlocks } from './port-range.js';
 import type { PortProtocolName } from './rule.js';
-import { labelValue, labelsHave, selectorMatches, type CompiledSelector, type MatchLabel } from './selector.js';
+import { labelValue, labelsHave, POD_NAMESPACE_KEY, selectorMatches, type CompiledSelector, type MatchLabel } from './selector.js';
 
 export const HOST_IDENTITY = 1;
-const POD_NAMESPACE_K8S = 'k8s.io.kubernetes.pod.namespace';
 
 interface Contribution {
   deny: boolean;
@@ -53,7 +52,7 @@ export function matchingRules(identity: SubjectIdentity, rulesByNamespace: (name
   const matches = subjectMatches ?? ((r: CompiledRule) => selectorMatches(r.subject, identity.labels));
   const out: CompiledRule[] = [];
   for (const r of rulesByNamespace('')) if (matches(r)) out.push(r);
-  const namespace = labelValue(identity.labels, POD_NAMESPACE_K8S);
+  const namespace = labelValue(identity.labels, POD_NAMESPACE_KEY);
   if (namespace !== '') for (const r of rulesByNamespace(namespace)) if (matches(r)) out.push(r);
   return out;
 }

@@ -151,12 +151,26 @@ export interface CompiledSelector {
   selector: ExtSelector;
   wildcard: boolean;
   requirements: readonly CompiledRequirement[];
+  /**
+   * The pod namespaces it requires (GetMatch on `k8s.io.kubernetes.pod.namespace`: the match
+   * label, else the first In expression), or null: an index, the requirement itself stays.
+   */
+  namespaces: readonly string[] | null;
+}
+
+export const POD_NAMESPACE_KEY = 'k8s.io.kubernetes.pod.namespace';
+
+function requiredNamespaces(selector: ExtSelector): string[] | null {
+  const label = selector.matchLabels[POD_NAMESPACE_KEY];
+  if (label !== undefined) return [label];
+  const expr = selector.matchExpressions.find((r) => r.key === POD_NAMESPACE_KEY && r.operator === 'In');
+  return expr ? [...expr.values] : null;
 }
 
 export function compileSelector(selector: ExtSelector): CompiledSelector {
   const requirements: CompiledRequirement[] = selector.matchExpressions.map((r) => ({ target: selectLabel(r.key), operator: r.operator, values: new Set(r.values) }));
   for (const [k, v] of Object.entries(selector.matchLabels)) requirements.push({ target: selectLabel(k), operator: 'In', values: new Set([v]) });
-  return { key: selectorKey(selector), selector, wildcard: isWildcardSelector(selector), requirements };
+  return { key: selectorKey(selector), selector, wildcard: isWildcardSelector(selector), requirements, namespaces: requiredNamespaces(selector) };
 }
 
 /** LabelArray.Get: the value of the first label (by key order) holding the target's key. */
