@@ -54,11 +54,15 @@ export function covers(a: PortProtoKey, b: PortProtoKey): boolean {
   return (a.port & mask) === (b.port & mask);
 }
 
-/** The keys that may cover `k` (the trie's ancestors): protocol-any, then each shorter port block. */
-export function coveringKeys(k: PortProtoKey): PortProtoKey[] {
-  const out: PortProtoKey[] = [{ direction: k.direction, protocol: 0, port: 0, portBits: 0 }];
+/** The packed keys that may cover `k` (the trie's ancestors): protocol-any, then each shorter port block. */
+export function coveringKeys(k: PortProtoKey): number[] {
+  const base = k.direction * 2 ** 32;
+  const out = [base];
   if (k.protocol === 0) return out;
-  for (let bits = 0; bits <= k.portBits; bits++) out.push(portProtoKey(k.direction, k.protocol, bits === 0 ? 0 : k.port, bits));
+  for (let bits = 0; bits <= k.portBits; bits++) {
+    const mask = bits === 0 ? 0 : (0xffff << (16 - bits)) & 0xffff;
+    out.push(base + k.protocol * 2 ** 24 + bits * 2 ** 16 + (k.port & mask));
+  }
   return out;
 }
 

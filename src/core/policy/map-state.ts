@@ -16,10 +16,7 @@ export interface SliceEntry {
 export type Slice = Map<number, SliceEntry>;
 
 function hasCoveringDeny(slice: ReadonlyMap<number, SliceEntry>, key: PortProtoKey, except?: number): boolean {
-  for (const k of coveringKeys(key)) {
-    const packed = packKey(k);
-    if (packed !== except && slice.get(packed)?.deny) return true;
-  }
+  for (const packed of coveringKeys(key)) if (packed !== except && slice.get(packed)?.deny) return true;
   return false;
 }
 
