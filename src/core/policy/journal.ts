@@ -1,0 +1,56 @@
+// An undo journal for in-memory derived state: every write goes through it, is only allowed inside
+// `run`, and is undone when `run`'s function throws. Derived state that mirrors a storage
+// transaction thus rolls back with it by construction (wrap the storage transaction in `run`).
+
+export class Journal {
+  private undo: (() => void)[] | null = null;
+
+  /** Runs `fn` as one unit: if it throws, every write it made is undone in reverse order. Units do not nest. */
+  run<T>(fn: () => T): T {
+    if (this.undo) throw new Error('policy state units do not nest');
+    const undo: (() => void)[] = [];
+    this.undo = undo;
+    try {
+      return fn();
+    } catch (e) {
+      for (let i = undo.length - 1; i >= 0; i--) undo[i]!();
+      throw e;
+    } finally {
+      this.undo = null;
+    }
+  }
+
+  private log(): (() => void)[] {
+    if (!this.undo) throw new Error('policy state written outside a journaled unit');
+    return this.undo;
+  }
+
+  set<K, V>(map: Map<K, V>, key: K, value: V): void {
+    const log = this.log();
+    const had = map.has(key);
+    const old = map.get(key);
+    map.set(key, value);
+    log.push(() => (had ? map.set(key, old as V) : map.delete(key)));
+  }
+
+  delete<K, V>(map: Map<K, V>, key: K): void {
+    const log = this.log();
+    if (!map.has(key)) return;
+    const old = map.get(key) as V;
+    map.delete(key);
+    log.push(() => map.set(key, old));
+  }
+
+  add<T>(set: Set<T>, value: T): void {
+    const log = this.log();
+    if (set.has(value)) return;
+    set.add(value);
+    log.push(() => set.delete(value));
+  }
+
+  remove<T>(set: Set<T>, value: T): void {
+    const log = this.log();
+    if (!set.delete(value)) return;
+    log.push(() => set.add(value));
+  }
+}

@@ -1,0 +1,120 @@
+// The engine as the Durable Object drives it: what a transaction reports, stale identities
+// recomputed in chunks, prefixes to allocate, and traces in the datapath's lookup order.
+import { describe, expect, it } from 'vitest';
+import { PolicyEngine } from '../../../../src/core/policy/engine.js';
+import type { PolicyDocument } from '../../../../src/core/policy/rule.js';
+import { CLUSTER, cnp, engineWith, pod, tcp } from './fixtures.js';
+
+const SERVER = { matchLabels: { app: 'server' } };
+const CLIENT = { matchLabels: { app: 'client' } };
+const TCP = 6;
+const UDP = 17;
+
+describe('transactions', () => {
+  it('a new identity changes only the maps that select it, and gets its own policy at once', () => {
+    const engine = engineWith([cnp('default', 'p1', { endpointSelector: SERVER, ingress: [{ endpoints: [CLIENT], toPorts: [tcp(80)] }] })]);
+    const { changed } = engine.transaction((tx) => tx.addIdentity(2000, pod('default', 'k8s:app=client')));
+    expect(changed).toEqual([1001, 2000]);
+    expect(engine.policyOf(1001)!.entries.filter((e) => e.identity === 2000)).toEqual([
+      { identity: 2000, direction: 'ingress', protocol: TCP, port: 80, prefixLength: 24, verdict: 'allow', policies: ['default/p1'] },
+    ]);
+    expect(engine.policyOf(2000)!.ingressEnforced).toBe(false);
+    expect(engine.transaction((tx) => tx.removeIdentity(2000)).changed).toEqual([1001, 2000]);
+    expect(engine.policyOf(1001)!.entries.some((e) => e.identity === 2000)).toBe(false);
+  });
+
+  it('a subject regenerated with the same peer selector still gets identities added later', () => {
+    const engine = engineWith([cnp('default', 'p1', { endpointSelector: SERVER, ingress: [{ endpoints: [CLIENT] }] })]);
+    engine.transaction((tx) => {
+      tx.putPolicy(cnp('default', 'p2', { endpointSelector: SERVER, egress: [{ endpoints: [CLIENT] }] }));
+      tx.regenerate();
+    });
+    engine.transaction((tx) => tx.addIdentity(2000, pod('default', 'k8s:app=client')));
+    expect(engine.policyOf(1001)!.entries.filter((e) => e.identity === 2000).map((e) => e.direction)).toEqual(['egress', 'ingress']);
+  });
+
+  it('a policy put marks the identities it selects stale; regenerate recomputes them in chunks', () => {
+    const engine = engineWith([]);
+    const doc: PolicyDocument = cnp('default', 'p1', { endpointSelector: {}, ingress: [{ endpoints: [CLIENT] }], egress: [{ cidr: ['10.0.0.0/8', '192.168.1.1'] }] });
+    const { value: change, changed } = engine.transaction((tx) => tx.putPolicy(doc));
+    expect(change).toEqual({ stale: [1000, 1001, 1003], prefixesAdded: ['10.0.0.0/8', '192.168.1.1/32'], prefixesRemoved: [] });
+    expect(changed).toEqual([]);
+    expect(engine.policyOf(1001)!.ingressEnforced).toBe(false);
+    expect(engine.transaction((tx) => tx.regenerate([1001])).changed).toEqual([1001]);
+    expect([engine.isStale(1001), engine.stale()]).toEqual([false, [1000, 1003]]);
+    expect(engine.policyOf(1001)!.ingressEnforced).toBe(true);
+    expect(engine.transaction((tx) => tx.regenerate()).value).toEqual([1000, 1003]);
+    expect(engine.namedPrefixes()).toEqual(['10.0.0.0/8', '192.168.1.1/32']);
+    const { value: removed } = engine.transaction((tx) => tx.deletePolicy('default/p1'));
+    expect(removed).toEqual({ stale: [1000, 1001, 1003], prefixesAdded: [], prefixesRemoved: ['10.0.0.0/8', '192.168.1.1/32'] });
+  });
+
+  it('a failed transaction undoes its writes; writes outside a transaction are refused', () => {
+    const engine = engineWith([cnp('default', 'p1', { endpointSelector: SERVER, ingress: [{ endpoints: [CLIENT] }] })]);
+    const before = [engine.policyOf(1001), engine.selections(), engine.stale()];
+    expect(() =>
+      engine.transaction((tx) => {
+        tx.addIdentity(2000, pod('default', 'k8s:app=client'));
+        tx.deletePolicy('default/p1');
+        tx.regenerate();
+        throw new Error('SQLITE_FULL');
+      }),
+    ).toThrow('SQLITE_FULL');
+    expect([engine.policyOf(1001), engine.selections(), engine.stale()]).toEqual(before);
+    expect(engine.policyOf(2000)).toBeUndefined();
+  });
+
+  it('shows the selectors of a policy and what the SelectorCache holds for them', () => {
+    const engine = engineWith([cnp('default', 'p1', { endpointSelector: SERVER, ingress: [{ endpoints: [CLIENT] }] })]);
+    const keys = engine.policySelectors('default/p1')!;
+    expect(keys).toEqual([
+      '{"matchLabels":{"any.app":"server","k8s.io.kubernetes.pod.namespace":"default"},"matchExpressions":[]}',
+      '{"matchLabels":{"any.app":"client","k8s.io.kubernetes.pod.namespace":"default"},"matchExpressions":[]}',
+    ]);
+    expect(engine.selections().filter((s) => keys.includes(s.selector)).map((s) => s.identities)).toEqual([[1000, 1003], [1001]]);
+    expect(engine.policySelectors('default/none')).toBeUndefined();
+  });
+
+  it('refuses nested units: a transaction or a trace inside a transaction', () => {
+    const engine = engineWith([]);
+    expect(() => engine.transaction(() => engine.transaction(() => undefined))).toThrow('do not nest');
+    expect(() => engine.transaction(() => engine.trace({ id: 1000 }, { id: 1001 }, TCP, 80))).toThrow('do not nest');
+  });
+
+  it('refuses to add a known identity twice', () => {
+    const engine = new PolicyEngine({ clusterName: CLUSTER });
+    expect(() => engine.transaction((tx) => tx.addIdentity(1, ['reserved:host']))).toThrow('already known');
+  });
+});
+
+describe('trace (datapath lookup order)', () => {
+  const engine = engineWith([
+    cnp('default', 'allow-client', { endpointSelector: SERVER, ingress: [{ endpoints: [CLIENT] }, { toPorts: [tcp(8080)] }] }),
+    cnp('default', 'deny-443', { endpointSelector: SERVER, ingressDeny: [{ toPorts: [tcp(443)] }, { endpoints: [{ matchLabels: { 'container:app': 'client' } }], toPorts: [tcp(22)] }] }),
+    cnp('default', 'client-egress', { endpointSelector: CLIENT, egress: [{ endpoints: [SERVER], toPorts: [tcp(80), tcp(443), tcp(22), tcp(8080)] }] }),
+  ]);
+  const side = (verdict: string, identity: number | null, protocol?: number, port?: number, policies: string[] = []) => ({
+    verdict,
+    entry: identity === null ? null : expect.objectContaining({ identity, protocol, port }),
+    policies,
+  });
+
+  it.each([
+    { name: 'the source’s egress denies what the destination’s L3 allow accepts', from: 1000, to: 1001, proto: TCP, port: 9999, verdict: 'deny', egress: side('deny', null), ingress: side('allow', 1000, 0, 0, ['default/allow-client']) },
+    { name: 'both sides allow', from: 1000, to: 1001, proto: TCP, port: 80, verdict: 'allow', egress: side('allow', 1001, TCP, 80, ['default/client-egress']), ingress: side('allow', 1000, 0, 0, ['default/allow-client']) },
+    { name: 'an L4-only deny beats an L3 allow', from: 1000, to: 1001, proto: TCP, port: 443, verdict: 'deny', egress: side('allow', 1001, TCP, 443, ['default/client-egress']), ingress: side('deny', 0, TCP, 443, ['default/deny-443']) },
+    { name: 'an L3 deny wins at once', from: 1003, to: 1001, proto: TCP, port: 22, verdict: 'deny', egress: side('allow', 1001, TCP, 22, ['default/client-egress']), ingress: side('deny', 1003, TCP, 22, ['default/deny-443']) },
+    { name: 'a longer L4-only prefix beats a shorter L3 one', from: 1000, to: 1001, proto: TCP, port: 8080, verdict: 'allow', egress: side('allow', 1001, TCP, 8080, ['default/client-egress']), ingress: side('allow', 0, TCP, 8080, ['default/allow-client']) },
+    { name: 'no match drops', from: 1002, to: 1001, proto: UDP, port: 53, verdict: 'deny', egress: side('allow', 0, 0, 0), ingress: side('deny', null) },
+    { name: 'reserved identities have no policy of their own', from: 1001, to: 2, proto: UDP, port: 53, verdict: 'allow', egress: side('allow', 0, 0, 0), ingress: side('allow', null) },
+  ])('$name', ({ from, to, proto, port, verdict, egress, ingress }) => {
+    expect(engine.trace({ id: from }, { id: to }, proto, port)).toEqual({ verdict, egress, ingress });
+  });
+
+  it('traces labels without an identity as the identity they would get, leaving no trace', () => {
+    const before = [engine.selections(), engine.policyOf(1001)];
+    const result = engine.trace({ id: 3000, labels: pod('default', 'k8s:app=client') }, { id: 1001 }, TCP, 80);
+    expect(result).toEqual({ verdict: 'allow', egress: side('allow', 1001, TCP, 80, ['default/client-egress']), ingress: side('allow', 3000, 0, 0, ['default/allow-client']) });
+    expect([engine.selections(), engine.policyOf(1001), engine.policyOf(3000)]).toEqual([...before, undefined]);
+  });
+});
