@@ -1,8 +1,12 @@
 // Builders for policy objects as kubectl would send them, shared by the sanitiser tests.
 import type { PolicyTarget } from '../../../../src/core/policy/sanitize.js';
 
-export const CNP_TARGET: PolicyTarget = { kind: 'CiliumNetworkPolicy', namespace: 'team-a', name: 'web' };
-export const CCNP_TARGET: PolicyTarget = { kind: 'CiliumClusterwideNetworkPolicy', namespace: null, name: 'global' };
+export const CNP_TARGET: Extract<PolicyTarget, { kind: 'CiliumNetworkPolicy' }> = { kind: 'CiliumNetworkPolicy', namespace: 'team-a', name: 'web' };
+export const CCNP_TARGET: Extract<PolicyTarget, { kind: 'CiliumClusterwideNetworkPolicy' }> = {
+  kind: 'CiliumClusterwideNetworkPolicy',
+  namespace: null,
+  name: 'global',
+};
 
 /** A CNP named `web` in `team-a` with the given top-level fields (spec, specs, metadata, …). */
 export function cnp(fields: Record<string, unknown>): Record<string, unknown> {

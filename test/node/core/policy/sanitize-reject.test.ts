@@ -287,6 +287,17 @@ describe('sanitizePolicy: invalid-policy (Cilium refuses these too)', () => {
       message: 'spec.egress[0].toCIDR[0]: unable to parse CIDR: ParseAddr("10.0.0.0/08"): unexpected character (at "/08")',
     },
     {
+      name: 'IPv6 prefix length with a leading zero',
+      input: egressOnly({ toCIDR: ['fd00::/08'] }),
+      message:
+        'spec.egress[0].toCIDR[0]: unable to parse CIDR: ParseAddr("fd00::/08"): each colon-separated field must have at least one digit (at "/08")',
+    },
+    {
+      name: 'except prefix length with a leading zero',
+      input: egressOnly({ toCIDRSet: [{ cidr: '10.0.0.0/8', except: ['10.1.0.0/016'] }] }),
+      message: 'spec.egress[0].toCIDRSet[0].except[0]: netip.ParsePrefix("10.1.0.0/016"): bad bits after slash: "016"',
+    },
+    {
       name: 'CIDRSet prefix length with a leading zero',
       input: egressOnly({ toCIDRSet: [{ cidr: '10.0.0.0/08' }] }),
       message: 'spec.egress[0].toCIDRSet[0].cidr: unable to parse CIDRRule "10.0.0.0/08": netip.ParsePrefix("10.0.0.0/08"): bad bits after slash: "08"',
