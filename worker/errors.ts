@@ -19,6 +19,8 @@ export const STATUS_BY_CODE: Record<ErrorCode, 400 | 401 | 403 | 404 | 409 | 413
   'invalid-cluster-name': 400,
   'invalid-node-name': 400,
   'invalid-cursor': 400,
+  'invalid-policy': 400,
+  'unsupported-policy-field': 400,
   'cluster-not-found': 404,
   'node-not-found': 404,
   'endpoint-not-found': 404,

@@ -17,6 +17,8 @@ export const ERROR_CODES = [
   'invalid-cluster-name',
   'invalid-node-name',
   'invalid-cursor',
+  'invalid-policy',
+  'unsupported-policy-field',
   'cluster-not-found',
   'node-not-found',
   'endpoint-not-found',
