@@ -20,7 +20,8 @@ export interface SchemaNode {
   required?: readonly string[];
   enum?: readonly string[];
   pattern?: SchemaPattern;
-  format?: 'cidr';
+  /** `cidr`: the CRD's format; `cidr-or-ip`: idplane also takes a bare IP there (POLICY.md §9, §10). */
+  format?: 'cidr' | 'cidr-or-ip';
   maxLength?: number;
   minLength?: number;
   maxItems?: number;
@@ -93,6 +94,8 @@ export const LABEL_SELECTOR_SCHEMA = obj({
 });
 
 const CIDR = str({ format: 'cidr' });
+/** fromCIDR/toCIDR items: a prefix, or a bare IP counted as /32 or /128 (Cilium's ip.ParsePrefixes). */
+const CIDR_OR_IP = str({ format: 'cidr-or-ip' });
 
 const CIDR_RULE = obj(
   {
@@ -219,7 +222,7 @@ const SELECTORS = arr(LABEL_SELECTOR_SCHEMA);
 const ENTITY_LIST = arr(str({ enum: ENTITIES }));
 
 const INGRESS_PEERS = {
-  fromCIDR: arr(CIDR),
+  fromCIDR: arr(CIDR_OR_IP),
   fromCIDRSet: arr(CIDR_RULE),
   fromEndpoints: SELECTORS,
   fromEntities: ENTITY_LIST,
@@ -230,7 +233,7 @@ const INGRESS_PEERS = {
 };
 const EGRESS_PEERS = {
   icmps: arr(ICMP_RULE),
-  toCIDR: arr(CIDR),
+  toCIDR: arr(CIDR_OR_IP),
   toCIDRSet: arr(CIDR_RULE),
   toEndpoints: SELECTORS,
   toEntities: ENTITY_LIST,

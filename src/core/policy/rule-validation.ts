@@ -98,6 +98,7 @@ function selectorsError(section: JsonObject, key: string, path: string): string 
 }
 
 function cidrError(cidr: string, path: string): string | undefined {
+  if (!cidr.includes('/')) return undefined; // a bare IP the schema accepted: a host prefix
   const parsed = parseGoPrefix(cidr);
   return parsed.ok ? undefined : `${path}: unable to parse CIDR: ${goParseAddrError(cidr)}`;
 }

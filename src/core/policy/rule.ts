@@ -72,7 +72,7 @@ export interface PortRule {
 export interface PeerRule {
   endpoints?: EndpointSelector[];
   entities?: Entity[];
-  /** fromCIDR/toCIDR as written (a bare IP is allowed). */
+  /** fromCIDR/toCIDR as written (a bare IP is a host prefix, POLICY.md §9). */
   cidr?: string[];
   cidrSet?: CidrRule[];
   toPorts?: PortRule[];

@@ -3,6 +3,7 @@
 // validation (kube-openapi's validators, converted to field errors as apiextensions-apiserver does).
 import type { SchemaNode } from './crd-schema.js';
 import { isGoCidr } from './go-parse.js';
+import { parseIp } from '../ip.js';
 import { goQuote, invalidValue, requiredValue, tooLong, tooMany, unsupportedValue } from './k8s-field-errors.js';
 
 export type JsonObject = { [key: string]: unknown };
@@ -89,7 +90,8 @@ function validateString(value: string, schema: SchemaNode, path: string): string
   if (schema.pattern && !schema.pattern.test(value)) {
     return invalidValue(path, value, `${path} in body should match '${schema.pattern.source}'`);
   }
-  if (schema.format === 'cidr' && !isGoCidr(value)) {
+  const bareIp = schema.format === 'cidr-or-ip' && !value.includes('/') && parseIp(value) !== undefined;
+  if (schema.format !== undefined && !bareIp && !isGoCidr(value)) {
     return invalidValue(path, value, `${path} in body must be of type cidr: ${goQuote(value)}`);
   }
   return undefined;

@@ -82,6 +82,11 @@ describe('sanitizePolicy: accepted forms become the rule model', () => {
       rules: [{ ...ALL, egress: [{ cidr: ['10.0.0.0/8', '192.168.1.7/24', 'fd00::/64'] }] }],
     },
     {
+      name: 'a bare IP in fromCIDR/toCIDR is a host prefix (POLICY.md §9)',
+      input: ingressOnly({ fromCIDR: ['10.1.2.3', 'fd00::1'] }),
+      rules: [{ ...ALL, ingress: [{ cidr: ['10.1.2.3', 'fd00::1'] }] }],
+    },
+    {
       name: 'CIDRSet with except (an except address inside the prefix)',
       input: ingressOnly({ fromCIDRSet: [{ cidr: '10.0.0.0/8', except: ['10.96.0.0/12', '10.1.2.3/32'] }, { cidr: '0.0.0.0/0' }] }),
       rules: [{ ...ALL, ingress: [{ cidrSet: [{ cidr: '10.0.0.0/8', except: ['10.96.0.0/12', '10.1.2.3/32'] }, { cidr: '0.0.0.0/0' }] }] }],

@@ -163,9 +163,9 @@ describe('sanitizePolicy: invalid-policy (Cilium refuses these too)', () => {
         'spec.egress[0].toEntities[0]: Unsupported value: "world-ipv4": supported values: "all", "world", "cluster", "host", "init", "ingress", "unmanaged", "remote-node", "health", "none", "kube-apiserver"',
     },
     {
-      name: 'bare IP in toCIDR (format: cidr needs a length)',
-      input: egressOnly({ toCIDR: ['10.0.0.1'] }),
-      message: 'spec.egress[0].toCIDR[0]: Invalid value: "10.0.0.1": spec.egress[0].toCIDR[0] in body must be of type cidr: "10.0.0.1"',
+      name: 'neither IP nor prefix in toCIDR',
+      input: egressOnly({ toCIDR: ['10.0.0.256'] }),
+      message: 'spec.egress[0].toCIDR[0]: Invalid value: "10.0.0.256": spec.egress[0].toCIDR[0] in body must be of type cidr: "10.0.0.256"',
     },
     {
       name: 'CIDRSet without a length',
