@@ -2,7 +2,8 @@
 // cost measured is the Durable Object's own (SQLite + domain code), not the HTTP round trip.
 // Deployed only by bench/wrangler.bench.toml; never part of the product.
 import { ClusterDO } from '../durable-objects/cluster-do.js';
-import { acquireIdentity, createEndpoint } from '../durable-objects/ops/endpoints.js';
+import { acquireIdentity } from '../durable-objects/ops/allocation.js';
+import { createEndpoint } from '../durable-objects/ops/endpoints.js';
 import { putNode } from '../durable-objects/ops/nodes.js';
 import { composeEndpointLabels } from '../src/core/endpoint-labels.js';
 import type { LabelSet } from '../src/core/labels.js';
@@ -37,7 +38,7 @@ export class BenchClusterDO extends ClusterDO {
 
   /** One new identity per prepared set, one transaction each: label filter, hash, number, insert. */
   async allocatePrepared(): Promise<number> {
-    for (const labels of this.prepared) this.ctx.storage.transactionSync(() => acquireIdentity(this.state, labels, Date.now()));
+    for (const labels of this.prepared) this.ctx.storage.transactionSync(() => acquireIdentity(this.state, labels, Date.now(), null));
     return this.prepared.length;
   }
 
@@ -61,7 +62,7 @@ export class BenchClusterDO extends ClusterDO {
         'k8s-pod-name': `pod-${i}`,
         addressing: { ipv4: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}` },
       };
-      this.ctx.storage.transactionSync(() => createEndpoint(this.state, 'bench', node, 'cilium-local:0', req, Date.now()));
+      this.ctx.storage.transactionSync(() => createEndpoint(this.state, 'bench', node, 'cilium-local:0', req, Date.now(), null));
     }
     return count;
   }

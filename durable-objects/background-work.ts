@@ -1,11 +1,12 @@
 // Work that grows with cluster state — lease expiry, node removal, identity GC, the end of
-// quarantines — done as a series of bounded transactions, one batch each. Every batch is its own
+// quarantines, namespace relabels — done as a series of bounded transactions, one batch each. Every batch is its own
 // transaction with its own failure handling: a failing batch is logged, the work goes on after
 // it, and it is tried again by a later run. The run yields between batches so that other
 // requests interleave, does a bounded number of batches, and says whether work remains so that
 // the alarm re-arms itself.
 import type { ClusterState } from './cluster-state.js';
 import { collectIdentities, gcCutoffs, MAX_IDENTITIES_PER_BATCH } from './ops/gc.js';
+import { relabelBatch } from './ops/namespaces.js';
 import { markExpiredNodes, MAX_ENDPOINTS_PER_BATCH, MAX_NODES_PER_BATCH, removeNodeBatch } from './ops/nodes.js';
 
 /** Runs `op` in one transaction (publishing what it committed); throws when it rolled back. */
@@ -132,7 +133,23 @@ export class BackgroundWork {
       },
       { left: MAX_BATCHES_PER_RUN },
     );
-    return merge(expiry, removal, gc, quarantine);
+    const relabel = await this.relabelNamespaces({ left: MAX_BATCHES_PER_RUN });
+    return merge(expiry, removal, gc, quarantine, relabel);
+  }
+
+  /**
+   * Pending namespace relabels (ops/namespaces.ts keeps their progress in SQLite), one batch per
+   * transaction. A failed batch would fail again at once (e.g. no free identity): stop until the
+   * retry.
+   */
+  private async relabelNamespaces(budget: Budget): Promise<WorkOutcome> {
+    while (this.state.namespaces.hasRelabels()) {
+      if (budget.left <= 0) return { remaining: true, failed: false };
+      budget.left -= 1;
+      if (!this.attempt('namespace relabel', (now) => relabelBatch(this.state, now))) return { remaining: true, failed: true };
+      await yieldToRequests();
+    }
+    return { remaining: false, failed: false };
   }
 
   /** Every node marked deleting, one after the other, within one budget. */

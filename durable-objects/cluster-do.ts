@@ -8,6 +8,7 @@ import type { ClusterConfig, ClusterConfigPatch } from '../src/api/config.js';
 import type { Endpoint, EndpointChangeRequest, EndpointList } from '../src/api/endpoints.js';
 import type { Identity, IdentityList, Ipcache } from '../src/api/identities.js';
 import type { Heartbeat, Node, NodeList, NodeRegistration, NodeSpec } from '../src/api/nodes.js';
+import type { Namespace, NamespaceList, NamespaceSpec } from '../src/api/namespaces.js';
 import { authorize, PRINCIPAL_HEADER, type Principal, type Scope } from '../src/core/auth.js';
 import { DomainError, type ErrorBody, type Result } from '../src/core/errors.js';
 import type { FeedPage } from '../src/core/feed.js';
@@ -20,6 +21,7 @@ import * as endpoints from './ops/endpoints.js';
 import { readFeed } from './ops/feed.js';
 import { nextGcAt } from './ops/gc.js';
 import * as identities from './ops/identities.js';
+import * as namespaces from './ops/namespaces.js';
 import * as nodes from './ops/nodes.js';
 import { CLUSTER_MIGRATIONS, migrate } from './schema.js';
 
@@ -28,6 +30,8 @@ const READER: Scope = { kind: 'reader' };
 const onNode = (node: string): Scope => ({ kind: 'node', node });
 /** After a background batch failed, the alarm tries again no sooner than this. */
 const FAILED_WORK_RETRY_MS = 60_000;
+/** Who pays for a new identity: a node token's node; the admin is not rate limited. */
+const chargeOf = (p: Principal): string | null => (p.kind === 'node' ? p.node : null);
 
 export class ClusterDO extends DurableObject<Env> {
   /** Rebuilt from SQLite when the storage is wiped (retire). */
@@ -113,11 +117,12 @@ export class ClusterDO extends DurableObject<Env> {
   }
 
   /**
-   * Sets the alarm for the next identity GC, lease expiry or pending node removal, whichever comes
-   * first (now when `remaining` work is left), but not before a failed batch may be retried.
+   * Sets the alarm for the next identity GC, lease expiry, pending node removal or namespace
+   * relabel, whichever comes first (now when `remaining` work is left), but not before a failed
+   * batch may be retried.
    */
   private async scheduleAlarm(remaining = false): Promise<void> {
-    const due = [nextGcAt(this.state), this.state.nodes.nextLeaseExpiry(), this.state.nodes.oldestDeletion(), remaining ? this.clock() : undefined]
+    const due = [nextGcAt(this.state), this.state.nodes.nextLeaseExpiry(), this.state.nodes.oldestDeletion(), remaining || this.state.namespaces.hasRelabels() ? this.clock() : undefined]
       .filter((t): t is number => t !== undefined);
     if (due.length === 0) return;
     const next = Math.max(Math.min(...due), this.retryNotBefore);
@@ -206,7 +211,7 @@ export class ClusterDO extends DurableObject<Env> {
   }
 
   async createEndpoint(p: Principal, cluster: string, node: string, ref: string, req: EndpointChangeRequest): Promise<Result<endpoints.CreateOutcome>> {
-    return this.run(p, onNode(node), (now) => endpoints.createEndpoint(this.state, cluster, node, ref, req, now));
+    return this.run(p, onNode(node), (now) => endpoints.createEndpoint(this.state, cluster, node, ref, req, now, chargeOf(p)));
   }
 
   async getEndpoint(p: Principal, node: string, ref: string): Promise<Result<Endpoint>> {
@@ -218,11 +223,11 @@ export class ClusterDO extends DurableObject<Env> {
   }
 
   async patchEndpointLabels(p: Principal, node: string, ref: string, add: string[], del: string[]): Promise<Result<Endpoint>> {
-    return this.thenSchedule(this.run(p, onNode(node), (now) => endpoints.patchLabels(this.state, node, ref, add, del, now)));
+    return this.thenSchedule(this.run(p, onNode(node), (now) => endpoints.patchLabels(this.state, node, ref, add, del, now, chargeOf(p))));
   }
 
   async regenerateEndpoint(p: Principal, node: string, ref: string): Promise<Result<Endpoint>> {
-    return this.thenSchedule(this.run(p, onNode(node), (now) => endpoints.regenerateEndpoint(this.state, node, ref, now)));
+    return this.thenSchedule(this.run(p, onNode(node), (now) => endpoints.regenerateEndpoint(this.state, node, ref, now, chargeOf(p))));
   }
 
   async deleteEndpoint(p: Principal, node: string, ref: string): Promise<Result<Endpoint>> {
@@ -239,6 +244,22 @@ export class ClusterDO extends DurableObject<Env> {
 
   async getIpcache(p: Principal, args: { limit?: number; cursor?: string }): Promise<Result<Ipcache>> {
     return this.run(p, READER, () => identities.getIpcache(this.state, args));
+  }
+
+  async putNamespace(p: Principal, name: string, spec: NamespaceSpec): Promise<Result<{ created: boolean; namespace: Namespace }>> {
+    return this.thenSchedule(this.run(p, ADMIN, (now) => namespaces.putNamespace(this.state, name, spec, now)));
+  }
+
+  async getNamespace(p: Principal, name: string): Promise<Result<Namespace>> {
+    return this.run(p, READER, () => namespaces.getNamespace(this.state, name));
+  }
+
+  async listNamespaces(p: Principal, args: { limit?: number; cursor?: string }): Promise<Result<NamespaceList>> {
+    return this.run(p, READER, () => namespaces.listNamespaces(this.state, args));
+  }
+
+  async deleteNamespace(p: Principal, name: string): Promise<Result<Namespace>> {
+    return this.thenSchedule(this.run(p, ADMIN, (now) => namespaces.deleteNamespace(this.state, name, now)));
   }
 
   async getConfig(p: Principal): Promise<Result<ClusterConfig>> {

@@ -9,6 +9,7 @@ import { FeedStore } from './stores/feed-store.js';
 import { IdentityStore } from './stores/identity-store.js';
 import { IpcacheStore } from './stores/ipcache-store.js';
 import { MetaStore } from './stores/meta-store.js';
+import { NamespaceStore } from './stores/namespace-store.js';
 import { NodeStore } from './stores/node-store.js';
 
 const COMPACT_EVERY = 64;
@@ -27,6 +28,7 @@ export class ClusterState {
   readonly endpoints: EndpointStore;
   readonly ipcache: IpcacheStore;
   readonly feed: FeedStore;
+  readonly namespaces: NamespaceStore;
   /** Events of the transaction under way, written with its revision by bumpRevision. */
   private pending: FeedEvent[] = [];
   /** The same events as JSON, and their total length. */
@@ -47,6 +49,7 @@ export class ClusterState {
     this.endpoints = new EndpointStore(sql);
     this.ipcache = new IpcacheStore(sql);
     this.feed = new FeedStore(sql);
+    this.namespaces = new NamespaceStore(sql);
   }
 
   /** The cluster ID the registry gave this cluster; undefined while the cluster is not put. */

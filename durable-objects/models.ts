@@ -2,14 +2,17 @@
 import type { Cluster } from '../src/api/clusters.js';
 import type { Endpoint, EndpointState } from '../src/api/endpoints.js';
 import type { Identity, IpcacheEntry } from '../src/api/identities.js';
+import type { Namespace } from '../src/api/namespaces.js';
 import type { Node } from '../src/api/nodes.js';
 import type { ReservedIdentity } from '../src/core/identity.js';
 import { identityKeyOf } from '../src/core/identity-key.js';
+import { tunnelIpOf } from '../src/core/ip.js';
 import { buildLabelSet, parseLabel } from '../src/core/labels.js';
 import type { ClusterRow } from './stores/cluster-store.js';
 import type { EndpointView } from './stores/endpoint-store.js';
 import type { IdentityRow } from './stores/identity-store.js';
 import type { IpcacheRow } from './stores/ipcache-store.js';
+import type { NamespaceRow } from './stores/namespace-store.js';
 import type { NodeRow } from './stores/node-store.js';
 
 function iso(ms: number): string {
@@ -85,7 +88,18 @@ export function toNode(row: NodeRow, clusterRevision: number): Node {
 }
 
 export function toIpcacheEntry(row: IpcacheRow): IpcacheEntry {
-  return { prefix: row.prefix, identity: row.identity, node: row.node, 'host-ip': row.host_ip, endpoint: row.endpoint };
+  const hostIp = tunnelIpOf({ ipv4: row.node_ipv4, ipv6: row.node_ipv6 });
+  return { prefix: row.prefix, identity: row.identity, node: row.node, 'host-ip': hostIp, endpoint: row.endpoint };
+}
+
+export function toNamespace(row: NamespaceRow): Namespace {
+  return {
+    name: row.name,
+    labels: JSON.parse(row.labels) as Record<string, string>,
+    'created-at': iso(row.created_at),
+    'updated-at': iso(row.updated_at),
+    'relabel-pending': row.relabel_pending === 1,
+  };
 }
 
 export function toCluster(row: ClusterRow): Cluster {

@@ -79,6 +79,26 @@ export const CLUSTER_MIGRATIONS: readonly string[] = [
   ALTER TABLE nodes ADD COLUMN deleting_since INTEGER;
   CREATE INDEX nodes_deleting ON nodes (deleting_since) WHERE deleting_since IS NOT NULL;
   `,
+  // 4: node isolation: per-node identity allocation budget, node addresses looked up by value,
+  // namespaces with their labels and the relabel of their endpoints in batches.
+  `
+  ALTER TABLE nodes ADD COLUMN identity_tokens REAL;          -- token bucket of new identities; NULL: full
+  ALTER TABLE nodes ADD COLUMN identity_tokens_at INTEGER;    -- when identity_tokens was computed
+  CREATE INDEX nodes_ipv4 ON nodes (ipv4) WHERE ipv4 IS NOT NULL;
+  CREATE INDEX nodes_ipv6 ON nodes (ipv6) WHERE ipv6 IS NOT NULL;
+  CREATE TABLE namespaces (
+    name TEXT PRIMARY KEY,
+    labels TEXT NOT NULL,                 -- JSON object {key: value}, keys sorted
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+  );
+  CREATE TABLE namespace_relabels (
+    namespace TEXT PRIMARY KEY,           -- its endpoints are moving to its current labels
+    after_node TEXT NOT NULL,             -- endpoints up to (after_node, after_id) are done
+    after_id INTEGER NOT NULL
+  );
+  CREATE INDEX endpoints_namespace ON endpoints (k8s_namespace, node, id) WHERE k8s_namespace IS NOT NULL;
+  `,
 ];
 
 /** The cluster registry (RegistryDO): one row per cluster. */

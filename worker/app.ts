@@ -15,6 +15,7 @@ import { registerConfigRoutes } from './routes/config.js';
 import { registerEndpointRoutes } from './routes/endpoints.js';
 import { registerFeedRoutes } from './routes/feed.js';
 import { registerIdentityRoutes } from './routes/identities.js';
+import { registerNamespaceRoutes } from './routes/namespaces.js';
 import { registerNodeRoutes } from './routes/nodes.js';
 
 interface ZodIssueLike {
@@ -68,6 +69,7 @@ export function createApp(cache: Partial<KnownClustersOptions> = {}): OpenAPIHon
   registerNodeRoutes(app);
   registerEndpointRoutes(app);
   registerIdentityRoutes(app);
+  registerNamespaceRoutes(app);
   registerConfigRoutes(app);
   registerFeedRoutes(app);
 
@@ -82,7 +84,7 @@ export function createApp(cache: Partial<KnownClustersOptions> = {}): OpenAPIHon
     throw new DomainError('not-found', `no route for ${c.req.method} ${new URL(c.req.url).pathname}`);
   });
   app.onError((err, c) => {
-    if (isDomainError(err)) return errorResponse(c, err.code, err.message);
+    if (isDomainError(err)) return errorResponse(c, err.code, err.message, err.retryAfterSeconds);
     // Hono's own JSON body parser: the body is not JSON.
     if (err instanceof HTTPException) return errorResponse(c, err.status === 400 ? 'malformed-json' : 'invalid-request', err.message || 'malformed request body');
     console.error('unhandled error', err);

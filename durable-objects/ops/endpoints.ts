@@ -2,17 +2,17 @@
 // inside the caller's single SQLite transaction and throws DomainError to roll it back.
 import type { Endpoint, EndpointChangeRequest, EndpointList } from '../../src/api/endpoints.js';
 import { parseEndpointRef } from '../../src/core/endpoint-ref.js';
-import { patchEndpointLabels, POD_NAMESPACE_LABEL } from '../../src/core/endpoint-labels.js';
+import { normaliseCreate } from '../../src/core/endpoint-request.js';
+import { patchEndpointLabels, withNamespaceLabels, type NamespaceLabels } from '../../src/core/endpoint-labels.js';
 import { DomainError } from '../../src/core/errors.js';
 import type { FeedEvent } from '../../src/core/feed.js';
-import { identityKeyOf } from '../../src/core/identity-key.js';
 import { hostPrefix, hostPrefixOf, type ParsedIp } from '../../src/core/ip.js';
-import { buildLabelSet, formatLabelList, parseClientLabel, parseLabel, type LabelSet } from '../../src/core/labels.js';
+import { buildLabelSet, formatLabelList, parseClientLabel, parseLabel, type Label, type LabelSet } from '../../src/core/labels.js';
 import type { ClusterState } from '../cluster-state.js';
 import { decodeCursor, takePage } from '../paging.js';
 import { toEndpoint } from '../models.js';
+import { acquireIdentity, type IdentityCharge } from './allocation.js';
 import type { EndpointRow, EndpointView } from '../stores/endpoint-store.js';
-import { normaliseCreate } from './endpoint-request.js';
 
 /** Cilium's policy repository starts at revision 1; no policy engine has bumped it yet. */
 export const POLICY_REVISION = 1;
@@ -48,27 +48,26 @@ function endpointUpsert(ep: EndpointRow): FeedEvent {
   };
 }
 
-/** Filters a label set and takes a reference on the identity of its identity-relevant part. */
-export function acquireIdentity(state: ClusterState, labels: LabelSet, now: number) {
-  const { identity, information } = state.labelFilter()(labels);
-  const namespace = identity.get(POD_NAMESPACE_LABEL)?.value ?? null;
-  const key = identityKeyOf(identity);
-  const identityLabels = formatLabelList(identity);
-  const { id, created } = state.identities.acquire({ key, labels: identityLabels, namespace }, now, state.config()['identity-quarantine-seconds'] * 1000);
-  if (created) state.emit({ type: 'identity-add', id, labels: identityLabels });
-  return { id, sha256: key.sha256, labels: identityLabels, information: formatLabelList(information) };
-}
-
+/** An address for a new endpoint: free in the ipcache and not a node's own address. */
 function claimAddress(state: ClusterState, ip: ParsedIp | null): string | null {
   if (!ip) return null;
   const holder = state.ipcache.holder(hostPrefix(ip));
   if (holder) {
     throw new DomainError('ip-in-use', `IP ${ip.text} is already in use by endpoint ${holder.endpoint} on node ${holder.node}`);
   }
+  const node = state.nodes.withAddress(ip.text);
+  if (node !== undefined) throw new DomainError('ip-in-use', `IP ${ip.text} is the address of node ${node}, not a pod's`);
   return hostPrefix(ip);
 }
 
-export function createEndpoint(state: ClusterState, cluster: string, node: string, refText: string, req: EndpointChangeRequest, now: number): CreateOutcome {
+/** The labels of the endpoint's namespace now (none outside a namespace or for an unknown one). */
+function namespaceLabelsOf(state: ClusterState, namespace: string | null): NamespaceLabels | null {
+  return namespace === null ? null : state.namespaces.labels(namespace);
+}
+
+export function createEndpoint(
+  state: ClusterState, cluster: string, node: string, refText: string, req: EndpointChangeRequest, now: number, charge: IdentityCharge,
+): CreateOutcome {
   const n = normaliseCreate(refText, req, cluster);
   const hostIp = requireNode(state, node, true);
   if (n.attachmentId !== null) {
@@ -91,7 +90,8 @@ export function createEndpoint(state: ClusterState, cluster: string, node: strin
     id = free;
   }
   const prefixes = [claimAddress(state, n.ipv4), claimAddress(state, n.ipv6)].filter((p): p is string => p !== null);
-  const identity = acquireIdentity(state, n.labels, now);
+  const labels = withNamespaceLabels(n.labels, namespaceLabelsOf(state, n.namespace));
+  const identity = acquireIdentity(state, labels, now, charge);
   const row: EndpointRow = {
     node, id,
     attachment_id: n.attachmentId,
@@ -109,7 +109,7 @@ export function createEndpoint(state: ClusterState, cluster: string, node: strin
     ipv4: n.ipv4?.text ?? null,
     ipv6: n.ipv6?.text ?? null,
     identity: identity.id,
-    labels: JSON.stringify(formatLabelList(n.labels)),
+    labels: JSON.stringify(formatLabelList(labels)),
     information_labels: JSON.stringify(identity.information),
     create_fingerprint: n.fingerprint,
     policy_revision: POLICY_REVISION,
@@ -139,9 +139,12 @@ export function getEndpoint(state: ClusterState, node: string, refText: string):
   return toEndpoint(findEndpoint(state, node, refText));
 }
 
-/** Re-filters an endpoint's labels with the current filter and moves it to the resulting identity. */
-function regenerate(state: ClusterState, ep: EndpointView, labels: LabelSet, now: number): Endpoint {
-  const identity = acquireIdentity(state, labels, now);
+/**
+ * Moves an endpoint to a new label set, filtered with the current filter, and to the resulting
+ * identity, in the caller's transaction; the caller bumps the revision.
+ */
+export function moveEndpoint(state: ClusterState, ep: EndpointView, labels: LabelSet, now: number, charge: IdentityCharge): void {
+  const identity = acquireIdentity(state, labels, now, charge);
   state.identities.release(ep.identity, now);
   const change = {
     identity: identity.id,
@@ -159,22 +162,28 @@ function regenerate(state: ClusterState, ep: EndpointView, labels: LabelSet, now
       state.emit({ type: 'ipcache-upsert', prefix, identity: identity.id, 'host-ip': hostIp, node: ep.node, endpoint: ep.id });
     }
   }
+}
+
+/** The endpoint's stored labels with its namespace's current labels. */
+export function currentLabels(state: ClusterState, ep: EndpointView): Map<string, Label> {
+  const stored = buildLabelSet((JSON.parse(ep.labels) as string[]).map(parseLabel));
+  return withNamespaceLabels(stored, namespaceLabelsOf(state, ep.k8s_namespace));
+}
+
+function regenerate(state: ClusterState, ep: EndpointView, labels: LabelSet, now: number, charge: IdentityCharge): Endpoint {
+  moveEndpoint(state, ep, labels, now, charge);
   state.bumpRevision(now);
   return getEndpoint(state, ep.node, String(ep.id));
 }
 
-function storedLabels(ep: EndpointView): LabelSet {
-  return buildLabelSet((JSON.parse(ep.labels) as string[]).map(parseLabel));
+export function patchLabels(state: ClusterState, node: string, refText: string, add: string[], del: string[], now: number, charge: IdentityCharge): Endpoint {
+  const ep = findEndpoint(state, node, refText);
+  return regenerate(state, ep, patchEndpointLabels(currentLabels(state, ep), add, del), now, charge);
 }
 
-export function patchLabels(state: ClusterState, node: string, refText: string, add: string[], del: string[], now: number): Endpoint {
+export function regenerateEndpoint(state: ClusterState, node: string, refText: string, now: number, charge: IdentityCharge): Endpoint {
   const ep = findEndpoint(state, node, refText, true);
-  return regenerate(state, ep, patchEndpointLabels(storedLabels(ep), add, del), now);
-}
-
-export function regenerateEndpoint(state: ClusterState, node: string, refText: string, now: number): Endpoint {
-  const ep = findEndpoint(state, node, refText, true);
-  return regenerate(state, ep, storedLabels(ep), now);
+  return regenerate(state, ep, currentLabels(state, ep), now, charge);
 }
 
 /** Removes an endpoint: its ipcache entries go and its identity reference is released. */

@@ -6,7 +6,7 @@ import type { Heartbeat, Node, NodeList, NodeRegistration, NodeSpec } from '../.
 import { hashToken } from '../../src/core/auth.js';
 import { encodeBase64Url } from '../../src/core/base64url.js';
 import { DomainError } from '../../src/core/errors.js';
-import { parseIp } from '../../src/core/ip.js';
+import { hostPrefix, parseIpField, tunnelIpOf } from '../../src/core/ip.js';
 import type { ClusterState } from '../cluster-state.js';
 import { toNode } from '../models.js';
 import { decodeCursor, takePage } from '../paging.js';
@@ -17,13 +17,6 @@ export const MAX_ENDPOINTS_PER_BATCH = 256;
 /** Expired nodes marked for removal by one transaction at most. */
 export const MAX_NODES_PER_BATCH = 256;
 
-function nodeAddress(field: string, s: string | undefined, family: 4 | 6): string | null {
-  if (s === undefined) return null;
-  const ip = parseIp(s, family);
-  if (!ip) throw new DomainError('invalid-ip', `${field}: ${JSON.stringify(s)} is not an IPv${family} address`);
-  return ip.text;
-}
-
 /** A node token: `<node>.<secret>`, 32 random bytes of secret in base64url. */
 function newNodeToken(node: string): string {
   return `${node}.${encodeBase64Url(crypto.getRandomValues(new Uint8Array(32)))}`;
@@ -31,15 +24,20 @@ function newNodeToken(node: string): string {
 
 /** Registers or updates a node. A token is issued (and returned, once) on creation or rotation. */
 export function putNode(state: ClusterState, name: string, spec: NodeSpec, now: number): { created: boolean; node: NodeRegistration } {
-  const ipv4 = nodeAddress('ipv4', spec.ipv4, 4);
-  const ipv6 = nodeAddress('ipv6', spec.ipv6, 6);
+  const addresses = [parseIpField('ipv4', spec.ipv4, 4), parseIpField('ipv6', spec.ipv6, 6)];
+  for (const ip of addresses) {
+    // A node's address is never a pod's (see claimAddress): the ipcache would send its traffic to the pod.
+    const holder = ip && state.ipcache.holder(hostPrefix(ip));
+    if (holder) throw new DomainError('ip-in-use', `IP ${ip.text} is the address of endpoint ${holder.endpoint} on node ${holder.node}`);
+  }
+  const [ipv4, ipv6] = addresses.map((ip) => ip?.text ?? null) as [string | null, string | null];
   const before = state.nodes.hostIp(name);
   if (before !== undefined && state.nodes.isDeleting(name)) throw nodeDeleting(name);
   const issue = before === undefined || spec['rotate-token'] === true;
   const token = issue ? newNodeToken(name) : undefined;
-  const created = state.nodes.upsert({ name, ipv4, ipv6, leaseSeconds: spec['lease-seconds'] ?? 0, tokenHash: token && hashToken(token) }, now);
+  const created = state.nodes.upsert({ name, ipv4, ipv6, leaseSeconds: spec['lease-seconds'], tokenHash: token && hashToken(token) }, now);
   state.emit({ type: 'node-upsert', name, ipv4, ipv6 });
-  const hostIp = ipv4 ?? ipv6;
+  const hostIp = tunnelIpOf({ ipv4, ipv6 });
   if (!created && hostIp !== before) {
     // The tunnel endpoint of this node's pods moved: every other node must rewrite their entries.
     // At most 2 × 4095 of them, split over revisions so that no batch grows past its limit.
@@ -69,6 +67,10 @@ export function listNodes(state: ClusterState, args: { limit?: number; cursor?: 
 export function heartbeat(state: ClusterState, name: string, beat: Heartbeat, now: number): Node {
   getNode(state, name);
   if (state.nodes.isDeleting(name)) throw nodeDeleting(name);
+  const revision = state.revision();
+  if (beat['applied-revision'] > revision) {
+    throw new DomainError('invalid-revision', `applied-revision ${beat['applied-revision']} is beyond the cluster's revision ${revision}`);
+  }
   state.nodes.heartbeat(name, beat['applied-revision'], now);
   return getNode(state, name);
 }

@@ -1,5 +1,5 @@
 // The `endpoints` table: node-scoped endpoints, looked up by any of Cilium's ID forms.
-import { MAX_ENDPOINT_ID, MIN_ENDPOINT_ID, type EndpointRef } from '../../src/core/endpoint-ref.js';
+import { formatAttachmentId, MAX_ENDPOINT_ID, MIN_ENDPOINT_ID, type EndpointRef } from '../../src/core/endpoint-ref.js';
 
 export type EndpointRow = {
   node: string;
@@ -58,7 +58,7 @@ export class EndpointStore {
       case 'id':
         return one('e.id = ?', ref.id);
       case 'cni-attachment':
-        return one('e.attachment_id = ?', ref.ifname === undefined ? ref.containerId : `${ref.containerId}:${ref.ifname}`);
+        return one('e.attachment_id = ?', formatAttachmentId(ref.containerId, ref.ifname));
       case 'container-id':
         return one('e.container_id = ?', ref.containerId);
       case 'pod-name':
@@ -115,6 +115,16 @@ export class EndpointStore {
       .exec<{ id: number }>('SELECT id FROM endpoints WHERE node = ? AND id > ? ORDER BY id LIMIT ?', node, afterId, limit)
       .toArray()
       .map((r) => r.id);
+  }
+
+  /** One batch of a namespace's endpoints in (node, id) order after the given position. */
+  inNamespace(namespace: string, after: { node: string; id: number }, limit: number): EndpointView[] {
+    return this.sql
+      .exec<EndpointView>(
+        `${VIEW} WHERE e.k8s_namespace = ? AND (e.node > ? OR (e.node = ? AND e.id > ?)) ORDER BY e.node, e.id LIMIT ?`,
+        namespace, after.node, after.node, after.id, limit,
+      )
+      .toArray();
   }
 
   /** Those of `ids` still on the node. */

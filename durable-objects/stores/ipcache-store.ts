@@ -5,7 +5,9 @@ export type IpcacheRow = {
   identity: number;
   node: string;
   endpoint: number;
-  host_ip: string | null;
+  /** The node's addresses: its tunnel endpoint is tunnelIpOf of them. */
+  node_ipv4: string | null;
+  node_ipv6: string | null;
 };
 
 export class IpcacheStore {
@@ -35,11 +37,11 @@ export class IpcacheStore {
     this.sql.exec('DELETE FROM ipcache WHERE node = ? AND endpoint = ?', node, endpoint);
   }
 
-  /** One page in prefix order; host-ip is the node's address (IPv4 preferred), as the tunnel endpoint. */
+  /** One page in prefix order, with the addresses of each entry's node. */
   page(after: string | undefined, limit: number): Iterable<IpcacheRow> {
     return this.sql
       .exec<IpcacheRow>(
-        `SELECT c.prefix, c.identity, c.node, c.endpoint, coalesce(n.ipv4, n.ipv6) AS host_ip
+        `SELECT c.prefix, c.identity, c.node, c.endpoint, n.ipv4 AS node_ipv4, n.ipv6 AS node_ipv6
          FROM ipcache c LEFT JOIN nodes n ON n.name = c.node
          WHERE c.prefix > ? ORDER BY c.prefix LIMIT ?`,
         after ?? '', limit,

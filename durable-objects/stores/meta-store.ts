@@ -9,6 +9,10 @@ export const DEFAULT_CONFIG: ClusterConfig = {
   'identity-gc-grace-seconds': 900,
   'identity-quarantine-seconds': 900,
   'feed-horizon-revisions': 100_000,
+  // Generous for any real node (pods with new label sets), yet one node token cannot use up the
+  // cluster's 65k identities in seconds.
+  'node-identity-rate': 100,
+  'node-identity-burst': 2000,
 };
 
 export class MetaStore {

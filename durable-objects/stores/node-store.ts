@@ -1,4 +1,5 @@
 // The `nodes` table: addresses, the node token's hash, the lease and the last heartbeat.
+import { tunnelIpOf } from '../../src/core/ip.js';
 
 export type NodeRow = {
   name: string;
@@ -22,7 +23,8 @@ export interface NodeUpsert {
   name: string;
   ipv4: string | null;
   ipv6: string | null;
-  leaseSeconds: number;
+  /** The lease to set; undefined keeps an existing node's lease (0, no lease, for a new node). */
+  leaseSeconds: number | undefined;
   /** A new token hash, or undefined to keep the current one. */
   tokenHash: string | undefined;
 }
@@ -34,10 +36,10 @@ export class NodeStore {
     return this.sql.exec<NodeRow>(`${SELECT} WHERE n.name = ?`, name).toArray()[0];
   }
 
-  /** The node's address used as tunnel endpoint (IPv4 preferred); undefined for an unknown node. */
+  /** The node's tunnel endpoint address (tunnelIpOf); undefined for an unknown node. */
   hostIp(name: string): string | null | undefined {
-    const row = this.sql.exec<{ ip: string | null }>('SELECT coalesce(ipv4, ipv6) AS ip FROM nodes WHERE name = ?', name).toArray()[0];
-    return row === undefined ? undefined : row.ip;
+    const row = this.sql.exec<{ ipv4: string | null; ipv6: string | null }>('SELECT ipv4, ipv6 FROM nodes WHERE name = ?', name).toArray()[0];
+    return row === undefined ? undefined : tunnelIpOf(row);
   }
 
   exists(name: string): boolean {
@@ -95,19 +97,35 @@ export class NodeStore {
     return this.sql.exec<{ t: number | null }>('SELECT min(deleting_since) AS t FROM nodes').one().t ?? undefined;
   }
 
-  /** Inserts or updates a node, (re)starting its lease; returns true when the node is new. */
+  /** Inserts or updates a node, (re)starting the lease in force; returns true when the node is new. */
   upsert(n: NodeUpsert, now: number): boolean {
     const created = !this.exists(n.name);
-    const expires = n.leaseSeconds > 0 ? now + n.leaseSeconds * 1000 : null;
+    const lease = n.leaseSeconds ?? null;
     this.sql.exec(
       `INSERT INTO nodes (name, ipv4, ipv6, created_at, updated_at, token_hash, lease_seconds, lease_expires_at)
-       VALUES (?1, ?2, ?3, ?4, ?4, ?5, ?6, ?7)
+       VALUES (?1, ?2, ?3, ?4, ?4, ?5, coalesce(?6, 0), CASE WHEN ?6 > 0 THEN ?4 + ?6 * 1000 END)
        ON CONFLICT (name) DO UPDATE SET ipv4 = excluded.ipv4, ipv6 = excluded.ipv6, updated_at = excluded.updated_at,
-         token_hash = coalesce(excluded.token_hash, nodes.token_hash), lease_seconds = excluded.lease_seconds,
-         lease_expires_at = excluded.lease_expires_at`,
-      n.name, n.ipv4, n.ipv6, now, n.tokenHash ?? null, n.leaseSeconds, expires,
+         token_hash = coalesce(excluded.token_hash, nodes.token_hash),
+         lease_seconds = coalesce(?6, nodes.lease_seconds),
+         lease_expires_at = CASE WHEN coalesce(?6, nodes.lease_seconds) > 0 THEN ?4 + coalesce(?6, nodes.lease_seconds) * 1000 END`,
+      n.name, n.ipv4, n.ipv6, now, n.tokenHash ?? null, lease,
     );
     return created;
+  }
+
+  /** The node whose IPv4 or IPv6 address this is (canonical text), if any. */
+  withAddress(ip: string): string | undefined {
+    return this.sql.exec<{ name: string }>('SELECT name FROM nodes WHERE ipv4 = ?1 UNION SELECT name FROM nodes WHERE ipv6 = ?1 LIMIT 1', ip).toArray()[0]?.name;
+  }
+
+  /** The node's identity-allocation bucket as last stored: null tokens when never drawn from. */
+  identityBucket(name: string): { tokens: number | null; at: number | null } {
+    const row = this.sql.exec<{ tokens: number | null; at: number | null }>('SELECT identity_tokens AS tokens, identity_tokens_at AS at FROM nodes WHERE name = ?', name).toArray()[0];
+    return row ?? { tokens: null, at: null };
+  }
+
+  setIdentityBucket(name: string, tokens: number, at: number): void {
+    this.sql.exec('UPDATE nodes SET identity_tokens = ?, identity_tokens_at = ? WHERE name = ?', tokens, at, name);
   }
 
   /** Records a heartbeat: renews the lease and stores the revision the node has applied. */

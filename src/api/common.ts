@@ -14,7 +14,7 @@ export const ErrorResponse = z
 export type ErrorResponse = z.infer<typeof ErrorResponse>;
 
 /** A zod string check whose failure carries a project error code (read by the validation hook). */
-function dnsLabel(code: 'invalid-cluster-name' | 'invalid-node-name', what: string) {
+function dnsLabel(code: 'invalid-cluster-name' | 'invalid-node-name' | 'invalid-namespace-name', what: string) {
   return z.string().refine(isDns1123Label, { message: `${what} must be a DNS-1123 label`, params: { code } });
 }
 
@@ -24,6 +24,10 @@ export const ClusterParam = z.object({
 
 export const NodeParam = ClusterParam.extend({
   node: dnsLabel('invalid-node-name', 'node name').openapi({ param: { name: 'node', in: 'path' }, example: 'node-1' }),
+});
+
+export const NamespaceParam = ClusterParam.extend({
+  namespace: dnsLabel('invalid-namespace-name', 'namespace').openapi({ param: { name: 'namespace', in: 'path' }, example: 'default' }),
 });
 
 export const EndpointParam = NodeParam.extend({

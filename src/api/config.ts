@@ -7,6 +7,8 @@ export const ClusterConfig = z
     'identity-gc-grace-seconds': z.number().int(),
     'identity-quarantine-seconds': z.number().int(),
     'feed-horizon-revisions': z.number().int().openapi({ description: 'Revisions the change feed keeps; an older `since` must resync' }),
+    'node-identity-rate': z.number().openapi({ description: 'New identities per second one node token may allocate (token bucket); the admin is not limited' }),
+    'node-identity-burst': z.number().int().openapi({ description: 'New identities one node token may allocate at once (the bucket size)' }),
   })
   .openapi('ClusterConfig');
 export type ClusterConfig = z.infer<typeof ClusterConfig>;
@@ -19,6 +21,8 @@ export const ClusterConfigPatch = z
     'identity-gc-grace-seconds': z.number().int().min(0).max(MAX_SECONDS).optional(),
     'identity-quarantine-seconds': z.number().int().min(0).max(MAX_SECONDS).optional(),
     'feed-horizon-revisions': z.number().int().min(1).max(10_000_000).optional(),
+    'node-identity-rate': z.number().min(0.001).max(1_000_000).optional(),
+    'node-identity-burst': z.number().int().min(1).max(1_000_000).optional(),
   })
   .openapi('ClusterConfigPatch');
 export type ClusterConfigPatch = z.infer<typeof ClusterConfigPatch>;

@@ -6,7 +6,8 @@ export const NodeSpec = z
     ipv4: z.string().max(64).optional(),
     ipv6: z.string().max(64).optional(),
     'lease-seconds': z.number().int().min(0).max(86400).optional().openapi({
-      description: 'Lease TTL renewed by heartbeats; when it lapses the node and its endpoints are removed. 0 (default): no lease',
+      description:
+        'Lease TTL renewed by heartbeats; when it lapses the node and its endpoints are removed. 0: no lease. Omitted: a new node has none, an existing node keeps the lease it has',
     }),
     'rotate-token': z.boolean().optional().openapi({ description: 'Issue a new node token (the old one stops working)' }),
   })

@@ -25,6 +25,11 @@ export function isValidIfname(s: string): boolean {
   return IFNAME.test(s) && s !== '.' && s !== '..';
 }
 
+/** STABLE FORMAT (stored as endpoints.attachment_id): Cilium's cni-attachment-id `<container-id>[:<ifname>]`. */
+export function formatAttachmentId(containerId: string, ifname: string | null | undefined): string {
+  return ifname == null ? containerId : `${containerId}:${ifname}`;
+}
+
 function invalid(ref: string, why: string): DomainError {
   return new DomainError('invalid-endpoint-ref', `endpoint reference ${JSON.stringify(ref)}: ${why}`);
 }

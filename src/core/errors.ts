@@ -11,16 +11,21 @@ export const ERROR_CODES = [
   'duplicate-label-key',
   'label-not-found',
   'reserved-label',
+  'managed-label',
+  'labels-too-large',
   'invalid-ip',
   'invalid-endpoint-ref',
   'invalid-label-filter',
   'invalid-cluster-name',
   'invalid-node-name',
+  'invalid-namespace-name',
+  'invalid-revision',
   'invalid-cursor',
   'invalid-policy',
   'unsupported-policy-field',
   'cluster-not-found',
   'node-not-found',
+  'namespace-not-found',
   'endpoint-not-found',
   'identity-not-found',
   'endpoint-ref-taken',
@@ -31,6 +36,7 @@ export const ERROR_CODES = [
   'endpoint-ids-exhausted',
   'identity-space-exhausted',
   'node-deletion-incomplete',
+  'rate-limited',
   'not-found',
   'internal',
 ] as const;
@@ -40,19 +46,22 @@ export type ErrorCode = (typeof ERROR_CODES)[number];
 export interface ErrorBody {
   code: ErrorCode;
   message: string;
+  /** For `rate-limited`: seconds until a retry can succeed (the HTTP Retry-After header). */
+  retryAfterSeconds?: number;
 }
 
 export class DomainError extends Error {
   constructor(
     readonly code: ErrorCode,
     message: string,
+    readonly retryAfterSeconds?: number,
   ) {
     super(message);
     this.name = 'DomainError';
   }
 
   toBody(): ErrorBody {
-    return { code: this.code, message: this.message };
+    return { code: this.code, message: this.message, ...(this.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: this.retryAfterSeconds }) };
   }
 }
 

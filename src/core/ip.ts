@@ -1,6 +1,7 @@
 // Strict IP address parsing: dotted-quad IPv4 without leading zeros, RFC 4291 IPv6 text (with an
 // optional embedded IPv4 tail), no prefixes or zones. Addresses are returned in canonical text
 // form (RFC 5952 for IPv6) so that one address has one spelling in storage.
+import { DomainError } from './errors.js';
 
 export type IpFamily = 4 | 6;
 
@@ -114,6 +115,53 @@ export function parseIp(s: string, family?: IpFamily): ParsedIp | undefined {
   if (family === 4) return parseIPv4(s);
   if (family === 6) return parseIPv6(s);
   return s.includes(':') ? parseIPv6(s) : parseIPv4(s);
+}
+
+function isIpv4Mapped(ip: ParsedIp): boolean {
+  return ip.family === 6 && ip.bytes.subarray(0, 10).every((b) => b === 0) && ip.bytes[10] === 0xff && ip.bytes[11] === 0xff;
+}
+
+/**
+ * The one parser of an address field (endpoint addressing, node addresses): a strict address of
+ * the field's family in canonical form, null when absent, else `invalid-ip` naming the field. An
+ * IPv4-mapped IPv6 address is the IPv4 address under a second spelling (two ipcache keys, one
+ * host), so it is refused: IPv4 goes in the ipv4 field.
+ */
+export function parseIpField(field: string, text: string | undefined, family: IpFamily): ParsedIp | null {
+  if (text === undefined) return null;
+  const ip = parseIp(text, family);
+  if (!ip) throw new DomainError('invalid-ip', `${field}: ${JSON.stringify(text)} is not an IPv${family} address`);
+  if (isIpv4Mapped(ip)) throw new DomainError('invalid-ip', `${field}: ${JSON.stringify(text)} is IPv4-mapped; give the IPv4 address as ipv4`);
+  return ip;
+}
+
+/** Why an address cannot be a pod's (unspecified, loopback, multicast, broadcast), or undefined. */
+export function podAddressProblem(ip: ParsedIp): string | undefined {
+  const b = ip.bytes;
+  if (ip.family === 4) {
+    if (b.every((x) => x === 0)) return 'the unspecified address';
+    if (b[0] === 127) return 'a loopback address';
+    if (b[0]! >= 224 && b[0]! <= 239) return 'a multicast address';
+    if (b.every((x) => x === 255)) return 'the broadcast address';
+    return undefined;
+  }
+  if (b.every((x) => x === 0)) return 'the unspecified address';
+  if (b.subarray(0, 15).every((x) => x === 0) && b[15] === 1) return 'the loopback address';
+  if (b[0] === 0xff) return 'a multicast address';
+  return undefined;
+}
+
+/** An endpoint's address field: `parseIpField`, and an address a pod can hold. */
+export function parsePodIpField(field: string, text: string | undefined, family: IpFamily): ParsedIp | null {
+  const ip = parseIpField(field, text, family);
+  const problem = ip && podAddressProblem(ip);
+  if (problem) throw new DomainError('invalid-ip', `${field}: ${ip.text} is ${problem}, not a pod address`);
+  return ip;
+}
+
+/** A node's tunnel endpoint address, as its pods' ipcache entries carry it: IPv4 preferred. */
+export function tunnelIpOf(node: { ipv4: string | null; ipv6: string | null }): string | null {
+  return node.ipv4 ?? node.ipv6;
 }
 
 /** The host prefix of an address in canonical text: `10.0.0.1/32`, `fd00::1/128`. */

@@ -2,7 +2,10 @@
 // `[source:][!]regex`, each matched against the label key and counted only when the match starts
 // at index 0. Per label, `included` is the longest include match and `ignored` the shortest
 // exclude match; the label is identity-relevant iff
-// `(!whitelist && ignored == 0) || included > ignored`.
+// `(!whitelist && ignored == 0) || included > ignored`. Patterns are Go regular expressions in
+// Cilium, so they run on re2js (RE2 syntax and linear-time matching): no pattern can make a
+// match take more than time linear in the key, whatever an admin configures.
+import { RE2JS } from 're2js';
 import { DomainError } from './errors.js';
 import type { Label, LabelSet } from './labels.js';
 
@@ -33,7 +36,7 @@ export const DEFAULT_LABEL_FILTER: readonly string[] = [
 interface LabelPattern {
   source: string | undefined;
   ignore: boolean;
-  expr: RegExp;
+  expr: RE2JS;
 }
 
 export interface FilteredLabels {
@@ -44,9 +47,6 @@ export interface FilteredLabels {
 export type LabelFilter = (labels: LabelSet) => FilteredLabels;
 
 const MEMO_LIMIT = 10000;
-
-// Go's RE2 has no lookaround or backreferences; reject them so a pattern means what Cilium means.
-const NON_RE2 = /\(\?<?[=!]|\\[1-9]|\\k</;
 
 function parseLabelPattern(pattern: string, index: number): LabelPattern {
   const fail = (why: string): never => {
@@ -59,25 +59,30 @@ function parseLabelPattern(pattern: string, index: number): LabelPattern {
     source = pattern.slice(0, colon);
     prefix = pattern.slice(colon + 1);
   }
-  if (prefix.length === 0) fail('empty pattern');
   const ignore = prefix.startsWith('!');
   if (ignore) prefix = prefix.slice(1);
-  if (NON_RE2.test(prefix)) fail('lookaround and backreferences are not RE2 syntax');
-  let expr: RegExp;
+  // Cilium compiles an empty expression, which matches every key with length 0: an include that
+  // counts for nothing, or an exclude that drops every label outside whitelist mode. Refuse it.
+  if (prefix.length === 0) fail('empty expression');
+  let expr: RE2JS;
   try {
-    expr = new RegExp(prefix);
+    expr = RE2JS.compile(prefix);
   } catch (e) {
-    return fail(`invalid regular expression: ${(e as Error).message}`);
+    return fail(`invalid RE2 regular expression: ${(e as Error).message}`);
   }
   return { source, ignore, expr };
 }
 
-/** Length of the pattern's match when it starts at index 0 of the key, else 0 (LabelPrefix.matches). */
+/**
+ * Length of the pattern's match when it starts at index 0 of the key (LabelPrefix.matches: Go's
+ * leftmost-first FindStringIndex must start at 0). An anchored leftmost-first match is the same
+ * match: if any match starts at 0, the leftmost one does. Keys are ASCII (Kubernetes key rules),
+ * so UTF-16 lengths are Go's byte lengths.
+ */
 function matchLength(p: LabelPattern, label: Label): number | undefined {
   if (p.source !== undefined && p.source !== label.source) return undefined;
-  const m = p.expr.exec(label.key);
-  if (!m || m.index !== 0) return undefined;
-  return m[0].length;
+  const m = p.expr.matcher(label.key);
+  return m.lookingAt() ? m.end() : undefined;
 }
 
 /**

@@ -7,6 +7,8 @@ const c = await clusterWithNodes(['node-1']);
 const ep = `${c.base}/nodes/node-1/endpoints`;
 const good = { labels: ['k8s:app=web'], 'k8s-namespace': 'default', addressing: { ipv4: '10.0.0.1' } };
 const seeded = await c.createEndpoint('node-1', '1', good);
+const nsSeeded = await call('PUT', `${c.base}/namespaces/default`, { body: { labels: { team: 'web' } } });
+if (nsSeeded.status !== 201) throw new Error(`seed failed: ${JSON.stringify(nsSeeded.body)}`);
 if (seeded.status !== 201) throw new Error(`seed failed: ${JSON.stringify(seeded.body)}`);
 
 interface Row {
@@ -37,7 +39,7 @@ const rows: Row[] = [
   { name: 'reserved label', method: 'PUT', path: `${ep}/2`, opts: withBody({ labels: ['reserved:host'] }), status: 400, code: 'reserved-label' },
   { name: 'reserved label via $', method: 'PUT', path: `${ep}/2`, opts: withBody({ labels: ['$world'] }), status: 400, code: 'reserved-label' },
   { name: 'one key, two values', method: 'PUT', path: `${ep}/2`, opts: withBody({ labels: ['k8s:app=a', 'container:app=b'] }), status: 400, code: 'duplicate-label-key' },
-  { name: 'namespace label contradicting k8s-namespace', method: 'PUT', path: `${ep}/2`, opts: withBody({ labels: ['k8s:io.kubernetes.pod.namespace=x'], 'k8s-namespace': 'y' }), status: 400, code: 'duplicate-label-key' },
+  { name: 'namespace label contradicting k8s-namespace', method: 'PUT', path: `${ep}/2`, opts: withBody({ labels: ['k8s:io.kubernetes.pod.namespace=x'], 'k8s-namespace': 'y' }), status: 400, code: 'managed-label' },
   { name: 'IPv4 with leading zero', method: 'PUT', path: `${ep}/2`, opts: withBody({ ...good, addressing: { ipv4: '10.0.0.01' } }), status: 400, code: 'invalid-ip' },
   { name: 'IPv4 with prefix', method: 'PUT', path: `${ep}/2`, opts: withBody({ ...good, addressing: { ipv4: '10.0.0.2/32' } }), status: 400, code: 'invalid-ip' },
   { name: 'IPv4 out of range', method: 'PUT', path: `${ep}/2`, opts: withBody({ ...good, addressing: { ipv4: '10.0.0.256' } }), status: 400, code: 'invalid-ip' },
@@ -63,6 +65,12 @@ const rows: Row[] = [
   { name: 'identity number not a number', method: 'GET', path: `${c.base}/identities/abc`, status: 400, code: 'invalid-request' },
   { name: 'invalid label-filter regex', method: 'PATCH', path: `${c.base}/config`, opts: withBody({ 'label-filter': ['k8s:app(', '!foo'] }), status: 400, code: 'invalid-label-filter' },
   { name: 'label-filter lookahead', method: 'PATCH', path: `${c.base}/config`, opts: withBody({ 'label-filter': ['(?=a)b'] }), status: 400, code: 'invalid-label-filter' },
+  { name: 'label-filter of a bare !', method: 'PATCH', path: `${c.base}/config`, opts: withBody({ 'label-filter': ['app', '!'] }), status: 400, code: 'invalid-label-filter' },
+  { name: 'label-filter of k8s:! (empty after source and !)', method: 'PATCH', path: `${c.base}/config`, opts: withBody({ 'label-filter': ['k8s:!'] }), status: 400, code: 'invalid-label-filter' },
+  { name: 'label-filter lookbehind', method: 'PATCH', path: `${c.base}/config`, opts: withBody({ 'label-filter': ['(?<=a)b'] }), status: 400, code: 'invalid-label-filter' },
+  { name: 'label-filter repeat over 1000', method: 'PATCH', path: `${c.base}/config`, opts: withBody({ 'label-filter': ['a{1001}'] }), status: 400, code: 'invalid-label-filter' },
+  { name: 'zero identity rate', method: 'PATCH', path: `${c.base}/config`, opts: withBody({ 'node-identity-rate': 0 }), status: 400, code: 'invalid-request' },
+  { name: 'fractional identity burst', method: 'PATCH', path: `${c.base}/config`, opts: withBody({ 'node-identity-burst': 1.5 }), status: 400, code: 'invalid-request' },
   { name: 'negative grace', method: 'PATCH', path: `${c.base}/config`, opts: withBody({ 'identity-gc-grace-seconds': -1 }), status: 400, code: 'invalid-request' },
   { name: 'unknown config field', method: 'PATCH', path: `${c.base}/config`, opts: withBody({ 'cluster-id': 3 }), status: 400, code: 'invalid-request' },
   { name: 'patch deleting a missing label', method: 'PATCH', path: `${ep}/1/labels`, opts: withBody({ delete: ['k8s:app=nope'] }), status: 400, code: 'label-not-found' },
@@ -70,6 +78,20 @@ const rows: Row[] = [
   { name: 'ipcache limit over 100000', method: 'GET', path: `${c.base}/ipcache?limit=100001`, status: 400, code: 'invalid-request' },
   { name: 'list limit over 10000', method: 'GET', path: `${c.base}/endpoints?limit=10001`, status: 400, code: 'invalid-request' },
   { name: 'list with a forged cursor', method: 'GET', path: `${c.base}/endpoints?cursor=bm9wZQ`, status: 400, code: 'invalid-cursor' },
+  { name: 'heartbeat beyond the cluster revision', method: 'POST', path: `${c.base}/nodes/node-1/heartbeat`, opts: withBody({ 'applied-revision': 999999 }), status: 400, code: 'invalid-revision' },
+  { name: 'node cluster label on create', method: 'PUT', path: `${ep}/2`, opts: withBody({ labels: ['k8s:io.cilium.k8s.policy.cluster=x'] }), status: 400, code: 'managed-label' },
+  { name: 'namespace label on create', method: 'PUT', path: `${ep}/2`, opts: withBody({ labels: ['io.cilium.k8s.namespace.labels.team=x'] }), status: 400, code: 'managed-label' },
+  { name: 'IPv4-mapped pod address', method: 'PUT', path: `${ep}/2`, opts: withBody({ ...good, addressing: { ipv6: '::ffff:10.0.0.1' } }), status: 400, code: 'invalid-ip' },
+  { name: 'broadcast pod address', method: 'PUT', path: `${ep}/2`, opts: withBody({ ...good, addressing: { ipv4: '255.255.255.255' } }), status: 400, code: 'invalid-ip' },
+  { name: "node's own address as a pod's", method: 'PUT', path: `${ep}/2`, opts: withBody({ ...good, addressing: { ipv4: '192.168.0.1' } }), status: 409, code: 'ip-in-use' },
+  { name: 'bad namespace name', method: 'PUT', path: `${c.base}/namespaces/Shop`, opts: withBody({ labels: {} }), status: 400, code: 'invalid-namespace-name' },
+  { name: 'namespace without labels', method: 'PUT', path: `${c.base}/namespaces/shop`, opts: withBody({}), status: 400, code: 'invalid-request' },
+  { name: 'namespace label with bad key', method: 'PUT', path: `${c.base}/namespaces/default`, opts: withBody({ labels: { 'a/b/c': 'x' } }), status: 400, code: 'invalid-label' },
+  { name: 'namespace label value too long', method: 'PUT', path: `${c.base}/namespaces/default`, opts: withBody({ labels: { team: 'v'.repeat(64) } }), status: 400, code: 'invalid-request' },
+  { name: 'unknown namespace', method: 'GET', path: `${c.base}/namespaces/nope`, status: 404, code: 'namespace-not-found' },
+  { name: 'delete unknown namespace', method: 'DELETE', path: `${c.base}/namespaces/nope`, status: 404, code: 'namespace-not-found' },
+  { name: 'namespace list limit over 10000', method: 'GET', path: `${c.base}/namespaces?limit=10001`, status: 400, code: 'invalid-request' },
+  { name: 'namespace list with a forged cursor', method: 'GET', path: `${c.base}/namespaces?cursor=bm9wZQ`, status: 400, code: 'invalid-cursor' },
   { name: 'unknown route', method: 'GET', path: `${c.base}/nope`, status: 404, code: 'not-found' },
   { name: 'unknown route outside a cluster', method: 'GET', path: '/v1/nope', status: 404, code: 'not-found' },
   { name: 'feed socket without an upgrade', method: 'GET', path: `${c.base}/feed/ws?since=0`, status: 400, code: 'invalid-request' },

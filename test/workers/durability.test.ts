@@ -40,8 +40,12 @@ describe('service endpoints', () => {
         '/v1/clusters/{cluster}/identities/{nid}',
         '/v1/clusters/{cluster}/ipcache',
         '/v1/clusters/{cluster}/config',
+        '/v1/clusters/{cluster}/namespaces',
+        '/v1/clusters/{cluster}/namespaces/{namespace}',
       ]),
     );
+    expect(doc.body.paths['/v1/clusters/{cluster}/nodes/{node}/endpoints/{ref}'].put.responses['429']).toBeDefined();
+    expect(Object.keys(doc.body.components.schemas.ClusterConfig.properties)).toEqual(expect.arrayContaining(['node-identity-rate', 'node-identity-burst']));
     const ecr = doc.body.components.schemas.EndpointChangeRequest;
     expect(ecr.additionalProperties).toBe(false);
     expect(Object.keys(ecr.properties)).toContain('sync-build-endpoint');

@@ -92,7 +92,7 @@ describe('labels, regeneration and deletion', () => {
     const missing = await call('PATCH', `${c.base}/nodes/node-1/endpoints/1/labels`, { body: { delete: ['k8s:nope=1'] } });
     expect([missing.status, missing.body.error.code]).toEqual([400, 'label-not-found']);
     const managed = await call('PATCH', `${c.base}/nodes/node-1/endpoints/1/labels`, { body: { add: [`k8s:io.cilium.k8s.policy.cluster=other`] } });
-    expect([managed.status, managed.body.error.code]).toEqual([400, 'invalid-label']);
+    expect([managed.status, managed.body.error.code]).toEqual([400, 'managed-label']);
   });
 
   it('applies a changed label filter at regeneration, not before', async () => {

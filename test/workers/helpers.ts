@@ -1,6 +1,7 @@
 // Helpers for tests inside workerd: authenticated requests through the whole worker (SELF),
 // fresh clusters (storage is shared between the tests of one file) and state dumps.
 import { env, runInDurableObject, SELF } from 'cloudflare:test';
+import type { ClusterDO } from '../../durable-objects/cluster-do.js';
 
 export const ADMIN_TOKEN = 'test-admin-token';
 const BASE = 'http://idplane.test';
@@ -92,4 +93,23 @@ export async function dumpStorage(stub: DurableObjectStub): Promise<Record<strin
 /** Every row of every table of a cluster: compare before/after to prove nothing changed. */
 export function dumpState(cluster: string): Promise<Record<string, unknown[]>> {
   return dumpStorage(clusterStub(cluster));
+}
+
+export interface ManualClock {
+  now(): number;
+  advance(ms: number): void;
+}
+
+/**
+ * Gives the cluster's Durable Object a clock that moves only when the test advances it. It starts
+ * a year ahead of real time, so alarms it schedules never fire by themselves: the test runs them
+ * (runDurableObjectAlarm) after moving the clock.
+ */
+export async function useManualClock(cluster: string, start = Date.now() + 365 * 24 * 3600 * 1000): Promise<ManualClock> {
+  let t = start;
+  const clock: ManualClock = { now: () => t, advance: (ms) => void (t += ms) };
+  await runInDurableObject(clusterStub(cluster), (instance: ClusterDO) => {
+    instance.clock = clock.now;
+  });
+  return clock;
 }

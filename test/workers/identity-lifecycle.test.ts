@@ -2,7 +2,7 @@
 // quarantine of freed numbers.
 import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import { call, clusterStub, clusterWithNodes } from './helpers.js';
+import { call, clusterStub, clusterWithNodes, useManualClock } from './helpers.js';
 
 const web = (i: number, extra: string[] = []) => ({
   labels: ['k8s:app=burst', ...extra],
@@ -60,14 +60,20 @@ describe('identity allocation', () => {
 
   it('revives a released identity re-allocated within its grace period', async () => {
     const c = await clusterWithNodes(['node-1']);
+    const clock = await useManualClock(c.cluster);
     const first = await c.createEndpoint('node-1', '1', { labels: ['k8s:app=revive'] });
+    const createdAt = (await c.identity(first.body.identity.id)).body['created-at'];
+    expect(createdAt).toBe(new Date(clock.now()).toISOString());
     expect((await c.deleteEndpoint('node-1', '1')).status).toBe(200);
+    // Within the grace period (900 s by default) the alarm keeps the released identity.
+    clock.advance(899_000);
     await runDurableObjectAlarm(clusterStub(c.cluster));
     const second = await c.createEndpoint('node-1', '1', { labels: ['k8s:app=revive'] });
     expect(second.body.identity.id).toBe(first.body.identity.id);
     const id = await c.identity(first.body.identity.id);
     expect(id.body.references).toBe(1);
-    expect(id.body['created-at']).toBe((await c.identity(first.body.identity.id)).body['created-at']);
+    // Revived, not re-created: it keeps the creation time of its first allocation.
+    expect(id.body['created-at']).toBe(createdAt);
   });
 
   it('never hands out a quarantined number, and reports a full range as 507', async () => {

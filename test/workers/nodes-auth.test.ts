@@ -9,6 +9,7 @@ const base = `/v1/clusters/${cluster}`;
 const n1 = await call('PUT', `${base}/nodes/n1`, { body: { ipv4: '192.168.9.1' } });
 const n2 = await call('PUT', `${base}/nodes/n2`, { body: { ipv4: '192.168.9.2' } });
 const tokens: Record<string, string | null> = { admin: ADMIN_TOKEN, own: n1.body.token, other: n2.body.token, none: null };
+await call('PUT', `${base}/namespaces/shop`, { body: { labels: { team: 'web' } } });
 const seeded = await call('PUT', `${base}/nodes/n1/endpoints/1`, { body: { labels: ['k8s:app=seed'], addressing: { ipv4: '10.30.0.1' } } });
 if (seeded.status !== 201) throw new Error(JSON.stringify(seeded.body));
 
@@ -38,6 +39,10 @@ const routes: Route[] = [
   { name: 'get identity', request: () => ['GET', `${base}/identities/1`], allowed: ['admin', 'own', 'other'] },
   { name: 'ipcache', request: () => ['GET', `${base}/ipcache`], allowed: ['admin', 'own', 'other'] },
   { name: 'feed', request: () => ['GET', `${base}/feed?since=0`], allowed: ['admin', 'own', 'other'] },
+  { name: 'PUT namespace', request: () => ['PUT', `${base}/namespaces/shop`, { labels: { team: 'web' } }], allowed: ['admin'] },
+  { name: 'GET namespace', request: () => ['GET', `${base}/namespaces/shop`], allowed: ['admin', 'own', 'other'] },
+  { name: 'list namespaces', request: () => ['GET', `${base}/namespaces`], allowed: ['admin', 'own', 'other'] },
+  { name: 'DELETE namespace', request: () => ['DELETE', `${base}/namespaces/gone-${next()}`], allowed: ['admin'] },
   { name: 'get config', request: () => ['GET', `${base}/config`], allowed: ['admin'] },
   { name: 'patch config', request: () => ['PATCH', `${base}/config`, { 'identity-gc-grace-seconds': 900 }], allowed: ['admin'] },
 ];
@@ -48,8 +53,8 @@ describe('token scoping', () => {
   it.each(cases)('$name as $who → $want', async ({ request, who, want }) => {
     const [method, path, body] = request();
     // Routes that remove something get it created first.
-    const gone = /\/nodes\/(gone-\d+)$/.exec(path);
-    if (gone) await call('PUT', `${base}/nodes/${gone[1]}`, { body: {} });
+    const gone = /\/(nodes|namespaces)\/(gone-\d+)$/.exec(path);
+    if (gone) await call('PUT', path, { body: gone[1] === 'nodes' ? {} : { labels: {} } });
     if (method === 'DELETE' && path.includes('/endpoints/')) await call('PUT', path, { body: { labels: ['k8s:app=x'] } });
     const res = await call(method, path, { body, token: tokens[who] });
     if (want === 'allowed') expect([method, res.status < 300]).toEqual([method, true]);

@@ -19,9 +19,10 @@ export const ERROR_RESPONSES = {
   400: error('Invalid request: bad body, label, IP, reference or parameter'),
   401: error('Missing or invalid bearer token'),
   403: error('A node token acting outside its node, or on an admin-only route'),
-  404: error('Unknown cluster, node, endpoint or identity'),
+  404: error('Unknown cluster, node, endpoint, identity or namespace'),
   409: error('Conflict: endpoint reference, IP or cluster ID already taken; cluster not empty; node being deleted'),
   413: error('Body over 64 KiB'),
+  429: error('A node allocating new identities faster than its rate (Retry-After: seconds)'),
   503: error('A node removal batch failed: the node stays deleting and the alarm retries; DELETE again later'),
   507: error('No free endpoint number or identity'),
 } as const;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { hostPrefix, parseIp } from '../../../src/core/ip.js';
+import { hostPrefix, parseIp, parseIpField, parsePodIpField, podAddressProblem, tunnelIpOf } from '../../../src/core/ip.js';
 
 describe('parseIp', () => {
   it.each([
@@ -29,5 +29,47 @@ describe('parseIp', () => {
     expect(hostPrefix(parseIp('10.0.0.1')!)).toBe('10.0.0.1/32');
     expect(hostPrefix(parseIp('fd00::1')!)).toBe('fd00::1/128');
     expect([...parseIp('fd00::1')!.bytes]).toEqual([0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
+  });
+});
+
+describe('address fields', () => {
+  it.each([
+    { text: '::ffff:10.1.2.3', family: 6, code: 'invalid-ip', why: /IPv4-mapped/ },
+    { text: '::ffff:a01:203', family: 6, code: 'invalid-ip', why: /IPv4-mapped/ },
+    { text: '10.1.2.3', family: 6, code: 'invalid-ip', why: /not an IPv6 address/ },
+  ] as const)('refuses $text in an IPv$family field, naming it', ({ text, family, why }) => {
+    expect(() => parseIpField('addressing.x', text, family)).toThrow(expect.objectContaining({ code: 'invalid-ip', message: expect.stringMatching(why) }));
+    expect(() => parseIpField('addressing.x', text, family)).toThrow(/^addressing\.x: /);
+  });
+
+  it('gives null for an absent field and the canonical form otherwise', () => {
+    expect(parseIpField('ipv6', undefined, 6)).toBeNull();
+    expect(parseIpField('ipv6', 'FD00::0:1', 6)?.text).toBe('fd00::1');
+  });
+
+  it.each([
+    { text: '0.0.0.0', want: 'the unspecified address' },
+    { text: '127.0.0.1', want: 'a loopback address' },
+    { text: '127.255.0.9', want: 'a loopback address' },
+    { text: '224.0.0.1', want: 'a multicast address' },
+    { text: '239.255.255.250', want: 'a multicast address' },
+    { text: '255.255.255.255', want: 'the broadcast address' },
+    { text: '::', want: 'the unspecified address' },
+    { text: '::1', want: 'the loopback address' },
+    { text: 'ff02::1', want: 'a multicast address' },
+    { text: '10.0.0.1', want: undefined },
+    { text: '240.0.0.1', want: undefined },
+    { text: '169.254.1.1', want: undefined },
+    { text: 'fd00::1', want: undefined },
+    { text: '::2', want: undefined },
+  ])('$text as a pod address: $want', ({ text, want }) => {
+    expect(podAddressProblem(parseIp(text)!)).toBe(want);
+    if (want) expect(() => parsePodIpField('ip', text, text.includes(':') ? 6 : 4)).toThrow(expect.objectContaining({ code: 'invalid-ip' }));
+  });
+
+  it('prefers the IPv4 address as a tunnel endpoint', () => {
+    expect(tunnelIpOf({ ipv4: '192.168.0.1', ipv6: 'fd00::1' })).toBe('192.168.0.1');
+    expect(tunnelIpOf({ ipv4: null, ipv6: 'fd00::1' })).toBe('fd00::1');
+    expect(tunnelIpOf({ ipv4: null, ipv6: null })).toBeNull();
   });
 });

@@ -59,7 +59,53 @@ describe('user patterns', () => {
     expect(identityRelevant(f, 'k8s:io.kubernetes.pod.namespace=ns')).toBe(true);
   });
 
-  it.each([['k8s:app('], [''], ['k8s:'], ['(?!x)'], ['(a)\\1']])('rejects %j', (p) => {
-    expect(() => checkLabelFilter([p])).toThrow(expect.objectContaining({ code: 'invalid-label-filter' }));
+  it.each([
+    { pattern: 'k8s:app(', why: 'missing closing )' },
+    { pattern: '', why: 'empty expression' },
+    { pattern: 'k8s:', why: 'empty expression' },
+    { pattern: '!', why: 'empty expression' },
+    { pattern: 'k8s:!', why: 'empty expression' },
+    { pattern: '(?!x)', why: 'unsupported Perl syntax' },
+    { pattern: '(?<=a)b', why: 'invalid named capture' },
+    { pattern: '(a)\\1', why: 'invalid escape sequence' },
+    { pattern: 'a{1001}', why: 'invalid repeat count' },
+  ])('rejects $pattern ($why), naming it', ({ pattern, why }) => {
+    expect(() => checkLabelFilter(['app', pattern])).toThrow(
+      expect.objectContaining({ code: 'invalid-label-filter', message: expect.stringMatching(new RegExp(`^label-filter\\[1\\] ${escape(JSON.stringify(pattern))}: .*${escape(why)}`)) }),
+    );
   });
 });
+
+describe('RE2 semantics (Go regexp, as Cilium compiles its patterns)', () => {
+  it.each([
+    // (?i) and other RE2 flags, as users copy them from Cilium's docs.
+    { patterns: ['(?i)APP'], label: 'k8s:app=web', want: true },
+    { patterns: ['(?i)APP'], label: 'k8s:tier=web', want: false },
+    // Leftmost-first, as Go's FindStringIndex: `a|ab` matches "a" (1), not "ab" (2), so it does
+    // not beat the 1-long exclude; written `ab|a` it matches 2 and does.
+    { patterns: ['a|ab', '!a'], label: 'k8s:abc=x', want: false },
+    { patterns: ['ab|a', '!a'], label: 'k8s:abc=x', want: true },
+    // A match that does not start at index 0 of the key does not count.
+    { patterns: ['web'], label: 'k8s:app-web=x', want: false },
+    // The source is the text before the first ':', as in Cilium, so a POSIX class needs one.
+    { patterns: ['k8s:[[:alpha:]]+'], label: 'k8s:tier=x', want: true },
+    { patterns: ['[[:alpha:]]+'], label: 'k8s:tier=x', want: false },
+  ])('$patterns on $label → $want', ({ patterns, label, want }) => {
+    expect(identityRelevant(compileLabelFilter(patterns), label)).toBe(want);
+  });
+
+  it('matches a nested-quantifier pattern on a long key in linear time', () => {
+    // No key has a b, c or d: a backtracking engine tries 2^n ways for n a's before failing.
+    const filter = compileLabelFilter([...DEFAULT_LABEL_FILTER, '!(a+)+b', '!(a|aa)+c', '!(.*)*d']);
+    const started = performance.now();
+    for (let i = 0; i < 50; i++) {
+      const key = `${'a'.repeat(200 + i)}.example/${'a'.repeat(62)}`;
+      expect(identityRelevant(filter, `k8s:${key}=x`)).toBe(true);
+    }
+    expect(performance.now() - started).toBeLessThan(2000);
+  });
+});
+
+function escape(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}

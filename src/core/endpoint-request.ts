@@ -1,13 +1,28 @@
-// Validates and normalises an EndpointChangeRequest before any state is touched: every problem
-// is a DomainError naming the field, and one request has one normal form (its fingerprint).
-import type { EndpointChangeRequest } from '../../src/api/endpoints.js';
-import { composeEndpointLabels } from '../../src/core/endpoint-labels.js';
-import { isValidContainerId, isValidIfname, parseEndpointRef, type EndpointRef } from '../../src/core/endpoint-ref.js';
-import { DomainError } from '../../src/core/errors.js';
-import { sha256Hex } from '../../src/core/identity-key.js';
-import { parseIp, type ParsedIp } from '../../src/core/ip.js';
-import { isDns1123Label, isDns1123Subdomain } from '../../src/core/k8s-names.js';
-import { sortedList, type Label } from '../../src/core/labels.js';
+// Validates and normalises an endpoint create request (Cilium's EndpointChangeRequest subset)
+// before any state is touched: every problem is a DomainError naming the field, and one request
+// has one normal form (its fingerprint). Pure, so that the control plane, the node agent and the
+// CNI plugin check a create the same way.
+import { composeEndpointLabels } from './endpoint-labels.js';
+import { formatAttachmentId, isValidContainerId, isValidIfname, parseEndpointRef, type EndpointRef } from './endpoint-ref.js';
+import { DomainError } from './errors.js';
+import { sha256Hex } from './identity-key.js';
+import { parsePodIpField, type ParsedIp } from './ip.js';
+import { isDns1123Label, isDns1123Subdomain } from './k8s-names.js';
+import { sortedList, type Label } from './labels.js';
+
+/** The fields of a create request this normalisation reads (src/api's EndpointChangeRequest). */
+export interface EndpointCreateRequest {
+  addressing?: { ipv4?: string; ipv6?: string };
+  labels?: readonly string[];
+  'k8s-namespace'?: string;
+  'k8s-pod-name'?: string;
+  'container-id'?: string;
+  'container-interface-name'?: string;
+  'interface-name'?: string;
+  'interface-index'?: number;
+  mac?: string;
+  'host-mac'?: string;
+}
 
 export interface NormalisedCreate {
   ref: EndpointRef;
@@ -40,14 +55,7 @@ function parseMac(field: string, s: string | undefined): string | null {
   return s.toLowerCase();
 }
 
-function parseAddress(field: string, s: string | undefined, family: 4 | 6): ParsedIp | null {
-  if (s === undefined) return null;
-  const ip = parseIp(s, family);
-  if (!ip) throw new DomainError('invalid-ip', `${field}: ${JSON.stringify(s)} is not an IPv${family} address`);
-  return ip;
-}
-
-export function normaliseCreate(refText: string, req: EndpointChangeRequest, cluster: string): NormalisedCreate {
+export function normaliseCreate(refText: string, req: EndpointCreateRequest, cluster: string): NormalisedCreate {
   const ref = parseEndpointRef(refText, true);
   const namespace = req['k8s-namespace'] ?? null;
   if (namespace !== null && !isDns1123Label(namespace)) throw invalid('k8s-namespace', 'must be a DNS-1123 label');
@@ -68,7 +76,7 @@ export function normaliseCreate(refText: string, req: EndpointChangeRequest, clu
     containerIfname ??= ref.ifname ?? null;
   }
   if (containerIfname !== null && containerId === null) throw invalid('container-interface-name', 'needs a container-id');
-  const attachmentId = containerId === null ? null : containerIfname === null ? containerId : `${containerId}:${containerIfname}`;
+  const attachmentId = containerId === null ? null : formatAttachmentId(containerId, containerIfname);
 
   const interfaceName = req['interface-name'] ?? null;
   if (interfaceName !== null && !isValidIfname(interfaceName)) throw invalid('interface-name', 'invalid interface name');
@@ -84,8 +92,8 @@ export function normaliseCreate(refText: string, req: EndpointChangeRequest, clu
     interfaceIndex: req['interface-index'] ?? null,
     mac: parseMac('mac', req.mac),
     hostMac: parseMac('host-mac', req['host-mac']),
-    ipv4: parseAddress('addressing.ipv4', req.addressing?.ipv4, 4),
-    ipv6: parseAddress('addressing.ipv6', req.addressing?.ipv6, 6),
+    ipv4: parsePodIpField('addressing.ipv4', req.addressing?.ipv4, 4),
+    ipv6: parsePodIpField('addressing.ipv6', req.addressing?.ipv6, 6),
   };
   const fingerprint = sha256Hex(
     JSON.stringify({ ...normal, ipv4: normal.ipv4?.text, ipv6: normal.ipv6?.text, labels: sortedList(labels) }),
