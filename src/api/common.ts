@@ -2,6 +2,7 @@
 import { z } from '@hono/zod-openapi';
 import { ERROR_CODES } from '../core/errors.js';
 import { isDns1123Label } from '../core/k8s-names.js';
+import { MAX_PAGE_LIMIT } from '../core/page-limits.js';
 
 export const ErrorResponse = z
   .object({
@@ -37,8 +38,6 @@ export const EndpointParam = NodeParam.extend({
     example: 'cilium-local:0',
   }),
 });
-
-export const MAX_PAGE_LIMIT = 10000;
 
 export const PageQuery = z.object({
   limit: z.coerce.number().int().min(1).max(MAX_PAGE_LIMIT).optional().openapi({ description: `Page size, at most ${MAX_PAGE_LIMIT}` }),

@@ -1,6 +1,7 @@
 // Identity and ipcache schemas.
 import { z } from '@hono/zod-openapi';
 import { PageQuery } from './common.js';
+import { MAX_IPCACHE_PAGE } from '../core/page-limits.js';
 
 export const Identity = z
   .object({
@@ -43,9 +44,6 @@ export const Ipcache = z
   .object({ revision: z.number().int(), entries: z.array(IpcacheEntry), 'next-cursor': z.string().optional() })
   .openapi('Ipcache');
 export type Ipcache = z.infer<typeof Ipcache>;
-
-/** The ipcache pages up to 100k entries, so one page (one transaction) is a whole snapshot. */
-export const MAX_IPCACHE_PAGE = 100_000;
 
 export const IpcacheQuery = PageQuery.extend({
   limit: z.coerce.number().int().min(1).max(MAX_IPCACHE_PAGE).optional().openapi({ description: `Page size, at most ${MAX_IPCACHE_PAGE}` }),

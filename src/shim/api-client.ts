@@ -2,8 +2,9 @@
 // machine-readable code.
 import type { Cluster, ClusterList } from '../api/clusters.js';
 import type { Endpoint, EndpointList } from '../api/endpoints.js';
-import { MAX_IPCACHE_PAGE, type Identity, type IdentityList, type Ipcache, type IpcacheEntry } from '../api/identities.js';
+import type { Identity, IdentityList, Ipcache, IpcacheEntry } from '../api/identities.js';
 import type { NodeList } from '../api/nodes.js';
+import { MAX_IPCACHE_PAGE, MAX_PAGE_LIMIT } from '../core/page-limits.js';
 
 export interface ClientConfig {
   url: string;
@@ -19,6 +20,14 @@ export class ApiError extends Error {
   ) {
     super(message);
     this.name = 'ApiError';
+  }
+}
+
+function parseJson<T>(text: string): T | undefined {
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    return undefined;
   }
 }
 
@@ -64,12 +73,12 @@ export class ApiClient {
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await res.text();
-    const parsed = text === '' ? undefined : (JSON.parse(text) as unknown);
     if (!res.ok) {
-      const err = (parsed as { error?: { code?: string; message?: string } } | undefined)?.error;
+      // The API answers {"error": {code, message}}; anything else (a proxy's page) keeps its status.
+      const err = parseJson<{ error?: { code?: string; message?: string } }>(text)?.error;
       throw new ApiError(res.status, err?.code ?? 'http-error', err?.message ?? `${method} ${path}: HTTP ${res.status}`);
     }
-    return parsed as T;
+    return (text === '' ? undefined : JSON.parse(text)) as T;
   }
 
   /** Every endpoint matching the query, following `next-cursor` across pages. */
@@ -86,7 +95,7 @@ export class ApiClient {
     const out: Endpoint[] = [];
     let cursor: string | undefined;
     do {
-      const params = new URLSearchParams({ limit: '10000' });
+      const params = new URLSearchParams({ limit: String(MAX_PAGE_LIMIT) });
       for (const [k, v] of Object.entries(query)) if (v !== undefined) params.set(k, v);
       if (cursor) params.set('cursor', cursor);
       const page = await this.request<EndpointList>('GET', `${path}?${params}`);
@@ -128,7 +137,7 @@ export class ApiClient {
     const out: Identity[] = [];
     let cursor: string | undefined;
     do {
-      const params = new URLSearchParams({ limit: '10000' });
+      const params = new URLSearchParams({ limit: String(MAX_PAGE_LIMIT) });
       if (cursor) params.set('cursor', cursor);
       const page = await this.request<IdentityList>('GET', `/identities?${params}`);
       out.push(...page.identities);

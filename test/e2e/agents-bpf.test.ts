@@ -10,7 +10,7 @@ import { clusterApi, eventually, putCluster } from './support.js';
 import { startWranglerDev, type WranglerDev } from './wrangler-dev.js';
 
 const canRun = requireRootOrSkip('agents with real BPF maps');
-const AGENT = resolve(import.meta.dirname, '../../bin/idplane-agent.js');
+const AGENT = resolve(import.meta.dirname, '../../dist/idplane-agent.js');
 const CLUSTER = 'e2e-bpf';
 const work = mkdtempSync(join(tmpdir(), 'idplane-bpf-'));
 let dev: WranglerDev;

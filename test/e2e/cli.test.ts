@@ -8,7 +8,7 @@ import { putCluster } from './support.js';
 import { startWranglerDev, type WranglerDev } from './wrangler-dev.js';
 
 const run = promisify(execFile);
-const BIN = resolve(import.meta.dirname, '../../bin/idplane.js');
+const BIN = resolve(import.meta.dirname, '../../dist/idplane.js');
 let dev: WranglerDev;
 
 async function api(method: string, path: string, body?: unknown) {

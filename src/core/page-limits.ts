@@ -1,0 +1,7 @@
+// Page sizes of the list routes: the API's schemas enforce them, and clients (the agent, the CLI)
+// ask for full pages without loading the schemas.
+
+export const MAX_PAGE_LIMIT = 10000;
+
+/** The ipcache pages up to 100k entries, so one page (one transaction) is a whole snapshot. */
+export const MAX_IPCACHE_PAGE = 100_000;
