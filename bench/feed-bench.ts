@@ -10,8 +10,10 @@ import type { IpcacheEntry } from '../src/api/identities.js';
 import type { FeedEvent } from '../src/core/feed.js';
 import type { MapBackend } from '../src/datapath/backends/backend.js';
 import { MemoryBackend } from '../src/datapath/backends/memory.js';
+import { PinRecord } from '../src/datapath/backends/pin-record.js';
+import { defaultPinDirectory, NODE_MAPS } from '../src/datapath/maps.js';
 import { Agent } from '../src/shim/agent/agent.js';
-import { applyMapOps } from '../src/shim/agent/apply.js';
+import { applyMapOps, readMaps } from '../src/shim/agent/apply.js';
 import { AgentMetrics } from '../src/shim/agent/metrics.js';
 import { planEvents, reconcileWithSnapshot } from '../src/shim/agent/plan.js';
 import { StateFile } from '../src/shim/agent/state-file.js';
@@ -35,7 +37,7 @@ function bpffsMount(): { path: string; unmount(): void } | string {
 
 async function bpfBackend(path: string): Promise<MapBackend> {
   const { BpfBackend } = await import('../src/datapath/backends/bpf.js');
-  return new BpfBackend(path);
+  return new BpfBackend(defaultPinDirectory(path), new PinRecord(mkdtempSync(join(tmpdir(), 'bench-pins-'))));
 }
 
 function syntheticIpcache(n: number): IpcacheEntry[] {
@@ -123,7 +125,7 @@ function applyRate(name: string, backend: MapBackend): void {
 
 function snapshotApply(backend: MapBackend): void {
   const entries = syntheticIpcache(100_000);
-  const current = () => ({ ipcache: backend.entries('ipcache'), lxc: backend.entries('lxc') });
+  const current = () => readMaps(backend, NODE_MAPS);
   const t0 = performance.now();
   applyMapOps(backend, reconcileWithSnapshot('node-0', current(), entries, []));
   const first = (performance.now() - t0) / 1000;

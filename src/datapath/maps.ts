@@ -1,5 +1,6 @@
-// The pinned maps the agent writes, with Cilium v1.18's definitions (bpf/lib/eps.h, maps.h;
-// pkg/maps/ipcache, pkg/maps/lxcmap). Pinned under <bpffs>/tc/globals/<name>.
+// The pinned maps the agent writes, addressed by pin name + layout, with Cilium v1.18's
+// definitions (bpf/lib/eps.h, maps.h; pkg/maps/ipcache, pkg/maps/lxcmap). The agent owns a pin
+// only if its layout is exactly this one: a map of another layout is refused, never replaced.
 import { IPCACHE_KEY, REMOTE_ENDPOINT_INFO } from './layout/ipcache.js';
 import { ENDPOINT_INFO, ENDPOINT_KEY } from './layout/lxc.js';
 
@@ -7,10 +8,10 @@ export const BPF_MAP_TYPE_HASH = 1;
 export const BPF_MAP_TYPE_LPM_TRIE = 11;
 export const BPF_F_NO_PREALLOC = 1;
 
-export type MapName = 'ipcache' | 'lxc';
+const MAP_TYPE_NAMES: Record<number, string> = { [BPF_MAP_TYPE_HASH]: 'hash', [BPF_MAP_TYPE_LPM_TRIE]: 'lpm_trie' };
 
-export interface MapSpec {
-  pinName: string;
+/** What the kernel reports for a map (struct bpf_map_info) and what the agent creates. */
+export interface MapLayout {
   type: number;
   keySize: number;
   valueSize: number;
@@ -18,15 +19,47 @@ export interface MapSpec {
   flags: number;
 }
 
-export const MAP_SPECS: Record<MapName, MapSpec> = {
-  ipcache: { pinName: 'cilium_ipcache_v2', type: BPF_MAP_TYPE_LPM_TRIE, keySize: IPCACHE_KEY.size, valueSize: REMOTE_ENDPOINT_INFO.size, maxEntries: 512000, flags: BPF_F_NO_PREALLOC },
-  // CONDITIONAL_PREALLOC is 0 with Cilium's default --preallocate-bpf-maps=true.
-  lxc: { pinName: 'cilium_lxc', type: BPF_MAP_TYPE_HASH, keySize: ENDPOINT_KEY.size, valueSize: ENDPOINT_INFO.size, maxEntries: 65535, flags: 0 },
+/** One pinned map: its file name in the pin directory and its layout. */
+export interface MapRef {
+  name: string;
+  layout: MapLayout;
+}
+
+export const IPCACHE_MAP: MapRef = {
+  name: 'cilium_ipcache_v2',
+  layout: { type: BPF_MAP_TYPE_LPM_TRIE, keySize: IPCACHE_KEY.size, valueSize: REMOTE_ENDPOINT_INFO.size, maxEntries: 512000, flags: BPF_F_NO_PREALLOC },
 };
 
-export const MAP_NAMES: readonly MapName[] = ['ipcache', 'lxc'];
+export const LXC_MAP: MapRef = {
+  name: 'cilium_lxc',
+  // CONDITIONAL_PREALLOC is 0 with Cilium's default --preallocate-bpf-maps=true.
+  layout: { type: BPF_MAP_TYPE_HASH, keySize: ENDPOINT_KEY.size, valueSize: ENDPOINT_INFO.size, maxEntries: 65535, flags: 0 },
+};
 
-/** `<bpffs>/tc/globals`, where Cilium pins its maps. */
-export function pinDirectory(bpffs: string): string {
+/** The maps every node has, opened at start; per-endpoint maps are opened as they are used. */
+export const NODE_MAPS: readonly MapRef[] = [IPCACHE_MAP, LXC_MAP];
+
+/** `<bpffs>/tc/globals`, where Cilium pins its maps (the default pin directory). */
+export function defaultPinDirectory(bpffs: string): string {
   return `${bpffs.replace(/\/+$/, '')}/tc/globals`;
+}
+
+export function describeLayout(l: MapLayout): string {
+  const type = MAP_TYPE_NAMES[l.type] ?? `type ${l.type}`;
+  return `${type}, key ${l.keySize} B, value ${l.valueSize} B, ${l.maxEntries} entries, flags 0x${l.flags.toString(16)}`;
+}
+
+/** Why a map found at `path` is not the agent's `map`; undefined when its layout matches. */
+export function layoutMismatch(map: MapRef, path: string, found: MapLayout): string | undefined {
+  const want = map.layout;
+  const same = found.type === want.type && found.keySize === want.keySize && found.valueSize === want.valueSize && found.maxEntries === want.maxEntries && found.flags === want.flags;
+  if (same) return undefined;
+  return `${path} is a map of another layout (${describeLayout(found)}); ${map.name} must be ${describeLayout(want)}. ` +
+    'It was left untouched: idplane-agent takes the place of cilium-agent on a node and never writes beside it ' +
+    '(stop the other writer and remove the pin, or point --pin-dir elsewhere)';
+}
+
+/** A pinned map the agent will not write: another layout, or a pin directory it cannot use. */
+export class MapOwnershipError extends Error {
+  override name = 'MapOwnershipError';
 }

@@ -1,16 +1,20 @@
-// Where map operations land: real pinned BPF maps, or memory (tests, non-Linux hosts).
-import type { MapName } from '../maps.js';
+// Where map operations land: real pinned BPF maps, or memory (tests, non-Linux hosts). Maps are
+// addressed by name + layout (MapRef), so per-endpoint maps need no change here.
+import type { MapRef } from '../maps.js';
 
 export interface MapBackend {
+  /**
+   * Opens a map, creating it when absent; refuses one of another layout (MapOwnershipError).
+   * Returns true when it was created (empty). The other methods open maps on first use.
+   */
+  openMap(map: MapRef): boolean;
   /** Inserts or replaces one entry (BPF_ANY). */
-  put(map: MapName, key: Uint8Array, value: Uint8Array): void;
+  put(map: MapRef, key: Uint8Array, value: Uint8Array): void;
   /** Removes one entry; a missing one is not an error. */
-  delete(map: MapName, key: Uint8Array): void;
+  delete(map: MapRef, key: Uint8Array): void;
   /** Every entry, for reconciliation and read-back. */
-  entries(map: MapName): [Uint8Array, Uint8Array][];
-  isEmpty(map: MapName): boolean;
-  /** Maps this backend had to create (none pinned, or a pin of another definition): they start empty. */
-  readonly createdMaps: readonly MapName[];
+  entries(map: MapRef): [Uint8Array, Uint8Array][];
+  isEmpty(map: MapRef): boolean;
   close(): void;
 }
 

@@ -2,7 +2,7 @@
 // native scratch buffers so that an update costs one syscall and two small copies.
 // Layouts of `union bpf_attr` and `struct bpf_map_info` from include/uapi/linux/bpf.h.
 import koffi from 'koffi';
-import type { MapSpec } from '../maps.js';
+import type { MapLayout } from '../maps.js';
 
 const SYS_BPF: Record<string, number> = { x64: 321, arm64: 280 };
 const BPF_MAP_CREATE = 0;
@@ -29,12 +29,9 @@ export class BpfError extends Error {
   }
 }
 
-export interface MapInfo {
-  type: number;
-  keySize: number;
-  valueSize: number;
-  maxEntries: number;
-  flags: number;
+/** struct bpf_map_info's layout fields and the map's ID (unique while the map exists). */
+export interface MapInfo extends MapLayout {
+  id: number;
 }
 
 export class BpfSyscalls {
@@ -83,15 +80,15 @@ export class BpfSyscalls {
     this.attr.fill(0);
   }
 
-  createMap(spec: MapSpec): number {
+  createMap(name: string, layout: MapLayout): number {
     this.resetAttr();
-    this.attr.writeUInt32LE(spec.type, 0);
-    this.attr.writeUInt32LE(spec.keySize, 4);
-    this.attr.writeUInt32LE(spec.valueSize, 8);
-    this.attr.writeUInt32LE(spec.maxEntries, 12);
-    this.attr.writeUInt32LE(spec.flags, 16);
+    this.attr.writeUInt32LE(layout.type, 0);
+    this.attr.writeUInt32LE(layout.keySize, 4);
+    this.attr.writeUInt32LE(layout.valueSize, 8);
+    this.attr.writeUInt32LE(layout.maxEntries, 12);
+    this.attr.writeUInt32LE(layout.flags, 16);
     // map_name[16] at 28: the kernel keeps 15 characters and the NUL.
-    this.attr.write(spec.pinName.slice(0, 15), 28, 'latin1');
+    this.attr.write(name.slice(0, 15), 28, 'latin1');
     return this.call('map-create', BPF_MAP_CREATE);
   }
 
@@ -127,6 +124,7 @@ export class BpfSyscalls {
     // struct bpf_map_info: type, id, key_size, value_size, max_entries, map_flags.
     return {
       type: this.value.readUInt32LE(0),
+      id: this.value.readUInt32LE(4),
       keySize: this.value.readUInt32LE(8),
       valueSize: this.value.readUInt32LE(12),
       maxEntries: this.value.readUInt32LE(16),

@@ -1,62 +1,118 @@
-// Real pinned BPF maps in Cilium's layout. An existing pin is reused when its definition
-// matches, and replaced when it does not (as Cilium's agent does with a changed map).
-import { mkdirSync, rmSync } from 'node:fs';
-import { MAP_NAMES, MAP_SPECS, pinDirectory, type MapName } from '../maps.js';
+// Real pinned BPF maps in Cilium's layout. A pin of the expected layout is reused (the agent's
+// own maps survive its restarts); a pin of any other layout is refused and left untouched; a
+// missing one is created, recorded as the agent's own (./pin-record.ts), and pinned.
+import { mkdirSync, rmSync, statfsSync } from 'node:fs';
+import { layoutMismatch, MapOwnershipError, type MapRef } from '../maps.js';
 import type { MapBackend } from './backend.js';
 import { BpfSyscalls } from './bpf-syscall.js';
+import type { PinRecord } from './pin-record.js';
+
+/** statfs f_type of a bpf filesystem (BPF_FS_MAGIC, include/uapi/linux/magic.h). */
+const BPF_FS_MAGIC = 0xcafe4a11;
+
+interface OpenMap {
+  fd: number;
+  map: MapRef;
+}
 
 export class BpfBackend implements MapBackend {
   private readonly sys = new BpfSyscalls();
-  private readonly fds = {} as Record<MapName, number>;
-  readonly createdMaps: MapName[] = [];
+  private readonly opened = new Map<string, OpenMap>();
 
-  constructor(readonly bpffs: string) {
-    const dir = pinDirectory(bpffs);
-    mkdirSync(dir, { recursive: true });
-    for (const name of MAP_NAMES) this.fds[name] = this.openOrCreate(name, `${dir}/${MAP_SPECS[name].pinName}`);
+  constructor(
+    readonly pinDir: string,
+    private readonly record: PinRecord,
+  ) {
+    mkdirSync(pinDir, { recursive: true });
+    if (statfsSync(pinDir).type !== BPF_FS_MAGIC) {
+      throw new MapOwnershipError(`${pinDir} is not on a bpf filesystem (mount it first: mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf)`);
+    }
   }
 
-  private openOrCreate(name: MapName, path: string): number {
-    const spec = MAP_SPECS[name];
+  private pathOf(map: MapRef): string {
+    return `${this.pinDir}/${map.name}`;
+  }
+
+  openMap(map: MapRef): boolean {
+    if (this.opened.has(map.name)) return false;
+    const path = this.pathOf(map);
     const existing = this.sys.objGet(path);
     if (existing !== undefined) {
-      const info = this.sys.mapInfo(existing);
-      const same = info.type === spec.type && info.keySize === spec.keySize && info.valueSize === spec.valueSize && info.maxEntries === spec.maxEntries && info.flags === spec.flags;
-      if (same) return existing;
-      this.sys.close(existing);
-      rmSync(path);
+      const mismatch = layoutMismatch(map, path, this.sys.mapInfo(existing));
+      if (mismatch !== undefined) {
+        this.sys.close(existing);
+        throw new MapOwnershipError(mismatch);
+      }
+      this.opened.set(map.name, { fd: existing, map });
+      return false;
     }
-    const fd = this.sys.createMap(spec);
+    const fd = this.sys.createMap(map.name, map.layout);
+    this.record.add({ path, mapId: this.sys.mapInfo(fd).id });
     this.sys.pin(fd, path);
-    this.createdMaps.push(name);
-    return fd;
+    this.opened.set(map.name, { fd, map });
+    return true;
   }
 
-  put(map: MapName, key: Uint8Array, value: Uint8Array): void {
-    this.sys.update(this.fds[map], key, value);
+  private fdOf(map: MapRef): number {
+    this.openMap(map);
+    return this.opened.get(map.name)!.fd;
   }
 
-  delete(map: MapName, key: Uint8Array): void {
-    this.sys.delete(this.fds[map], key);
+  put(map: MapRef, key: Uint8Array, value: Uint8Array): void {
+    this.sys.update(this.fdOf(map), key, value);
   }
 
-  entries(map: MapName): [Uint8Array, Uint8Array][] {
-    const spec = MAP_SPECS[map];
+  delete(map: MapRef, key: Uint8Array): void {
+    this.sys.delete(this.fdOf(map), key);
+  }
+
+  entries(map: MapRef): [Uint8Array, Uint8Array][] {
+    const fd = this.fdOf(map);
     const keys: Uint8Array[] = [];
-    for (let k = this.sys.nextKey(this.fds[map], null, spec.keySize); k; k = this.sys.nextKey(this.fds[map], k, spec.keySize)) keys.push(k);
+    for (let k = this.sys.nextKey(fd, null, map.layout.keySize); k; k = this.sys.nextKey(fd, k, map.layout.keySize)) keys.push(k);
     const out: [Uint8Array, Uint8Array][] = [];
     for (const k of keys) {
-      const v = this.sys.lookup(this.fds[map], k, spec.valueSize);
+      const v = this.sys.lookup(fd, k, map.layout.valueSize);
       if (v) out.push([k, v]);
     }
     return out;
   }
 
-  isEmpty(map: MapName): boolean {
-    return this.sys.nextKey(this.fds[map], null, MAP_SPECS[map].keySize) === undefined;
+  isEmpty(map: MapRef): boolean {
+    return this.sys.nextKey(this.fdOf(map), null, map.layout.keySize) === undefined;
   }
 
   close(): void {
-    for (const name of MAP_NAMES) this.sys.close(this.fds[name]);
+    for (const { fd } of this.opened.values()) this.sys.close(fd);
+    this.opened.clear();
   }
+}
+
+export interface CleanupOutcome {
+  removed: string[];
+  /** Recorded pins left in place, with why. */
+  kept: { path: string; reason: string }[];
+}
+
+/** Removes the pins the agent recorded, each only while it still holds the map the agent made. */
+export function removeOwnedPins(record: PinRecord): CleanupOutcome {
+  const sys = new BpfSyscalls();
+  const outcome: CleanupOutcome = { removed: [], kept: [] };
+  for (const pin of record.list()) {
+    const fd = sys.objGet(pin.path);
+    if (fd === undefined) {
+      outcome.kept.push({ path: pin.path, reason: 'already gone' });
+      continue;
+    }
+    const id = sys.mapInfo(fd).id;
+    sys.close(fd);
+    if (id !== pin.mapId) {
+      outcome.kept.push({ path: pin.path, reason: `it now holds map ${id}, not the agent's map ${pin.mapId}` });
+      continue;
+    }
+    rmSync(pin.path);
+    outcome.removed.push(pin.path);
+  }
+  record.clear();
+  return outcome;
 }

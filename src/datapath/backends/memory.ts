@@ -1,28 +1,47 @@
-// In-memory maps: the same contract as the BPF backend, for tests and hosts without BPF.
-import type { MapName } from '../maps.js';
+// In-memory maps: the same contract as the BPF backend (layouts checked the same way), for tests
+// and hosts without BPF.
+import { layoutMismatch, MapOwnershipError, type MapLayout, type MapRef } from '../maps.js';
 import { hexOf, type MapBackend } from './backend.js';
 
+interface MemoryMap {
+  layout: MapLayout;
+  entries: Map<string, [Uint8Array, Uint8Array]>;
+}
+
 export class MemoryBackend implements MapBackend {
-  private readonly maps: Record<MapName, Map<string, [Uint8Array, Uint8Array]>> = { ipcache: new Map(), lxc: new Map() };
+  private readonly maps = new Map<string, MemoryMap>();
 
-  put(map: MapName, key: Uint8Array, value: Uint8Array): void {
-    this.maps[map].set(hexOf(key), [key.slice(), value.slice()]);
+  openMap(map: MapRef): boolean {
+    const existing = this.maps.get(map.name);
+    if (existing) {
+      const mismatch = layoutMismatch(map, `memory:${map.name}`, existing.layout);
+      if (mismatch !== undefined) throw new MapOwnershipError(mismatch);
+      return false;
+    }
+    this.maps.set(map.name, { layout: map.layout, entries: new Map() });
+    return true;
   }
 
-  delete(map: MapName, key: Uint8Array): void {
-    this.maps[map].delete(hexOf(key));
+  private entriesOf(map: MapRef): Map<string, [Uint8Array, Uint8Array]> {
+    this.openMap(map);
+    return this.maps.get(map.name)!.entries;
   }
 
-  entries(map: MapName): [Uint8Array, Uint8Array][] {
-    return [...this.maps[map].values()].map(([k, v]) => [k.slice(), v.slice()]);
+  put(map: MapRef, key: Uint8Array, value: Uint8Array): void {
+    this.entriesOf(map).set(hexOf(key), [key.slice(), value.slice()]);
   }
 
-  isEmpty(map: MapName): boolean {
-    return this.maps[map].size === 0;
+  delete(map: MapRef, key: Uint8Array): void {
+    this.entriesOf(map).delete(hexOf(key));
   }
 
-  /** Memory holds nothing across processes; emptiness is what tells a restart. */
-  readonly createdMaps: readonly MapName[] = [];
+  entries(map: MapRef): [Uint8Array, Uint8Array][] {
+    return [...this.entriesOf(map).values()].map(([k, v]) => [k.slice(), v.slice()]);
+  }
+
+  isEmpty(map: MapRef): boolean {
+    return this.entriesOf(map).size === 0;
+  }
 
   close(): void {}
 }

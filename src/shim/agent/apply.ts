@@ -1,6 +1,7 @@
-// Applying planned map operations to a backend.
+// Applying planned map operations to a backend, and reading maps for reconciliation.
 import type { MapBackend } from '../../datapath/backends/backend.js';
-import type { MapOp } from './plan.js';
+import type { MapRef } from '../../datapath/maps.js';
+import type { MapContents, MapOp } from './plan.js';
 
 export function applyMapOps(backend: MapBackend, ops: Iterable<MapOp>): number {
   let n = 0;
@@ -10,4 +11,8 @@ export function applyMapOps(backend: MapBackend, ops: Iterable<MapOp>): number {
     n++;
   }
   return n;
+}
+
+export function readMaps(backend: MapBackend, maps: readonly MapRef[]): MapContents[] {
+  return maps.map((map) => ({ map, entries: backend.entries(map) }));
 }

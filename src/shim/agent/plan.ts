@@ -6,12 +6,12 @@ import type { FeedEvent } from '../../core/feed.js';
 import { hexOf } from '../../datapath/backends/backend.js';
 import { encodeIpcacheKey, encodeIpcacheValue } from '../../datapath/layout/ipcache.js';
 import { encodeLxcKey, encodeLxcValue } from '../../datapath/layout/lxc.js';
-import type { MapName } from '../../datapath/maps.js';
+import { IPCACHE_MAP, LXC_MAP, type MapRef } from '../../datapath/maps.js';
 import { parseIp, type ParsedIp } from '../../core/ip.js';
 
 export type MapOp =
-  | { map: MapName; kind: 'put'; key: Uint8Array; value: Uint8Array }
-  | { map: MapName; kind: 'delete'; key: Uint8Array };
+  | { map: MapRef; kind: 'put'; key: Uint8Array; value: Uint8Array }
+  | { map: MapRef; kind: 'delete'; key: Uint8Array };
 
 interface IpcacheFields {
   prefix: string;
@@ -32,7 +32,7 @@ function memoParseIp(): (ip: string) => ParsedIp | undefined {
 /** An ipcache entry: own pods carry no tunnel endpoint, others tunnel to their node. */
 function ipcachePut(self: string, e: IpcacheFields, parse?: (ip: string) => ParsedIp | undefined): MapOp & { kind: 'put' } {
   return {
-    map: 'ipcache',
+    map: IPCACHE_MAP,
     kind: 'put',
     key: encodeIpcacheKey(e.prefix),
     value: encodeIpcacheValue({ identity: e.identity, tunnelEndpoint: e.node === self ? null : e.hostIp, encryptKey: 0 }, parse),
@@ -52,7 +52,7 @@ interface LxcFields {
 /** lxc entries of one of this node's endpoints, one per address. */
 function lxcPuts(e: LxcFields): (MapOp & { kind: 'put' })[] {
   const value = encodeLxcValue({ ifindex: e.ifindex ?? 0, lxcId: e.id, flags: 0, mac: e.mac, nodeMac: e.hostMac, secId: e.identity, parentIfindex: 0 });
-  return [e.ipv4, e.ipv6].filter((ip): ip is string => ip !== null).map((ip) => ({ map: 'lxc' as const, kind: 'put' as const, key: encodeLxcKey(ip), value }));
+  return [e.ipv4, e.ipv6].filter((ip): ip is string => ip !== null).map((ip) => ({ map: LXC_MAP, kind: 'put' as const, key: encodeLxcKey(ip), value }));
 }
 
 export function planEvents(self: string, events: readonly FeedEvent[]): MapOp[] {
@@ -63,7 +63,7 @@ export function planEvents(self: string, events: readonly FeedEvent[]): MapOp[] 
         ops.push(ipcachePut(self, { prefix: e.prefix, identity: e.identity, hostIp: e['host-ip'], node: e.node }));
         break;
       case 'ipcache-delete':
-        ops.push({ map: 'ipcache', kind: 'delete', key: encodeIpcacheKey(e.prefix) });
+        ops.push({ map: IPCACHE_MAP, kind: 'delete', key: encodeIpcacheKey(e.prefix) });
         break;
       case 'endpoint-upsert':
         if (e.node === self) {
@@ -72,7 +72,7 @@ export function planEvents(self: string, events: readonly FeedEvent[]): MapOp[] 
         break;
       case 'endpoint-delete':
         if (e.node === self) {
-          for (const ip of [e.ipv4, e.ipv6]) if (ip !== null) ops.push({ map: 'lxc', kind: 'delete', key: encodeLxcKey(ip) });
+          for (const ip of [e.ipv4, e.ipv6]) if (ip !== null) ops.push({ map: LXC_MAP, kind: 'delete', key: encodeLxcKey(ip) });
         }
         break;
       default:
@@ -83,7 +83,14 @@ export function planEvents(self: string, events: readonly FeedEvent[]): MapOp[] 
   return ops;
 }
 
-export type DesiredMaps = Record<MapName, Map<string, { key: Uint8Array; value: Uint8Array }>>;
+/** What one map holds now. */
+export interface MapContents {
+  map: MapRef;
+  entries: [Uint8Array, Uint8Array][];
+}
+
+/** What maps should hold: map name → hex key → entry. */
+export type DesiredMaps = Map<string, { map: MapRef; entries: Map<string, { key: Uint8Array; value: Uint8Array }> }>;
 
 /** The entries a snapshot of the ipcache and of this node's endpoints puts in the maps. */
 export function* snapshotPuts(self: string, ipcache: readonly IpcacheEntry[], own: readonly Endpoint[]): Generator<MapOp & { kind: 'put' }> {
@@ -97,27 +104,35 @@ export function* snapshotPuts(self: string, ipcache: readonly IpcacheEntry[], ow
   }
 }
 
-/** What the maps should hold according to a snapshot, keyed by hex key. */
+/** What the maps should hold according to a snapshot. */
 export function desiredFromSnapshot(self: string, ipcache: readonly IpcacheEntry[], own: readonly Endpoint[]): DesiredMaps {
-  const desired: DesiredMaps = { ipcache: new Map(), lxc: new Map() };
-  for (const op of snapshotPuts(self, ipcache, own)) desired[op.map].set(hexOf(op.key), op);
+  const desired: DesiredMaps = new Map();
+  for (const op of snapshotPuts(self, ipcache, own)) {
+    let m = desired.get(op.map.name);
+    if (!m) desired.set(op.map.name, (m = { map: op.map, entries: new Map() }));
+    m.entries.set(hexOf(op.key), op);
+  }
   return desired;
 }
 
 /**
- * Reconciliation: every missing or different entry is written first, then stale ones deleted,
- * so a live entry is never absent in between.
+ * Reconciliation of the maps in `current`: every missing or different entry is written first,
+ * then stale ones deleted, so a live entry is never absent in between.
  */
-export function planReconcile(current: Record<MapName, [Uint8Array, Uint8Array][]>, desired: DesiredMaps): MapOp[] {
+export function planReconcile(current: readonly MapContents[], desired: DesiredMaps): MapOp[] {
   const puts: MapOp[] = [];
   const deletes: MapOp[] = [];
-  for (const map of Object.keys(desired) as MapName[]) {
-    const have = new Map(current[map].map(([k, v]) => [hexOf(k), hexOf(v)]));
-    for (const [hex, { key, value }] of desired[map]) {
-      const current = have.get(hex);
-      if (current === undefined || current !== hexOf(value)) puts.push({ map, kind: 'put', key, value });
+  for (const { map, entries } of current) {
+    const want = desired.get(map.name)?.entries ?? new Map<string, { key: Uint8Array; value: Uint8Array }>();
+    const have = new Map(entries.map(([k, v]) => [hexOf(k), hexOf(v)]));
+    for (const [hex, { key, value }] of want) {
+      if (have.get(hex) !== hexOf(value)) puts.push({ map, kind: 'put', key, value });
     }
-    for (const [k] of current[map]) if (!desired[map].has(hexOf(k))) deletes.push({ map, kind: 'delete', key: k });
+    for (const [k] of entries) if (!want.has(hexOf(k))) deletes.push({ map, kind: 'delete', key: k });
+  }
+  for (const { map, entries } of desired.values()) {
+    if (current.some((c) => c.map.name === map.name)) continue;
+    for (const { key, value } of entries.values()) puts.push({ map, kind: 'put', key, value });
   }
   return [...puts, ...deletes];
 }
@@ -128,10 +143,10 @@ export function planReconcile(current: Record<MapName, [Uint8Array, Uint8Array][
  */
 export function reconcileWithSnapshot(
   self: string,
-  current: Record<MapName, [Uint8Array, Uint8Array][]>,
+  current: readonly MapContents[],
   ipcache: readonly IpcacheEntry[],
   own: readonly Endpoint[],
 ): Iterable<MapOp> {
-  if (current.ipcache.length === 0 && current.lxc.length === 0) return snapshotPuts(self, ipcache, own);
+  if (current.every((c) => c.entries.length === 0)) return snapshotPuts(self, ipcache, own);
   return planReconcile(current, desiredFromSnapshot(self, ipcache, own));
 }

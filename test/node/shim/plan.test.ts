@@ -4,15 +4,17 @@ import type { FeedEvent } from '../../../src/core/feed.js';
 import { MemoryBackend } from '../../../src/datapath/backends/memory.js';
 import { decodeIpcacheKey, decodeIpcacheValue, encodeIpcacheKey, encodeIpcacheValue } from '../../../src/datapath/layout/ipcache.js';
 import { decodeLxcKey, decodeLxcValue } from '../../../src/datapath/layout/lxc.js';
-import { applyMapOps } from '../../../src/shim/agent/apply.js';
+import { IPCACHE_MAP, NODE_MAPS } from '../../../src/datapath/maps.js';
+import { applyMapOps, readMaps } from '../../../src/shim/agent/apply.js';
 import { desiredFromSnapshot, planEvents, planReconcile, type MapOp } from '../../../src/shim/agent/plan.js';
 
 /** Ops in readable form. */
 function readable(ops: MapOp[]) {
   return ops.map((op) => {
-    const key = op.map === 'ipcache' ? decodeIpcacheKey(op.key).prefix : decodeLxcKey(op.key);
-    if (op.kind === 'delete') return `${op.map} delete ${key}`;
-    if (op.map === 'ipcache') {
+    const map = op.map === IPCACHE_MAP ? 'ipcache' : 'lxc';
+    const key = map === 'ipcache' ? decodeIpcacheKey(op.key).prefix : decodeLxcKey(op.key);
+    if (op.kind === 'delete') return `${map} delete ${key}`;
+    if (map === 'ipcache') {
       const v = decodeIpcacheValue(op.value);
       return `ipcache put ${key} id=${v.identity} tunnel=${v.tunnelEndpoint ?? '-'}`;
     }
@@ -49,7 +51,7 @@ describe('planEvents', () => {
 describe('planReconcile', () => {
   it('writes missing and changed entries first, then deletes stale ones, and leaves equal ones alone', () => {
     const backend = new MemoryBackend();
-    const put = (prefix: string, identity: number) => backend.put('ipcache', encodeIpcacheKey(prefix), encodeIpcacheValue({ identity, tunnelEndpoint: null, encryptKey: 0 }));
+    const put = (prefix: string, identity: number) => backend.put(IPCACHE_MAP, encodeIpcacheKey(prefix), encodeIpcacheValue({ identity, tunnelEndpoint: null, encryptKey: 0 }));
     put('10.0.0.1/32', 300); // unchanged
     put('10.0.0.2/32', 999); // changed
     put('10.0.0.9/32', 301); // stale
@@ -58,9 +60,9 @@ describe('planReconcile', () => {
       { prefix: '10.0.0.2/32', identity: 302, node: 'node-a', 'host-ip': null, endpoint: 2 },
       { prefix: '10.0.0.3/32', identity: 303, node: 'node-a', 'host-ip': null, endpoint: 3 },
     ], []);
-    const ops = planReconcile({ ipcache: backend.entries('ipcache'), lxc: backend.entries('lxc') }, desired);
+    const ops = planReconcile(readMaps(backend, NODE_MAPS), desired);
     expect(readable(ops)).toEqual(['ipcache put 10.0.0.2/32 id=302 tunnel=-', 'ipcache put 10.0.0.3/32 id=303 tunnel=-', 'ipcache delete 10.0.0.9/32']);
     applyMapOps(backend, ops);
-    expect(planReconcile({ ipcache: backend.entries('ipcache'), lxc: backend.entries('lxc') }, desired)).toEqual([]);
+    expect(planReconcile(readMaps(backend, NODE_MAPS), desired)).toEqual([]);
   });
 });
