@@ -1,18 +1,22 @@
 // The node agent: registers (or heartbeats), brings its maps to a snapshot, then follows the
 // change feed — a WebSocket, with long-poll as the fallback — applying each batch to the map
 // backend and persisting the applied revision, so that a restart resumes where it stopped.
+// Stopping only stops: the node and its endpoints stay registered until their lease lapses or an
+// admin deletes the node, so restarting the agent never takes pods out of the cluster.
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import WebSocket from 'ws';
-import type { NodeRegistration } from '../../api/nodes.js';
+import type { Node, NodeRegistration } from '../../api/nodes.js';
 import { parseNodeToken } from '../../core/auth.js';
 import type { FeedBatch, FeedPage } from '../../core/feed.js';
 import type { MapBackend } from '../../datapath/backends/backend.js';
-import { MAP_NAMES } from '../../datapath/maps.js';
+import { IPCACHE_MAP, NODE_MAPS } from '../../datapath/maps.js';
 import { ApiClient, ApiError } from '../api-client.js';
-import { applyMapOps } from './apply.js';
+import { applyMapOps, readMaps } from './apply.js';
 import type { AgentMetrics } from './metrics.js';
 import { planEvents, reconcileWithSnapshot } from './plan.js';
 import type { StateFile } from './state-file.js';
+import { backoffDelayMs, heartbeatIntervalMs, type Backoff } from './timing.js';
 
 export interface AgentOptions {
   url: string;
@@ -22,6 +26,7 @@ export interface AgentOptions {
   token: string;
   ipv4?: string;
   ipv6?: string;
+  /** The lease a node this agent registers gets; an existing node keeps its own. 0: none. */
   leaseSeconds: number;
   backend: MapBackend;
   stateFile: StateFile;
@@ -31,6 +36,22 @@ export interface AgentOptions {
   longPoll?: boolean;
   /** Called after each batch is in the maps (observability, benchmarks). */
   onBatchApplied?: (batch: FeedBatch, appliedAt: number) => void;
+  /** Retries while the control plane is unreachable at start. */
+  connectBackoff?: Backoff;
+}
+
+const CONNECT_BACKOFF: Backoff = { initialMs: 500, maxMs: 30_000 };
+const FEED_BACKOFF: Backoff = { initialMs: 400, maxMs: 5_000 };
+
+/** Failures worth waiting out: nothing listening, a gateway or server error, a rate limit. */
+function isTransient(e: unknown): boolean {
+  if (e instanceof ApiError) return e.status >= 500 || e.status === 429;
+  return e instanceof TypeError; // fetch: connection refused, reset, DNS
+}
+
+function describeError(e: unknown): string {
+  const cause = (e as { cause?: { code?: string; message?: string } }).cause;
+  return cause?.code ?? cause?.message ?? (e as Error).message;
 }
 
 const LONG_POLL_WAIT_SECONDS = 25;
@@ -39,7 +60,6 @@ const LONG_POLL_WAIT_SECONDS = 25;
  * events is idempotent, so after a crash resuming from a slightly older revision is safe.
  */
 const PERSIST_INTERVAL_MS = 200;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export class Agent {
   private client: ApiClient;
@@ -48,6 +68,10 @@ export class Agent {
   private stopped = false;
   private socket: WebSocket | undefined;
   private heartbeatTimer: NodeJS.Timeout | undefined;
+  /** The node's lease as the control plane last reported it. */
+  private leaseSeconds: number;
+  /** A feed session was lost and none is up yet (the next one logs that it reconnected). */
+  private feedDown = false;
   private following: Promise<void> | undefined;
   private persistTimer: NodeJS.Timeout | undefined;
   /** Aborts an in-flight long-poll when the agent stops. */
@@ -55,25 +79,42 @@ export class Agent {
 
   constructor(private readonly o: AgentOptions) {
     this.client = new ApiClient({ url: o.url, cluster: o.cluster, token: o.token });
+    this.leaseSeconds = o.leaseSeconds;
   }
 
   get appliedRevision(): number {
     return this.applied;
   }
 
-  /** Registers, catches up, and follows the feed until stop(). Resolves once caught up. */
+  /**
+   * Opens the maps (refusing any of another layout), registers, catches up, and follows the feed
+   * until stop(). Resolves once caught up; while the control plane is unreachable it retries with
+   * a capped exponential backoff.
+   */
   async start(): Promise<void> {
+    // Resume from the saved revision only while the maps still hold what it describes: a
+    // reboot empties bpffs, and a map created now starts empty.
     const saved = this.o.stateFile.read();
     this.applied = saved.appliedRevision;
     this.nodeToken = saved.nodeToken;
-    await this.register();
-    // Heartbeat from now on, so a long first sync cannot let the lease lapse.
-    this.heartbeatTimer = setInterval(() => void this.heartbeatTick(), Math.max(1, this.o.leaseSeconds / 3) * 1000);
-    // Resume from the saved revision only while the maps still hold what it describes: a
-    // reboot empties bpffs, and a map of another definition is replaced empty.
-    const mapsLost = this.o.backend.createdMaps.length > 0 || this.o.backend.isEmpty('ipcache');
-    if (this.applied === 0 || mapsLost) await this.resync();
-    else await this.catchUpLongPoll();
+    const created = NODE_MAPS.filter((map) => this.o.backend.openMap(map));
+    const mapsLost = created.length > 0 || this.o.backend.isEmpty(IPCACHE_MAP);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.register();
+        // Heartbeat from now on, so a long first sync cannot let the lease lapse.
+        this.scheduleHeartbeat();
+        if (this.applied === 0 || mapsLost) await this.resync();
+        else await this.catchUpLongPoll();
+        break;
+      } catch (e) {
+        if (!isTransient(e) || this.stopped) throw e;
+        const delay = backoffDelayMs(attempt, this.o.connectBackoff ?? CONNECT_BACKOFF);
+        this.o.logger.warn({ url: this.o.url, error: describeError(e), attempt, retryInSeconds: delay / 1000 }, 'control plane unreachable; retrying');
+        const gaveUp = await sleep(delay, false, { signal: this.stopping.signal }).catch(() => true);
+        if (gaveUp) return;
+      }
+    }
     this.o.logger.info({ revision: this.applied }, 'maps in sync; following the feed');
     this.following = this.follow();
   }
@@ -81,7 +122,7 @@ export class Agent {
   async stop(): Promise<void> {
     this.stopped = true;
     this.stopping.abort();
-    clearInterval(this.heartbeatTimer);
+    clearTimeout(this.heartbeatTimer);
     this.socket?.close(1000, 'agent stopping');
     await this.following;
     await this.persist();
@@ -95,16 +136,24 @@ export class Agent {
     if (this.hasAdminToken) {
       // An admin token: register (or refresh) the node and keep the node token it issues.
       const existing = await this.client.request<NodeRegistration>('GET', `/nodes/${this.o.node}`).catch((e: unknown) => {
-        if (e instanceof ApiError && e.status === 404) return undefined;
+        if (e instanceof ApiError && e.code === 'node-not-found') return undefined;
         throw e;
       });
+      // An existing node keeps its lease (no lease-seconds in the PUT): only an admin changes it.
+      if (existing && existing['lease-seconds'] !== this.o.leaseSeconds) {
+        this.o.logger.warn(
+          { node: this.o.node, nodeLeaseSeconds: existing['lease-seconds'], leaseSecondsFlag: this.o.leaseSeconds },
+          'the node exists with another lease and keeps it (0: none); --lease-seconds applies when the agent registers a new node',
+        );
+      }
       const reg = await this.client.request<NodeRegistration>('PUT', `/nodes/${this.o.node}`, {
         ...(this.o.ipv4 ?? existing?.ipv4 ? { ipv4: this.o.ipv4 ?? existing?.ipv4 } : {}),
         ...(this.o.ipv6 ?? existing?.ipv6 ? { ipv6: this.o.ipv6 ?? existing?.ipv6 } : {}),
-        'lease-seconds': this.o.leaseSeconds,
+        ...(existing ? {} : { 'lease-seconds': this.o.leaseSeconds }),
         'rotate-token': this.nodeToken === undefined && existing !== undefined,
       });
       if (reg.token) this.nodeToken = reg.token;
+      this.leaseSeconds = reg['lease-seconds'];
       await this.persist();
     }
     this.client = this.client.withToken(this.nodeToken ?? this.o.token);
@@ -119,7 +168,14 @@ export class Agent {
   }
 
   private async sendHeartbeat(): Promise<void> {
-    await this.client.request('POST', `/nodes/${this.o.node}/heartbeat`, { 'applied-revision': this.applied });
+    const node = await this.client.request<Node>('POST', `/nodes/${this.o.node}/heartbeat`, { 'applied-revision': this.applied });
+    this.leaseSeconds = node['lease-seconds'];
+  }
+
+  private scheduleHeartbeat(): void {
+    clearTimeout(this.heartbeatTimer);
+    if (this.stopped) return;
+    this.heartbeatTimer = setTimeout(() => void this.heartbeatTick().finally(() => this.scheduleHeartbeat()), heartbeatIntervalMs(this.leaseSeconds));
   }
 
   /**
@@ -161,7 +217,7 @@ export class Agent {
   }
 
   private countEntries(): void {
-    for (const map of MAP_NAMES) this.o.metrics.mapEntries.set({ map }, this.o.backend.entries(map).length);
+    for (const map of NODE_MAPS) this.o.metrics.mapEntries.set({ map: map.name }, this.o.backend.entries(map).length);
   }
 
   /** Reconciles the maps with a snapshot: missing and changed entries written, stale ones removed. */
@@ -169,8 +225,7 @@ export class Agent {
     const end = this.o.metrics.applySeconds.startTimer();
     const snapshot = await this.client.ipcacheSnapshot();
     const own = await this.client.listNodeEndpoints(this.o.node);
-    const current = { ipcache: this.o.backend.entries('ipcache'), lxc: this.o.backend.entries('lxc') };
-    const ops = applyMapOps(this.o.backend, reconcileWithSnapshot(this.o.node, current, snapshot.entries, own));
+    const ops = applyMapOps(this.o.backend, reconcileWithSnapshot(this.o.node, readMaps(this.o.backend, NODE_MAPS), snapshot.entries, own));
     this.applied = snapshot.revision;
     await this.persist();
     end();
@@ -218,6 +273,7 @@ export class Agent {
       try {
         if (this.o.longPoll || failures >= 3) {
           const page = await this.client.request<FeedPage>('GET', `/feed?since=${this.applied}&wait=${LONG_POLL_WAIT_SECONDS}`, undefined, this.stopping.signal);
+          this.noteFeedUp('long-poll');
           await this.handlePage(page);
           if (failures >= 3 && !this.o.longPoll) failures = 0; // try the WebSocket again next round
         } else {
@@ -227,11 +283,17 @@ export class Agent {
       } catch (e) {
         if (this.stopped) return;
         failures += 1;
+        this.feedDown = true;
         this.o.metrics.errors.inc({ kind: 'feed' });
         this.o.logger.warn({ err: e, failures }, 'feed connection failed; retrying');
-        await sleep(Math.min(5000, 200 * 2 ** failures));
+        await sleep(backoffDelayMs(failures, FEED_BACKOFF), undefined, { signal: this.stopping.signal }).catch(() => undefined);
       }
     }
+  }
+
+  private noteFeedUp(transport: 'websocket' | 'long-poll'): void {
+    if (this.feedDown) this.o.logger.info({ transport, revision: this.applied }, 'feed reconnected');
+    this.feedDown = false;
   }
 
   /** One WebSocket session: resolves when it closes (after a resync, the loop reconnects). */
@@ -243,7 +305,10 @@ export class Agent {
       let opened = false;
       let failure: unknown;
       let queue = Promise.resolve();
-      ws.on('open', () => (opened = true));
+      ws.on('open', () => {
+        opened = true;
+        this.noteFeedUp('websocket');
+      });
       ws.on('message', (data) => {
         queue = queue.then(async () => {
           const page = JSON.parse(String(data)) as FeedPage;
@@ -258,6 +323,9 @@ export class Agent {
       });
       ws.on('error', (e) => (opened ? this.o.logger.warn({ err: e }, 'feed socket error') : reject(e)));
       // A failed apply rejects, so the follow loop backs off instead of reconnecting at once.
+      ws.on('close', () => {
+        if (opened) this.feedDown = true;
+      });
       ws.on('close', () => void queue.then(() => (failure !== undefined ? reject(failure) : opened ? resolve() : reject(new Error('feed socket closed before opening')))));
     });
   }

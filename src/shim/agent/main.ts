@@ -1,12 +1,20 @@
-// `idplane-agent run`: the node agent's command line. Flags or IDPLANE_* environment variables.
+// `idplane-agent run|cleanup`: the node agent's command line. Flags or IDPLANE_* environment variables.
 import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { pino } from 'pino';
 import type { MapBackend } from '../../datapath/backends/backend.js';
 import { MemoryBackend } from '../../datapath/backends/memory.js';
+import { PinRecord } from '../../datapath/backends/pin-record.js';
+import { defaultPinDirectory } from '../../datapath/maps.js';
 import { Agent } from './agent.js';
-import { AgentMetrics } from './metrics.js';
+import { AgentMetrics, formatHostPort, parseHostPort } from './metrics.js';
+import { VERSION } from '../version.js';
 import { StateFile } from './state-file.js';
+
+/** Not cilium-agent's 9962, cilium-operator's 9963, Envoy's 9964, Hubble's 9965 or Hubble Relay's 9966. */
+export const DEFAULT_METRICS_ADDRESS = '127.0.0.1:9970';
+/** Cilium's kvstore lease (15 min): a restart, an upgrade or a short outage keeps the node's pods. */
+export const DEFAULT_LEASE_SECONDS = 900;
 
 interface RunOptions {
   url: string;
@@ -14,36 +22,48 @@ interface RunOptions {
   node: string;
   tokenFile: string;
   bpffs: string;
+  pinDir?: string;
   stateDir: string;
   backend: 'bpf' | 'memory';
-  metricsPort: string;
+  metricsAddress: string;
   ipv4?: string;
   ipv6?: string;
   leaseSeconds: string;
   longPoll?: boolean;
+  logLevel: string;
 }
 
-async function openBackend(kind: 'bpf' | 'memory', bpffs: string): Promise<MapBackend> {
-  if (kind === 'memory') return new MemoryBackend();
+async function openBackend(o: RunOptions): Promise<MapBackend> {
+  if (o.backend === 'memory') return new MemoryBackend();
   const { BpfBackend } = await import('../../datapath/backends/bpf.js');
-  return new BpfBackend(bpffs);
+  return new BpfBackend(o.pinDir ?? defaultPinDirectory(o.bpffs), new PinRecord(o.stateDir));
+}
+
+function parseLease(s: string): number {
+  const n = Number(s);
+  if (!Number.isInteger(n) || n < 0 || n > 86400) throw new Error(`--lease-seconds: ${JSON.stringify(s)} is not a whole number of seconds in 0..86400`);
+  return n;
 }
 
 async function run(o: RunOptions): Promise<void> {
-  const logger = pino({ name: 'idplane-agent', base: { node: o.node } });
+  const logger = pino({ name: 'idplane-agent', level: o.logLevel, base: { node: o.node } });
+  const leaseSeconds = parseLease(o.leaseSeconds);
+  const listen = parseHostPort(o.metricsAddress);
   const token = readFileSync(o.tokenFile, 'utf8').trim();
-  const backend = await openBackend(o.backend, o.bpffs);
+  const backend = await openBackend(o);
   const metrics = new AgentMetrics(true);
-  const server = await metrics.serve(Number(o.metricsPort));
+  const server = await metrics.serve(listen);
+  logger.info({ metrics: `http://${formatHostPort(server.address())}/metrics` }, 'serving metrics');
   const agent = new Agent({
-    url: o.url, cluster: o.cluster, node: o.node, token, ipv4: o.ipv4, ipv6: o.ipv6, leaseSeconds: Number(o.leaseSeconds),
+    url: o.url, cluster: o.cluster, node: o.node, token, ipv4: o.ipv4, ipv6: o.ipv6, leaseSeconds,
     backend, stateFile: new StateFile(o.stateDir), metrics, logger, longPoll: o.longPoll,
   });
   let stopping = false;
+  // Stop heartbeating and leave: the node and its endpoints stay registered (see agent.ts).
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    logger.info({ signal }, 'shutting down');
+    logger.info({ signal }, 'stopping; the node stays registered until its lease lapses or an admin deletes it');
     await agent.stop();
     backend.close();
     server.close();
@@ -51,12 +71,34 @@ async function run(o: RunOptions): Promise<void> {
   };
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
-  await agent.start();
-  logger.info({ metrics: server.address() }, 'agent running');
+  try {
+    await agent.start();
+  } catch (e) {
+    await agent.stop();
+    backend.close();
+    server.close();
+    throw e;
+  }
+  if (!stopping) logger.info('agent running');
 }
 
+async function cleanup(o: { stateDir: string; logLevel: string }): Promise<void> {
+  const logger = pino({ name: 'idplane-agent', level: o.logLevel });
+  const { removeOwnedPins } = await import('../../datapath/backends/bpf.js');
+  const { removed, kept } = removeOwnedPins(new PinRecord(o.stateDir));
+  for (const path of removed) logger.info({ path }, 'removed pinned map');
+  for (const k of kept) logger.warn(k, 'left in place: not the map this agent pinned');
+  logger.info({ removed: removed.length, kept: kept.length }, 'cleanup done');
+}
+
+const logLevelOption = () =>
+  new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).env('IDPLANE_LOG_LEVEL').default('info');
+const stateDirOption = () => new Option('--state-dir <dir>', 'where the applied revision and the record of pinned maps are kept').env('IDPLANE_STATE_DIR').default('/var/lib/idplane-agent');
+
 export function buildAgentProgram(): Command {
-  const program = new Command('idplane-agent').description('idplane node agent: follows the change feed into pinned BPF maps');
+  const program = new Command('idplane-agent')
+    .description('idplane node agent: follows the change feed into pinned BPF maps. It takes the place of cilium-agent on a node, never runs beside it')
+    .version(VERSION);
   program
     .command('run')
     .description('Register the node, reconcile its maps and follow the change feed')
@@ -64,23 +106,35 @@ export function buildAgentProgram(): Command {
     .addOption(new Option('--cluster <name>', 'cluster name').env('IDPLANE_CLUSTER').default('default'))
     .addOption(new Option('--node <name>', 'this node').env('IDPLANE_NODE').makeOptionMandatory())
     .addOption(new Option('--token-file <path>', 'file with the node token (or an admin token to register with)').env('IDPLANE_TOKEN_FILE').makeOptionMandatory())
-    .addOption(new Option('--bpffs <dir>', 'bpffs mount; maps are pinned under <dir>/tc/globals').env('IDPLANE_BPFFS').default('/sys/fs/bpf'))
-    .addOption(new Option('--state-dir <dir>', 'where the applied revision is kept').env('IDPLANE_STATE_DIR').default('/var/lib/idplane-agent'))
+    .addOption(new Option('--bpffs <dir>', 'bpffs mount').env('IDPLANE_BPFFS').default('/sys/fs/bpf'))
+    .addOption(new Option('--pin-dir <dir>', 'where maps are pinned (default: <bpffs>/tc/globals)').env('IDPLANE_PIN_DIR'))
+    .addOption(stateDirOption())
     .addOption(new Option('--backend <kind>', 'map backend').choices(['bpf', 'memory']).env('IDPLANE_BACKEND').default('bpf'))
-    .addOption(new Option('--metrics-port <port>', 'Prometheus metrics port on 127.0.0.1 (0: any)').env('IDPLANE_METRICS_PORT').default('9962'))
+    .addOption(new Option('--metrics-address <host:port>', 'Prometheus /metrics listen address (port 0: any free port, logged)').env('IDPLANE_METRICS_ADDRESS').default(DEFAULT_METRICS_ADDRESS))
     .addOption(new Option('--ipv4 <ip>', "this node's IPv4 address (when registering)").env('IDPLANE_NODE_IPV4'))
     .addOption(new Option('--ipv6 <ip>', "this node's IPv6 address (when registering)").env('IDPLANE_NODE_IPV6'))
-    .addOption(new Option('--lease-seconds <n>', 'node lease TTL renewed by heartbeats').env('IDPLANE_LEASE_SECONDS').default('40'))
+    .addOption(new Option('--lease-seconds <n>', 'lease of a node the agent registers (an existing node keeps its own); 0: none').env('IDPLANE_LEASE_SECONDS').default(String(DEFAULT_LEASE_SECONDS)))
     .addOption(new Option('--long-poll', 'follow the feed by long-poll instead of the WebSocket'))
+    .addOption(logLevelOption())
     .action(run);
+  program
+    .command('cleanup')
+    .description('Remove the maps this agent pinned (as recorded in its state directory), and only those')
+    .addOption(stateDirOption())
+    .addOption(logLevelOption())
+    .action((o: { stateDir: string; logLevel: string }) => cleanup(o));
   return program;
 }
 
-export async function main(argv: string[]): Promise<void> {
+/** Runs the agent's command line; the one place that chooses the exit code. */
+export async function main(argv: string[]): Promise<number> {
   try {
-    await buildAgentProgram().parseAsync(argv, { from: 'user' });
+    await buildAgentProgram().exitOverride().parseAsync(argv, { from: 'user' });
+    return 0;
   } catch (e) {
+    const err = e as { code?: string; exitCode?: number };
+    if (typeof err.code === 'string' && err.code.startsWith('commander.')) return err.exitCode ?? 1;
     process.stderr.write(`idplane-agent: ${(e as Error).message}\n`);
-    process.exit(1);
+    return 1;
   }
 }

@@ -1,5 +1,6 @@
 // Prometheus metrics of the node agent (prom-client), served on /metrics.
 import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export class AgentMetrics {
@@ -27,8 +28,8 @@ export class AgentMetrics {
     if (defaultMetrics) collectDefaultMetrics({ register: this.registry });
   }
 
-  /** Serves /metrics on 127.0.0.1:port (0 picks a free port). */
-  async serve(port: number): Promise<Server> {
+  /** Serves /metrics on host:port (port 0 picks a free port; host '' is every interface). */
+  async serve(at: HostPort): Promise<Server> {
     const server = createServer(async (req, res) => {
       if (req.url !== '/metrics') {
         res.writeHead(404).end();
@@ -36,7 +37,29 @@ export class AgentMetrics {
       }
       res.writeHead(200, { 'content-type': this.registry.contentType }).end(await this.registry.metrics());
     });
-    await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(at.port, at.host === '' ? undefined : at.host, resolve);
+    });
     return server;
   }
+}
+
+export interface HostPort {
+  host: string;
+  port: number;
+}
+
+/** `HOST:PORT`, `[IPV6]:PORT` or `:PORT` (every interface), as Go's net.SplitHostPort reads them. */
+export function parseHostPort(s: string): HostPort {
+  const m = /^(?:\[([^\]]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(s);
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || port > 65535) throw new Error(`--metrics-address: ${JSON.stringify(s)} is not HOST:PORT (port 0..65535; [::1]:PORT for IPv6)`);
+  return { host: m[1] ?? m[2] ?? '', port };
+}
+
+/** A listening server's address as HOST:PORT. */
+export function formatHostPort(address: string | AddressInfo | null): string {
+  if (address === null || typeof address === 'string') return String(address);
+  return address.family === 'IPv6' ? `[${address.address}]:${address.port}` : `${address.address}:${address.port}`;
 }

@@ -1,8 +1,8 @@
 // The `idplane` CLI. Configuration by flags or IDPLANE_URL / IDPLANE_TOKEN / IDPLANE_CLUSTER.
 import { Command, Option } from 'commander';
 import { ApiClient, ApiError } from '../api-client.js';
-import type { NodeList } from '../../api/nodes.js';
-import { renderClusters, renderEndpoints, renderIdentities, renderNodes, type OutputFormat } from './get.js';
+import { VERSION } from '../version.js';
+import { isStructured, OUTPUT_FORMATS, renderClusters, renderEndpoints, renderIdentities, renderNodes, renderStructured, sortEndpoints, type OutputFormat } from './get.js';
 
 interface GlobalOptions {
   url: string;
@@ -18,47 +18,51 @@ function clientOf(cmd: Command): ApiClient {
   return new ApiClient({ url: opts.url, token: opts.token, cluster: opts.cluster });
 }
 
-const outputOption = () => new Option('-o, --output <format>', 'output format').choices(['json', 'wide']);
+const outputOption = () => new Option('-o, --output <format>', 'output format').choices(OUTPUT_FORMATS);
 
 export function buildProgram(write: (s: string) => void, writeErr: (s: string) => void): Command {
   const program = new Command('idplane')
     .description('Inspect an idplane control plane: Cilium-style endpoints and security identities')
+    .version(VERSION)
     .addOption(new Option('--url <url>', 'control plane URL').env('IDPLANE_URL').default('http://127.0.0.1:8787'))
     .addOption(new Option('--token <token>', 'bearer token').env('IDPLANE_TOKEN'))
     .addOption(new Option('--cluster <name>', 'cluster name').env('IDPLANE_CLUSTER').default('default'))
     .exitOverride()
     .configureOutput({ writeOut: write, writeErr });
 
+  /** -o json|yaml prints the whole object (even an empty list, as kubectl does); tables say when nothing matched. */
+  async function show(output: OutputFormat, whole: unknown, empty: boolean, emptyMessage: string, table: (o: 'table' | 'wide') => string) {
+    if (isStructured(output)) write(`${await renderStructured(whole, output)}\n`);
+    else if (empty) writeErr(emptyMessage);
+    else write(`${table(output)}\n`);
+  }
+
   const get = program.command('get').description('Display resources');
 
   get
     .command('endpoints')
-    .alias('cep')
-    .description('List endpoints as `kubectl get ciliumendpoints` does')
+    .aliases(['ciliumendpoints', 'ciliumendpoint', 'cep'])
+    .description('List endpoints as `kubectl get ciliumendpoints` does, by namespace then name')
     .option('-A, --all-namespaces', 'list endpoints in every namespace')
     .option('-n, --namespace <ns>', 'namespace', 'default')
     .addOption(outputOption())
     .action(async (opts: { allNamespaces?: boolean; namespace: string; output?: OutputFormat }, cmd: Command) => {
-      const endpoints = await clientOf(cmd).listEndpoints(opts.allNamespaces ? {} : { namespace: opts.namespace });
-      if (endpoints.length === 0 && opts.output !== 'json') {
-        writeErr(opts.allNamespaces ? 'No resources found\n' : `No resources found in ${opts.namespace} namespace.\n`);
-        return;
-      }
-      write(`${renderEndpoints(endpoints, { allNamespaces: Boolean(opts.allNamespaces), output: opts.output ?? 'table' })}\n`);
+      const endpoints = sortEndpoints(await clientOf(cmd).listEndpoints(opts.allNamespaces ? {} : { namespace: opts.namespace }));
+      const output = opts.output ?? 'table';
+      await show(output, { items: endpoints }, endpoints.length === 0,
+        opts.allNamespaces ? 'No resources found\n' : `No resources found in ${opts.namespace} namespace.\n`,
+        (o) => renderEndpoints(endpoints, { allNamespaces: Boolean(opts.allNamespaces), output: o }));
     });
 
   get
     .command('identities')
-    .alias('ciliumid')
+    .aliases(['ciliumidentities', 'ciliumidentity', 'ciliumid'])
     .description('List security identities as `kubectl get ciliumidentities` does')
     .addOption(outputOption())
     .action(async (opts: { output?: OutputFormat }, cmd: Command) => {
       const identities = await clientOf(cmd).listIdentities();
-      if (identities.length === 0 && opts.output !== 'json') {
-        writeErr('No resources found\n');
-        return;
-      }
-      write(`${renderIdentities(identities, { output: opts.output ?? 'table', now: Date.now() })}\n`);
+      await show(opts.output ?? 'table', { items: identities }, identities.length === 0, 'No resources found\n',
+        (o) => renderIdentities(identities, { output: o, now: Date.now() }));
     });
 
   get
@@ -67,11 +71,8 @@ export function buildProgram(write: (s: string) => void, writeErr: (s: string) =
     .addOption(outputOption())
     .action(async (opts: { output?: OutputFormat }, cmd: Command) => {
       const list = await clientOf(cmd).listNodes();
-      if (list.nodes.length === 0 && opts.output !== 'json') {
-        writeErr('No resources found\n');
-        return;
-      }
-      write(`${renderNodes(list, { output: opts.output ?? 'table', now: Date.now() })}\n`);
+      await show(opts.output ?? 'table', list, list.nodes.length === 0, 'No resources found\n',
+        (o) => renderNodes(list, { output: o, now: Date.now() }));
     });
 
   get
@@ -80,11 +81,8 @@ export function buildProgram(write: (s: string) => void, writeErr: (s: string) =
     .addOption(outputOption())
     .action(async (opts: { output?: OutputFormat }, cmd: Command) => {
       const clusters = await clientOf(cmd).listClusters();
-      if (clusters.length === 0 && opts.output !== 'json') {
-        writeErr('No resources found\n');
-        return;
-      }
-      write(`${renderClusters(clusters, { output: opts.output ?? 'table', now: Date.now() })}\n`);
+      await show(opts.output ?? 'table', { items: clusters }, clusters.length === 0, 'No resources found\n',
+        () => renderClusters(clusters, { now: Date.now() }));
     });
 
   return program;
@@ -100,6 +98,7 @@ export async function main(argv: string[]): Promise<number> {
     const err = e as { code?: string; exitCode?: number };
     if (typeof err.code === 'string' && err.code.startsWith('commander.')) return err.exitCode ?? 1;
     if (e instanceof ApiError) process.stderr.write(`Error from server (${e.code}): ${e.message}\n`);
+    else if (e instanceof TypeError && e.message === 'fetch failed') process.stderr.write(`error: cannot reach the control plane: ${String((e.cause as Error | undefined)?.message ?? e.cause)}\n`);
     else if (e instanceof UsageError) process.stderr.write(`error: ${e.message}\n`);
     else process.stderr.write(`error: ${(e as Error).message}\n`);
     return 1;

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryBackend } from '../../../src/datapath/backends/memory.js';
+import { IPCACHE_MAP } from '../../../src/datapath/maps.js';
 import { decodeIpcacheKey, decodeIpcacheValue } from '../../../src/datapath/layout/ipcache.js';
 import { Agent } from '../../../src/shim/agent/agent.js';
 import { AgentMetrics } from '../../../src/shim/agent/metrics.js';
@@ -24,7 +25,7 @@ afterAll(async () => {
 const api = (cluster: string) => clusterApi(() => dev, cluster);
 
 function ipcacheOf(backend: MemoryBackend): Record<string, number> {
-  return Object.fromEntries(backend.entries('ipcache').map(([k, v]) => [decodeIpcacheKey(k).prefix, decodeIpcacheValue(v).identity]));
+  return Object.fromEntries(backend.entries(IPCACHE_MAP).map(([k, v]) => [decodeIpcacheKey(k).prefix, decodeIpcacheValue(v).identity]));
 }
 
 async function ipcacheWanted(cluster: string): Promise<Record<string, number>> {
@@ -116,7 +117,7 @@ describe('agent', () => {
     expect(text).toContain(`idplane_agent_applied_revision ${revision}`);
     expect(text).toMatch(/idplane_agent_events_applied_total [1-9]/);
     expect(text).toContain('idplane_agent_lag_revisions 0');
-    expect(text).toContain('idplane_agent_map_entries{map="ipcache"}');
+    expect(text).toContain('idplane_agent_map_entries{map="cilium_ipcache_v2"}');
     expect(text).toMatch(/idplane_agent_apply_seconds_count [1-9]/);
     await agent.stop();
   });
