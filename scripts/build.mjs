@@ -3,7 +3,7 @@
 // the tests that spawn the bins. A new program is one row of BINS (and its "bin" entry in
 // package.json); its module exports `main(argv): Promise<number>` (the exit code).
 import { build } from 'esbuild';
-import { chmodSync, readFileSync } from 'node:fs';
+import { chmodSync, readFileSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 
 const BINS = {
@@ -12,28 +12,38 @@ const BINS = {
 };
 
 const root = resolve(import.meta.dirname, '..');
+const outdir = resolve(root, 'dist');
 const { version } = JSON.parse(readFileSync(resolve(root, 'package.json'), 'utf8'));
 
-await Promise.all(
-  Object.entries(BINS).map(async ([name, module]) => {
-    const outfile = resolve(root, 'dist', `${name}.js`);
-    await build({
-      stdin: {
-        contents: `import { main } from ${JSON.stringify(resolve(root, module))};\nprocess.exitCode = await main(process.argv.slice(2));\n`,
-        resolveDir: root,
-        loader: 'ts',
-      },
-      outfile,
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      target: 'node20',
-      // Dependencies load from node_modules as installed (koffi is a native addon).
-      packages: 'external',
-      define: { IDPLANE_VERSION: JSON.stringify(version) },
-      banner: { js: '#!/usr/bin/env node' },
-      logLevel: 'warning',
-    });
-    chmodSync(outfile, 0o755);
-  }),
-);
+/** `bin:<name>` → a module that runs that program's main and sets the exit code. */
+const binEntries = {
+  name: 'bin-entries',
+  setup(b) {
+    b.onResolve({ filter: /^bin:/ }, (args) => ({ path: args.path.slice(4), namespace: 'bin' }));
+    b.onLoad({ filter: /.*/, namespace: 'bin' }, (args) => ({
+      contents: `import { main } from ${JSON.stringify(resolve(root, BINS[args.path]))};\nprocess.exitCode = await main(process.argv.slice(2));\n`,
+      resolveDir: root,
+      loader: 'ts',
+    }));
+  },
+};
+
+rmSync(outdir, { recursive: true, force: true });
+await build({
+  entryPoints: Object.fromEntries(Object.keys(BINS).map((name) => [name, `bin:${name}`])),
+  outdir,
+  bundle: true,
+  // Code behind a dynamic import (the bpf(2) layer and koffi, yaml) goes to chunks loaded on use.
+  splitting: true,
+  chunkNames: 'chunks/[name]-[hash]',
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  // Dependencies load from node_modules as installed (koffi is a native addon).
+  packages: 'external',
+  define: { IDPLANE_VERSION: JSON.stringify(version) },
+  banner: { js: '#!/usr/bin/env node' },
+  plugins: [binEntries],
+  logLevel: 'warning',
+});
+for (const name of Object.keys(BINS)) chmodSync(resolve(outdir, `${name}.js`), 0o755);

@@ -1,95 +1,12 @@
 // `idplane-agent run|cleanup`: the node agent's command line. Flags or IDPLANE_* environment variables.
-import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
-import { pino } from 'pino';
-import type { MapBackend } from '../../datapath/backends/backend.js';
-import { MemoryBackend } from '../../datapath/backends/memory.js';
-import { PinRecord } from '../../datapath/backends/pin-record.js';
-import { defaultPinDirectory } from '../../datapath/maps.js';
-import { Agent } from './agent.js';
-import { AgentMetrics, formatHostPort, parseHostPort } from './metrics.js';
 import { VERSION } from '../version.js';
-import { StateFile } from './state-file.js';
+import type { RunOptions } from './run.js';
 
 /** Not cilium-agent's 9962, cilium-operator's 9963, Envoy's 9964, Hubble's 9965 or Hubble Relay's 9966. */
 export const DEFAULT_METRICS_ADDRESS = '127.0.0.1:9970';
 /** Cilium's kvstore lease (15 min): a restart, an upgrade or a short outage keeps the node's pods. */
 export const DEFAULT_LEASE_SECONDS = 900;
-
-interface RunOptions {
-  url: string;
-  cluster: string;
-  node: string;
-  tokenFile: string;
-  bpffs: string;
-  pinDir?: string;
-  stateDir: string;
-  backend: 'bpf' | 'memory';
-  metricsAddress: string;
-  ipv4?: string;
-  ipv6?: string;
-  leaseSeconds: string;
-  longPoll?: boolean;
-  logLevel: string;
-}
-
-async function openBackend(o: RunOptions): Promise<MapBackend> {
-  if (o.backend === 'memory') return new MemoryBackend();
-  const { BpfBackend } = await import('../../datapath/backends/bpf.js');
-  return new BpfBackend(o.pinDir ?? defaultPinDirectory(o.bpffs), new PinRecord(o.stateDir));
-}
-
-function parseLease(s: string): number {
-  const n = Number(s);
-  if (!Number.isInteger(n) || n < 0 || n > 86400) throw new Error(`--lease-seconds: ${JSON.stringify(s)} is not a whole number of seconds in 0..86400`);
-  return n;
-}
-
-async function run(o: RunOptions): Promise<void> {
-  const logger = pino({ name: 'idplane-agent', level: o.logLevel, base: { node: o.node } });
-  const leaseSeconds = parseLease(o.leaseSeconds);
-  const listen = parseHostPort(o.metricsAddress);
-  const token = readFileSync(o.tokenFile, 'utf8').trim();
-  const backend = await openBackend(o);
-  const metrics = new AgentMetrics(true);
-  const server = await metrics.serve(listen);
-  logger.info({ metrics: `http://${formatHostPort(server.address())}/metrics` }, 'serving metrics');
-  const agent = new Agent({
-    url: o.url, cluster: o.cluster, node: o.node, token, ipv4: o.ipv4, ipv6: o.ipv6, leaseSeconds,
-    backend, stateFile: new StateFile(o.stateDir), metrics, logger, longPoll: o.longPoll,
-  });
-  let stopping = false;
-  // Stop heartbeating and leave: the node and its endpoints stay registered (see agent.ts).
-  const shutdown = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'stopping; the node stays registered until its lease lapses or an admin deletes it');
-    await agent.stop();
-    backend.close();
-    server.close();
-    process.exit(0);
-  };
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
-  process.on('SIGINT', () => void shutdown('SIGINT'));
-  try {
-    await agent.start();
-  } catch (e) {
-    await agent.stop();
-    backend.close();
-    server.close();
-    throw e;
-  }
-  if (!stopping) logger.info('agent running');
-}
-
-async function cleanup(o: { stateDir: string; logLevel: string }): Promise<void> {
-  const logger = pino({ name: 'idplane-agent', level: o.logLevel });
-  const { removeOwnedPins } = await import('../../datapath/backends/bpf.js');
-  const { removed, kept } = removeOwnedPins(new PinRecord(o.stateDir));
-  for (const path of removed) logger.info({ path }, 'removed pinned map');
-  for (const k of kept) logger.warn(k, 'left in place: not the map this agent pinned');
-  logger.info({ removed: removed.length, kept: kept.length }, 'cleanup done');
-}
 
 const logLevelOption = () =>
   new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).env('IDPLANE_LOG_LEVEL').default('info');
@@ -116,13 +33,13 @@ export function buildAgentProgram(): Command {
     .addOption(new Option('--lease-seconds <n>', 'lease of a node the agent registers (an existing node keeps its own); 0: none').env('IDPLANE_LEASE_SECONDS').default(String(DEFAULT_LEASE_SECONDS)))
     .addOption(new Option('--long-poll', 'follow the feed by long-poll instead of the WebSocket'))
     .addOption(logLevelOption())
-    .action(run);
+    .action(async (o: RunOptions) => (await import('./run.js')).run(o));
   program
     .command('cleanup')
     .description('Remove the maps this agent pinned (as recorded in its state directory), and only those')
     .addOption(stateDirOption())
     .addOption(logLevelOption())
-    .action((o: { stateDir: string; logLevel: string }) => cleanup(o));
+    .action(async (o: { stateDir: string; logLevel: string }) => (await import('./run.js')).cleanup(o));
   return program;
 }
 
