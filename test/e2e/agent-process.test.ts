@@ -2,6 +2,8 @@
 // its metrics address, what SIGTERM leaves behind, re-registration of an existing node, and a
 // control plane that is down at start and restarts later.
 import { execFile } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -9,7 +11,7 @@ import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { AGENT_BIN, spawnAgent, type AgentProcess } from './agent-process.js';
 import { clusterApi } from './support.js';
-import { freePort, startWranglerDev, type WranglerDev } from './wrangler-dev.js';
+import { startWranglerDev, type WranglerDev } from './wrangler-dev.js';
 
 const run = promisify(execFile);
 const { version } = JSON.parse(readFileSync(resolve(import.meta.dirname, '../../package.json'), 'utf8')) as { version: string };
@@ -90,11 +92,16 @@ describe('idplane-agent as a process', () => {
   });
 
   it('waits out a control plane that is down at start (logging its retries), and logs when the feed reconnects after a restart', async () => {
-    const port = await freePort();
+    // A gateway answering 503 holds the port first, so no other test's server takes it meanwhile.
+    const gateway = createServer((_req, res) => res.writeHead(503).end('no upstream'));
+    await new Promise<void>((r) => gateway.listen(0, '127.0.0.1', r));
+    const { port } = gateway.address() as AddressInfo;
     const url = `http://127.0.0.1:${port}`;
     const a = agent(url, 'proc-down', 'node-d');
-    const retry = await a.waitForLog('control plane unreachable; retrying');
-    expect(retry).toMatchObject({ url, error: 'ECONNREFUSED', attempt: 1, retryInSeconds: 0.5 });
+    expect(await a.waitForLog('control plane unreachable; retrying')).toMatchObject({ url, error: 'GET /nodes/node-d: HTTP 503', attempt: 1, retryInSeconds: 0.5 });
+    await new Promise((r) => gateway.close(r));
+    // Then nothing listens at all.
+    expect(await a.waitForLog('control plane unreachable; retrying', (l) => l.error === 'ECONNREFUSED')).toMatchObject({ url });
     let later = await startWranglerDev({ port, token: dev.token });
     try {
       await a.waitForLog('maps in sync; following the feed', undefined, 60000);

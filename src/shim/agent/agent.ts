@@ -36,8 +36,6 @@ export interface AgentOptions {
   longPoll?: boolean;
   /** Called after each batch is in the maps (observability, benchmarks). */
   onBatchApplied?: (batch: FeedBatch, appliedAt: number) => void;
-  /** Retries while the control plane is unreachable at start. */
-  connectBackoff?: Backoff;
 }
 
 const CONNECT_BACKOFF: Backoff = { initialMs: 500, maxMs: 30_000 };
@@ -46,7 +44,7 @@ const FEED_BACKOFF: Backoff = { initialMs: 400, maxMs: 5_000 };
 /** Failures worth waiting out: nothing listening, a gateway or server error, a rate limit. */
 function isTransient(e: unknown): boolean {
   if (e instanceof ApiError) return e.status >= 500 || e.status === 429;
-  return e instanceof TypeError; // fetch: connection refused, reset, DNS
+  return e instanceof TypeError && e.message === 'fetch failed'; // connection refused, reset, DNS
 }
 
 function describeError(e: unknown): string {
@@ -108,8 +106,9 @@ export class Agent {
         else await this.catchUpLongPoll();
         break;
       } catch (e) {
-        if (!isTransient(e) || this.stopped) throw e;
-        const delay = backoffDelayMs(attempt, this.o.connectBackoff ?? CONNECT_BACKOFF);
+        if (this.stopped) return;
+        if (!isTransient(e)) throw e;
+        const delay = backoffDelayMs(attempt, CONNECT_BACKOFF);
         this.o.logger.warn({ url: this.o.url, error: describeError(e), attempt, retryInSeconds: delay / 1000 }, 'control plane unreachable; retrying');
         const gaveUp = await sleep(delay, false, { signal: this.stopping.signal }).catch(() => true);
         if (gaveUp) return;
@@ -135,7 +134,8 @@ export class Agent {
   private async register(): Promise<void> {
     if (this.hasAdminToken) {
       // An admin token: register (or refresh) the node and keep the node token it issues.
-      const existing = await this.client.request<NodeRegistration>('GET', `/nodes/${this.o.node}`).catch((e: unknown) => {
+      const admin = this.client.withToken(this.o.token);
+      const existing = await admin.request<NodeRegistration>('GET', `/nodes/${this.o.node}`).catch((e: unknown) => {
         if (e instanceof ApiError && e.code === 'node-not-found') return undefined;
         throw e;
       });
@@ -146,7 +146,7 @@ export class Agent {
           'the node exists with another lease and keeps it (0: none); --lease-seconds applies when the agent registers a new node',
         );
       }
-      const reg = await this.client.request<NodeRegistration>('PUT', `/nodes/${this.o.node}`, {
+      const reg = await admin.request<NodeRegistration>('PUT', `/nodes/${this.o.node}`, {
         ...(this.o.ipv4 ?? existing?.ipv4 ? { ipv4: this.o.ipv4 ?? existing?.ipv4 } : {}),
         ...(this.o.ipv6 ?? existing?.ipv6 ? { ipv6: this.o.ipv6 ?? existing?.ipv6 } : {}),
         ...(existing ? {} : { 'lease-seconds': this.o.leaseSeconds }),
