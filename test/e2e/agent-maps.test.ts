@@ -100,7 +100,8 @@ describe.skipIf(!canRun)('map ownership (root, real BPF maps)', () => {
     expect(await a.stop('SIGTERM')).toBe(0);
     const ipcache = join(d.pinDir, 'cilium_ipcache_v2');
     const lxc = join(d.pinDir, 'cilium_lxc');
-    expect([existsSync(ipcache), existsSync(lxc)]).toEqual([true, true]);
+    expect(existsSync(ipcache)).toBe(true);
+    const lxcId = bpftool('map', 'show', 'pinned', lxc).id as number;
     // Someone replaces the agent's lxc pin with a map of their own (same layout).
     execFileSync('rm', [lxc]);
     const replacementId = pinForeign(lxc, ['type', 'hash', 'key', '20', 'value', '48', 'entries', '65535'], 3, 4);
@@ -108,13 +109,14 @@ describe.skipIf(!canRun)('map ownership (root, real BPF maps)', () => {
     const out = await run(process.execPath, [AGENT_BIN, 'cleanup', '--state-dir', d.stateDir]);
     const logs = out.stdout.trim().split('\n').map((l) => JSON.parse(l) as { msg: string; path?: string; reason?: string });
     expect(logs.filter((l) => l.msg === 'removed pinned map').map((l) => l.path)).toEqual([ipcache]);
-    expect(logs.find((l) => l.msg === 'left in place: not the map this agent pinned')).toMatchObject({ path: lxc, reason: expect.stringContaining(`it now holds map ${replacementId}`) });
+    expect(logs.filter((l) => l.msg === 'not removed')).toEqual([expect.objectContaining({ path: lxc, reason: `it holds map ${replacementId} now, not map ${lxcId} that the agent pinned` })]);
     expect(existsSync(ipcache)).toBe(false);
     expect(bpftool('map', 'show', 'pinned', lxc).id).toBe(replacementId);
     expect(bpftool('map', 'show', 'pinned', neighbour).id).toBe(neighbourId);
 
-    // A second cleanup has nothing left to remove.
+    // A second cleanup has nothing left to remove, and the replacement map stays.
     const again = await run(process.execPath, [AGENT_BIN, 'cleanup', '--state-dir', d.stateDir]);
-    expect(again.stdout).toContain('"removed":0');
+    expect(again.stdout).toContain('"removed":0,"kept":0');
+    expect(bpftool('map', 'show', 'pinned', lxc).id).toBe(replacementId);
   });
 });

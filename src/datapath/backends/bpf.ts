@@ -101,13 +101,13 @@ export function removeOwnedPins(record: PinRecord): CleanupOutcome {
   for (const pin of record.list()) {
     const fd = sys.objGet(pin.path);
     if (fd === undefined) {
-      outcome.kept.push({ path: pin.path, reason: 'already gone' });
+      outcome.kept.push({ path: pin.path, reason: 'nothing is pinned there any more' });
       continue;
     }
     const id = sys.mapInfo(fd).id;
     sys.close(fd);
     if (id !== pin.mapId) {
-      outcome.kept.push({ path: pin.path, reason: `it now holds map ${id}, not the agent's map ${pin.mapId}` });
+      outcome.kept.push({ path: pin.path, reason: `it holds map ${id} now, not map ${pin.mapId} that the agent pinned` });
       continue;
     }
     rmSync(pin.path);

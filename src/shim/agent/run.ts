@@ -81,6 +81,6 @@ export async function cleanup(o: { stateDir: string; logLevel: string }): Promis
   const { removeOwnedPins } = await import('../../datapath/backends/bpf.js');
   const { removed, kept } = removeOwnedPins(new PinRecord(o.stateDir));
   for (const path of removed) logger.info({ path }, 'removed pinned map');
-  for (const k of kept) logger.warn(k, 'left in place: not the map this agent pinned');
+  for (const k of kept) logger.warn(k, 'not removed');
   logger.info({ removed: removed.length, kept: kept.length }, 'cleanup done');
 }
