@@ -1,7 +1,7 @@
 // As root, with real pinned maps: the agent refuses a map of another layout (and touches nothing),
 // and `idplane-agent cleanup` removes exactly the pins the agent made.
 import { execFile, execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -16,6 +16,7 @@ const work = mkdtempSync(join(tmpdir(), 'idplane-maps-'));
 const bpffs = join(work, 'bpffs');
 let dev: WranglerDev;
 let dirs = 0;
+let mounted = false;
 
 /** A fresh pin directory on the test's bpffs and a fresh state directory. */
 function freshDirs(): { pinDir: string; stateDir: string } {
@@ -50,11 +51,12 @@ describe.skipIf(!canRun)('map ownership (root, real BPF maps)', () => {
     writeFileSync(join(work, 'token'), dev.token);
     mkdirSync(bpffs);
     execFileSync('mount', ['-t', 'bpf', 'bpf', bpffs]);
+    mounted = true;
   }, 120000);
 
   afterAll(async () => {
     await dev?.stop();
-    execFileSync('umount', [bpffs]);
+    if (mounted) execFileSync('umount', [bpffs]);
   });
 
   it.each([
@@ -80,6 +82,7 @@ describe.skipIf(!canRun)('map ownership (root, real BPF maps)', () => {
     expect(a.stderr()).toContain(`idplane-agent: ${path} is a map of another layout (${found}); ${map} must be ${expected}. It was left untouched`);
     expect(bpftool('map', 'show', 'pinned', path).id).toBe(id);
     expect(bpftool('map', 'dump', 'pinned', path)).toEqual(before);
+    expect(readdirSync(d.pinDir)).toEqual([map]);
     expect(before).toHaveLength(1);
     const nodes = await (await fetch(`${dev.url}/v1/clusters/e2e-maps/nodes`, { headers: { authorization: `Bearer ${dev.token}` } })).json() as { nodes: { name: string }[] };
     expect(nodes.nodes.map((n) => n.name)).not.toContain(`node-refuse-${dirs}`);

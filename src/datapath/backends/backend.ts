@@ -8,6 +8,8 @@ export interface MapBackend {
    * Returns true when it was created (empty). The other methods open maps on first use.
    */
   openMap(map: MapRef): boolean;
+  /** Opens several maps, checking every existing one before creating any; returns those created. */
+  openMaps(maps: readonly MapRef[]): MapRef[];
   /** Inserts or replaces one entry (BPF_ANY). */
   put(map: MapRef, key: Uint8Array, value: Uint8Array): void;
   /** Removes one entry; a missing one is not an error. */

@@ -53,6 +53,17 @@ export class BpfBackend implements MapBackend {
     return true;
   }
 
+  openMaps(maps: readonly MapRef[]): MapRef[] {
+    // Existing pins first: a refused one leaves the pin directory as it was.
+    const missing = maps.filter((map) => {
+      const fd = this.sys.objGet(this.pathOf(map));
+      if (fd !== undefined) this.sys.close(fd);
+      return fd === undefined;
+    });
+    for (const map of maps) if (!missing.includes(map)) this.openMap(map);
+    return missing.filter((map) => this.openMap(map));
+  }
+
   private fdOf(map: MapRef): number {
     this.openMap(map);
     return this.opened.get(map.name)!.fd;

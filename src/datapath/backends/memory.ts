@@ -22,6 +22,11 @@ export class MemoryBackend implements MapBackend {
     return true;
   }
 
+  openMaps(maps: readonly MapRef[]): MapRef[] {
+    for (const map of maps) if (this.maps.has(map.name)) this.openMap(map);
+    return maps.filter((map) => this.openMap(map));
+  }
+
   private entriesOf(map: MapRef): Map<string, [Uint8Array, Uint8Array]> {
     this.openMap(map);
     return this.maps.get(map.name)!.entries;

@@ -95,7 +95,7 @@ export class Agent {
     const saved = this.o.stateFile.read();
     this.applied = saved.appliedRevision;
     this.nodeToken = saved.nodeToken;
-    const created = NODE_MAPS.filter((map) => this.o.backend.openMap(map));
+    const created = this.o.backend.openMaps(NODE_MAPS);
     const mapsLost = created.length > 0 || this.o.backend.isEmpty(IPCACHE_MAP);
     for (let attempt = 1; ; attempt++) {
       try {

@@ -2,7 +2,7 @@
 // and nothing in it is written or deleted.
 import { describe, expect, it } from 'vitest';
 import { MemoryBackend } from '../../../src/datapath/backends/memory.js';
-import { BPF_F_NO_PREALLOC, BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_LPM_TRIE, IPCACHE_MAP, layoutMismatch, MapOwnershipError, type MapLayout } from '../../../src/datapath/maps.js';
+import { BPF_F_NO_PREALLOC, BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_LPM_TRIE, IPCACHE_MAP, layoutMismatch, LXC_MAP, MapOwnershipError, NODE_MAPS, type MapLayout } from '../../../src/datapath/maps.js';
 
 const ipcache = IPCACHE_MAP.layout;
 const EXPECTED = 'cilium_ipcache_v2 must be lpm_trie, key 24 B, value 24 B, 512000 entries, flags 0x1';
@@ -33,5 +33,13 @@ describe('MemoryBackend ownership', () => {
     expect(() => backend.openMap(IPCACHE_MAP)).toThrow(MapOwnershipError);
     expect(() => backend.put(IPCACHE_MAP, new Uint8Array(24), new Uint8Array(24))).toThrow(/value 12 B/);
     expect(backend.entries(foreign)).toEqual([[new Uint8Array(24).fill(1), new Uint8Array(12).fill(2)]]);
+  });
+
+  it('openMaps creates none when one existing map is refused', () => {
+    const backend = new MemoryBackend();
+    const foreignLxc = { name: LXC_MAP.name, layout: { ...LXC_MAP.layout, maxEntries: 1024 } };
+    backend.openMap(foreignLxc);
+    expect(() => backend.openMaps(NODE_MAPS)).toThrow(/cilium_lxc is a map of another layout/);
+    expect(backend.openMap(IPCACHE_MAP)).toBe(true); // it had not been created
   });
 });
