@@ -47,12 +47,14 @@ async function waitHealthy(url: string, child: ChildProcess, output: () => strin
 /** Starts `wrangler dev`; pass the persist dir of an earlier run to restart over the same state. */
 export async function startWranglerDev(opts: { persistDir?: string; token?: string; config?: string; port?: number } = {}): Promise<WranglerDev> {
   const port = opts.port ?? (await freePort());
+  // Its own devtools port too: wrangler's default 9229 is shared by every wrangler on the machine.
+  const inspectorPort = await freePort();
   const token = opts.token ?? 'e2e-admin-token';
   const persistDir = opts.persistDir ?? mkdtempSync(join(tmpdir(), 'idplane-e2e-'));
   const child = spawn(
     process.execPath,
     [join(ROOT, 'node_modules/wrangler/bin/wrangler.js'), 'dev', '--port', String(port), '--ip', '127.0.0.1',
-      '--persist-to', persistDir, '--show-interactive-dev-session=false', '--var', `IDPLANE_ADMIN_TOKEN:${token}`,
+      '--persist-to', persistDir, '--inspector-port', String(inspectorPort), '--show-interactive-dev-session=false', '--var', `IDPLANE_ADMIN_TOKEN:${token}`,
       ...(opts.config ? ['--config', opts.config] : [])],
     { cwd: ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, WRANGLER_SEND_METRICS: 'false' } },
   );

@@ -41,10 +41,16 @@ export interface AgentOptions {
 const CONNECT_BACKOFF: Backoff = { initialMs: 500, maxMs: 30_000 };
 const FEED_BACKOFF: Backoff = { initialMs: 400, maxMs: 5_000 };
 
-/** Failures worth waiting out: nothing listening, a gateway or server error, a rate limit. */
-function isTransient(e: unknown): boolean {
-  if (e instanceof ApiError) return e.status >= 500 || e.status === 429;
-  return e instanceof TypeError && e.message === 'fetch failed'; // connection refused, reset, DNS
+/**
+ * Failures worth waiting out at start, with what to log: nothing listening, a gateway or server
+ * error, a rate limit, or a cluster the admin has not put yet (as a kubelet waits for its API
+ * server, a node agent deployed first waits for its cluster).
+ */
+function waitableFailure(e: unknown): string | undefined {
+  if (e instanceof ApiError && e.code === 'cluster-not-found') return 'cluster not found (an admin creates it with PUT /v1/clusters/<cluster>); retrying';
+  if (e instanceof ApiError) return e.status >= 500 || e.status === 429 ? 'control plane unreachable; retrying' : undefined;
+  // fetch: connection refused, reset, DNS
+  return e instanceof TypeError && e.message === 'fetch failed' ? 'control plane unreachable; retrying' : undefined;
 }
 
 function describeError(e: unknown): string {
@@ -107,9 +113,10 @@ export class Agent {
         break;
       } catch (e) {
         if (this.stopped) return;
-        if (!isTransient(e)) throw e;
+        const waiting = waitableFailure(e);
+        if (waiting === undefined) throw e;
         const delay = backoffDelayMs(attempt, CONNECT_BACKOFF);
-        this.o.logger.warn({ url: this.o.url, error: describeError(e), attempt, retryInSeconds: delay / 1000 }, 'control plane unreachable; retrying');
+        this.o.logger.warn({ url: this.o.url, cluster: this.o.cluster, error: describeError(e), attempt, retryInSeconds: delay / 1000 }, waiting);
         const gaveUp = await sleep(delay, false, { signal: this.stopping.signal }).catch(() => true);
         if (gaveUp) return;
       }
