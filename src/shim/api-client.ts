@@ -55,7 +55,7 @@ export class ApiClient {
     const out: Cluster[] = [];
     let cursor: string | undefined;
     do {
-      const params = new URLSearchParams({ limit: '10000' });
+      const params = new URLSearchParams({ limit: String(MAX_PAGE_LIMIT) });
       if (cursor) params.set('cursor', cursor);
       const path = `/v1/clusters?${params}`;
       const page = await this.send<ClusterList>('GET', `${this.root}${path}`, path);

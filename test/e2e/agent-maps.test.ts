@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AGENT_BIN, spawnAgent } from './agent-process.js';
 import { requireRootOrSkip } from './root.js';
+import { putCluster } from './support.js';
 import { startWranglerDev, type WranglerDev } from './wrangler-dev.js';
 
 const canRun = requireRootOrSkip('agent map ownership with real BPF maps');
@@ -48,6 +49,7 @@ const agentArgs = (d: { pinDir: string; stateDir: string }, node: string) =>
 describe.skipIf(!canRun)('map ownership (root, real BPF maps)', () => {
   beforeAll(async () => {
     dev = await startWranglerDev();
+    await putCluster(dev, 'e2e-maps');
     writeFileSync(join(work, 'token'), dev.token);
     mkdirSync(bpffs);
     execFileSync('mount', ['-t', 'bpf', 'bpf', bpffs]);

@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { AGENT_BIN, spawnAgent, type AgentProcess } from './agent-process.js';
-import { clusterApi, eventually } from './support.js';
+import { clusterApi, eventually, putCluster } from './support.js';
 import { startWranglerDev, type WranglerDev } from './wrangler-dev.js';
 
 const run = promisify(execFile);
@@ -44,6 +44,7 @@ describe('idplane-agent as a process', () => {
   });
 
   it('--metrics-address 127.0.0.1:0 takes a free port, logs it and serves /metrics there', async () => {
+    await putCluster(dev, 'proc-metrics');
     const a = agent(dev.url, 'proc-metrics', 'node-m');
     const line = await a.waitForLog('serving metrics');
     const url = line.metrics as string;
@@ -66,6 +67,7 @@ describe('idplane-agent as a process', () => {
 
   it('SIGTERM stops heartbeating and leaves: the node keeps its endpoints and its 900 s default lease', async () => {
     const cluster = 'proc-sigterm';
+    await putCluster(dev, cluster);
     const api = clusterApi(() => dev, cluster);
     const a = agent(dev.url, cluster, 'node-t');
     await a.waitForLog('maps in sync; following the feed');
@@ -82,6 +84,7 @@ describe('idplane-agent as a process', () => {
     { name: 'a node with another lease keeps it', lease: 600 },
   ])('re-registering an existing node: $name, and the agent says so (at --log-level warn, nothing below)', async ({ lease }) => {
     const cluster = `proc-rereg-${lease}`;
+    await putCluster(dev, cluster);
     const api = clusterApi(() => dev, cluster);
     await api('PUT', '/nodes/node-r', { ipv4: '192.168.90.1', 'lease-seconds': lease });
     const a = agent(dev.url, cluster, 'node-r', '--lease-seconds', '900', '--log-level', 'warn');
@@ -92,7 +95,7 @@ describe('idplane-agent as a process', () => {
     expect(a.logs.filter((l) => l.level < 40)).toEqual([]);
   });
 
-  it('waits out a control plane that is down at start (logging its retries), and logs when the feed reconnects after a restart', async () => {
+  it('waits out a control plane that is down at start and a cluster not put yet (logging its retries), and logs when the feed reconnects after a restart', async () => {
     // A gateway answering 503 holds the port first, so no other test's server takes it meanwhile.
     const gateway = createServer((_req, res) => res.writeHead(503).end('no upstream'));
     await new Promise<void>((r) => gateway.listen(0, '127.0.0.1', r));
@@ -105,6 +108,9 @@ describe('idplane-agent as a process', () => {
     expect(await a.waitForLog('control plane unreachable; retrying', (l) => l.error === 'ECONNREFUSED')).toMatchObject({ url });
     let later = await startWranglerDev({ port, token: dev.token });
     try {
+      const waiting = await a.waitForLog('cluster not found (an admin creates it with PUT /v1/clusters/<cluster>); retrying', undefined, 60000);
+      expect(waiting).toMatchObject({ cluster: 'proc-down', error: expect.stringContaining('proc-down') });
+      await putCluster(later, 'proc-down');
       await a.waitForLog('maps in sync; following the feed', undefined, 60000);
       const nodes = await clusterApi(() => later, 'proc-down')('GET', '/nodes');
       expect(nodes.nodes.map((n: { name: string }) => n.name)).toEqual(['node-d']);
