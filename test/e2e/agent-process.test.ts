@@ -81,6 +81,7 @@ describe('idplane-agent as a process', () => {
 
   it.each([
     { name: 'a node without a lease stays without one', lease: 0 },
+    { name: 'a node with another lease keeps it', lease: 600 },
   ])('re-registering an existing node: $name, and the agent says so (at --log-level warn, nothing below)', async ({ lease }) => {
     const cluster = `proc-rereg-${lease}`;
     await putCluster(dev, cluster);
