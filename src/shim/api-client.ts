@@ -6,10 +6,14 @@ import type { Identity, IdentityList, Ipcache, IpcacheEntry } from '../api/ident
 import type { NodeList } from '../api/nodes.js';
 import { MAX_IPCACHE_PAGE, MAX_PAGE_LIMIT } from '../core/page-limits.js';
 
+const DEFAULT_TIMEOUT_MS = 60_000;
+
 export interface ClientConfig {
   url: string;
   token: string;
   cluster: string;
+  /** A request that has not answered by then fails (a hung connection must not stall a caller); default 60 s, above a long-poll's wait. */
+  timeoutMs?: number;
 }
 
 export class ApiError extends Error {
@@ -66,9 +70,10 @@ export class ApiClient {
   }
 
   private async send<T>(method: string, url: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
+    const timeout = AbortSignal.timeout(this.config.timeoutMs ?? DEFAULT_TIMEOUT_MS);
     const res = await fetch(url, {
       method,
-      signal,
+      signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
       headers: { authorization: `Bearer ${this.config.token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
       body: body === undefined ? undefined : JSON.stringify(body),
     });

@@ -175,7 +175,17 @@ export class Agent {
   }
 
   private async sendHeartbeat(): Promise<void> {
-    const node = await this.client.request<Node>('POST', `/nodes/${this.o.node}/heartbeat`, { 'applied-revision': this.applied });
+    let node: Node;
+    try {
+      node = await this.client.request<Node>('POST', `/nodes/${this.o.node}/heartbeat`, { 'applied-revision': this.applied });
+    } catch (e) {
+      // Applied beyond the cluster's revision: the cluster was deleted and put again. Its history
+      // is new, so the maps must be reconciled from a snapshot (applied 0 makes the start resync).
+      if (!(e instanceof ApiError && e.code === 'invalid-revision')) throw e;
+      this.o.logger.warn({ applied: this.applied }, 'the cluster is behind the saved revision (it was re-created): resyncing');
+      this.applied = 0;
+      node = await this.client.request<Node>('POST', `/nodes/${this.o.node}/heartbeat`, { 'applied-revision': 0 });
+    }
     this.leaseSeconds = node['lease-seconds'];
   }
 

@@ -121,4 +121,30 @@ describe('agent', () => {
     expect(text).toMatch(/idplane_agent_apply_seconds_count [1-9]/);
     await agent.stop();
   });
+
+  it('resyncs when its saved revision is ahead of a cluster that was deleted and put again', async () => {
+    const cluster = 'agent-recreated';
+    await putCluster(dev, cluster);
+    const backend = new MemoryBackend();
+    const stateDir = mkdtempSync(join(tmpdir(), 'agent-state-'));
+    const first = newAgent(cluster, backend, stateDir);
+    await first.agent.start();
+    for (let i = 1; i <= 20; i++) await api(cluster)('PUT', `/nodes/node-a/endpoints/${i}`, { labels: ['k8s:app=old'], addressing: { ipv4: `10.71.0.${i}` } });
+    await eventually(async () => expect(ipcacheOf(backend)).toEqual(await ipcacheWanted(cluster)));
+    await first.agent.stop();
+
+    // The admin deletes the cluster and puts it again: its revisions start over, below the saved one.
+    await api(cluster)('DELETE', '/nodes/node-a');
+    expect((await fetch(`${dev.url}/v1/clusters/${cluster}`, { method: 'DELETE', headers: { authorization: `Bearer ${dev.token}` } })).status).toBe(200);
+    await putCluster(dev, cluster);
+    await api(cluster)('PUT', '/nodes/node-z', { ipv4: '192.168.71.9' });
+    await api(cluster)('PUT', '/nodes/node-z/endpoints/1', { labels: ['k8s:app=new'], addressing: { ipv4: '10.71.1.1' } });
+
+    const second = newAgent(cluster, backend, stateDir);
+    await second.agent.start();
+    expect(await counter(second.metrics)).toBe(1);
+    expect(ipcacheOf(backend)).toEqual(await ipcacheWanted(cluster));
+    expect(Object.keys(ipcacheOf(backend))).toEqual(['10.71.1.1/32']);
+    await second.agent.stop();
+  });
 });
