@@ -24,7 +24,9 @@ async function subscribe(base: string, since: number) {
     got.bytes += (ev.data as string).length;
     got.messages.push(JSON.parse(ev.data as string) as Message);
   });
-  ws.addEventListener('close', (ev) => (got.closedWith = ev.code));
+  ws.addEventListener('close', (ev) => {
+      got.closedWith = ev.code;
+    });
   const revisions = () => got.messages.flatMap((m) => (m.batches ?? []).map((b) => b.revision));
   return {
     got,

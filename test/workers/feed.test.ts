@@ -128,8 +128,12 @@ describe('change feed', () => {
     const messages: { resync: boolean; revision: number }[] = [];
     let closedWith: number | undefined;
     ws.accept();
-    ws.addEventListener('message', (ev) => messages.push(JSON.parse(ev.data as string)));
-    ws.addEventListener('close', (ev) => (closedWith = ev.code));
+    ws.addEventListener('message', (ev) => {
+      messages.push(JSON.parse(ev.data as string));
+    });
+    ws.addEventListener('close', (ev) => {
+      closedWith = ev.code;
+    });
     for (let i = 1; i <= 12; i++) await c.createEndpoint('node-1', String(i), { labels: ['k8s:app=slow'] });
     for (let t = 0; t < 30 && closedWith === undefined; t++) await new Promise((r) => setTimeout(r, 100));
     expect(messages.filter((m) => !m.resync)).toHaveLength(10);
@@ -147,7 +151,9 @@ describe('change feed', () => {
     const ws = res.webSocket!;
     let closedWith: number | undefined;
     ws.accept();
-    ws.addEventListener('close', (ev) => (closedWith = ev.code));
+    ws.addEventListener('close', (ev) => {
+      closedWith = ev.code;
+    });
     await call('PUT', `${c.base}/nodes/node-t`, { body: { ipv4: '192.168.60.1', 'rotate-token': true } });
     for (let t = 0; t < 30 && closedWith === undefined; t++) await new Promise((r) => setTimeout(r, 100));
     expect(closedWith).toBe(4001);
@@ -160,7 +166,9 @@ describe('change feed', () => {
     const ws = res.webSocket!;
     const got: number[] = [];
     ws.accept();
-    ws.addEventListener('message', (ev) => got.push(...(JSON.parse(ev.data as string) as { batches: Batch[] }).batches.map((b) => b.revision)));
+    ws.addEventListener('message', (ev) => {
+      got.push(...(JSON.parse(ev.data as string) as { batches: Batch[] }).batches.map((b) => b.revision));
+    });
     for (let t = 0; t < 30 && got.length < 2; t++) await new Promise((r) => setTimeout(r, 100));
     expect(got).toEqual([1, 2]);
     ws.close();

@@ -44,7 +44,7 @@ describe('identity allocation', () => {
     const again = await c.createEndpoint('node-1', 'cilium-local:0', web(0));
     expect(again.status).toBe(201);
     expect(again.body.identity.id).not.toBe(nid);
-  });
+  }, 120_000); // 400 requests through the whole worker: room for a loaded 2-core CI machine
 
   it('keys identities by the filtered, sorted label set', async () => {
     const c = await clusterWithNodes(['node-1']);
