@@ -139,8 +139,11 @@ export class SelectorCache {
     this.journal.set(this.refs, selector.key, refs + 1);
     if (refs === 0) {
       const selected = new Set<number>();
-      const candidates = selector.namespaces ? selector.namespaces.flatMap((ns) => [...(this.identitiesByNamespace.get(ns) ?? [])]) : this.identities.keys();
-      for (const id of candidates) if (selectorMatches(selector, this.identities.get(id)!)) selected.add(id);
+      const test = (id: number) => {
+        if (selectorMatches(selector, this.identities.get(id)!)) selected.add(id);
+      };
+      if (selector.namespaces) for (const ns of selector.namespaces) this.identitiesByNamespace.get(ns)?.forEach(test);
+      else for (const id of this.identities.keys()) test(id);
       this.journal.set(this.selectors, selector.key, { selector, selected });
       if (!selector.namespaces) this.journal.add(this.unpinned, selector.key);
       for (const ns of new Set(selector.namespaces)) this.addToIndex(this.selectorsByNamespace, ns, selector.key);

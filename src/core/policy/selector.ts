@@ -207,12 +207,24 @@ export function selectorMatches(sel: CompiledSelector, labels: readonly MatchLab
   return true;
 }
 
-/** LabelArray.Has for a plain key as Cilium's repository asks it (`host`, `init`: any source). */
-export function labelsHave(labels: readonly MatchLabel[], extKey: string): boolean {
-  return lookup(labels, selectLabel(extKey)) !== undefined;
+/** Targets of the few constant keys the engine asks about for every identity, parsed once. */
+const constantTargets = new Map<string, MatchLabel>();
+
+function constantTarget(extKey: string): MatchLabel {
+  let t = constantTargets.get(extKey);
+  if (!t) {
+    t = selectLabel(extKey);
+    constantTargets.set(extKey, t);
+  }
+  return t;
 }
 
-/** LabelArray.Get for an extended key; '' when absent, as in Cilium. */
+/** LabelArray.Has for a plain key as Cilium's repository asks it (`host`, `init`: any source); `extKey` a constant. */
+export function labelsHave(labels: readonly MatchLabel[], extKey: string): boolean {
+  return lookup(labels, constantTarget(extKey)) !== undefined;
+}
+
+/** LabelArray.Get for an extended key (a constant); '' when absent, as in Cilium. */
 export function labelValue(labels: readonly MatchLabel[], extKey: string): string {
-  return lookup(labels, selectLabel(extKey)) ?? '';
+  return lookup(labels, constantTarget(extKey)) ?? '';
 }
