@@ -15,9 +15,10 @@ const SELECTABLE_RESERVED = RESERVED_IDENTITIES.filter((r) => r.labels.length > 
 
 export class SelectorCache {
   private readonly identities = new Map<number, MatchLabel[]>();
-  /** Parsed labels by text (`source:key=value`), and how many identities hold each. */
+  /** Parsed labels by their text as given, how many identities hold each, and each one's text. */
   private readonly labelPool = new Map<string, MatchLabel>();
   private readonly labelRefs = new Map<string, number>();
+  private readonly labelTexts = new WeakMap<MatchLabel, string>();
   private readonly identitiesByNamespace = new Map<string, Set<number>>();
   /** Keys of selectors pinned to each namespace, and of those pinned to none. */
   private readonly selectorsByNamespace = new Map<string, Set<string>>();
@@ -82,11 +83,13 @@ export class SelectorCache {
   private internLabels(texts: readonly string[]): MatchLabel[] {
     const out: MatchLabel[] = [];
     for (const text of texts) {
-      const parsed = toMatchLabel(text);
-      const key = labelText(parsed);
-      const label = this.labelPool.get(key) ?? parsed;
-      if (label === parsed) this.journal.set(this.labelPool, key, parsed);
-      this.journal.set(this.labelRefs, key, (this.labelRefs.get(key) ?? 0) + 1);
+      let label = this.labelPool.get(text);
+      if (!label) {
+        label = toMatchLabel(text);
+        this.labelTexts.set(label, text);
+        this.journal.set(this.labelPool, text, label);
+      }
+      this.journal.set(this.labelRefs, text, (this.labelRefs.get(text) ?? 0) + 1);
       out.push(label);
     }
     return out.sort(byLabelKey);
@@ -94,7 +97,7 @@ export class SelectorCache {
 
   private releaseLabels(labels: readonly MatchLabel[]): void {
     for (const l of labels) {
-      const key = labelText(l);
+      const key = this.labelTexts.get(l)!;
       const refs = this.labelRefs.get(key)! - 1;
       if (refs > 0) {
         this.journal.set(this.labelRefs, key, refs);
@@ -181,9 +184,4 @@ export class SelectorCache {
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
       .map(([key, s]) => ({ selector: key, identities: [...s.selected].sort((a, b) => a - b) }));
   }
-}
-
-/** A parsed label's pool key: source, key and value, whatever the text's spelling. */
-function labelText(l: MatchLabel): string {
-  return `${l.source}:${l.key}=${l.value}`;
 }
