@@ -4,7 +4,10 @@
 //      the registry round trip that the isolate cache of known clusters keeps off that path;
 //   2. identity allocations/s inside one DO vs raw single-insert SQLite transactions/s there;
 //   3. the resident memory of workerd holding 100k endpoints over 16k identities;
-//   4. feed propagation to 100 agents, events/s an agent applies, a 100k snapshot into a BPF map.
+//   4. feed propagation to 100 agents, events/s an agent applies, a 100k snapshot into a BPF map;
+//   5. the policy engine alone (bench/policy-engine.ts), in a fresh process as the Durable Object
+//      starts: a cold build and a heap that holds only the engine.
+import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import { startWranglerDev, type WranglerDev } from '../test/e2e/wrangler-dev.js';
 import { createLoad, floorLoad, readLoad, registryLoad, runLoad, type LoadResult } from './http-load.js';
@@ -99,7 +102,13 @@ async function inObjectBudgets(): Promise<void> {
   }
 }
 
+function policyEngineBudgets(): void {
+  const run = spawnSync(process.execPath, ['--import', 'tsx', resolve(import.meta.dirname, 'policy-engine.ts')], { stdio: 'inherit' });
+  if (run.status !== 0) throw new Error(`bench/policy-engine.ts exited with ${run.status ?? run.signal}`);
+}
+
 console.log(`machine: ${describeMachine()}`);
 await httpBudgets();
 await inObjectBudgets();
 await feedBudgets();
+policyEngineBudgets();

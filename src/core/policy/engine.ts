@@ -3,9 +3,13 @@
 //
 // - SelectorCache (selector-cache.ts): each distinct selector (by selectorKey) with the
 //   identities it selects. Adding an identity tests it against every cached selector
-//   (O(selectors)) and recomputes only the slices (subject, new identity) of the subjects whose
+//   (O(selectors)) and recomputes only the slices (group, new identity) of the policy groups whose
 //   peer selectors select it (map-state.ts: an identity's entries depend only on its own keys and
 //   identity 0's); a pod identity also gets its own policy at once.
+// - Policy groups (policy-group.ts): an identity's output depends only on the rules that select it
+//   (and whether it is `init`), so identities selected by the same rules share one resolved policy
+//   and one set of slices, as Cilium's distillery shares a selectorPolicy. Work and memory then
+//   grow with the distinct rule sets, not with the identities.
 // - A policy put/delete updates the rules and marks the identities its old and new subject
 //   selectors select as stale; `regenerate` recomputes stale identities (all of them, or a bounded
 //   chunk the caller picks), so the Durable Object can spread a cluster-wide change over several
@@ -17,13 +21,15 @@
 //   An undo log rather than a delta or an overlay: operations of one unit read each other's writes
 //   (a create allocates an identity, then reads its policy), and cost stays proportional to them.
 //   Usage: `engine.transaction((tx) => storage.transactionSync(() => { …tx.addIdentity… }))`.
+//   `PolicyEngine.load` builds an engine from stored state without an undo log: nothing needs
+//   undoing, and if it throws no engine exists.
 //
 // The result for every identity equals a from-scratch computation (elision applied in both paths).
 import { compilePolicy, type CompiledPolicy, type CompiledRule } from './compile.js';
 import { identityPolicy, type IdentityPolicy } from './entries.js';
 import { Journal } from './journal.js';
-import { slicesEqual, type Slice } from './map-state.js';
-import { HOST_IDENTITY, matchingRules, peerSlice, resolvePolicy, type ResolvedPolicy } from './resolve.js';
+import { PolicyGroups } from './policy-group.js';
+import { matchingRules } from './resolve.js';
 import type { PolicyDocument } from './rule.js';
 import { traceConnection, type TraceResult } from './trace.js';
 import { SelectorCache } from './selector-cache.js';
@@ -39,12 +45,6 @@ export function hasOwnPolicy(id: number): boolean {
 export interface PolicyEngineConfig {
   /** The cluster's name, for the `cluster` entity. */
   clusterName: string;
-}
-
-interface SubjectState {
-  policy: ResolvedPolicy;
-  /** Entries per remote identity (identity 0's are in policy.zero). */
-  slices: Map<number, Slice>;
 }
 
 export interface PolicyChange {
@@ -79,21 +79,43 @@ export class PolicyEngine {
   private readonly policies = new Map<string, CompiledPolicy>();
   private readonly rulesByNamespace = new Map<string, Set<CompiledRule>>();
   private readonly prefixRefs = new Map<string, number>();
-  private readonly subjects = new Map<number, SubjectState>();
+  private readonly groups = new PolicyGroups(this.journal, this.cache);
   private readonly staleSubjects = new Set<number>();
   private changed = new Set<number>();
 
   constructor(private readonly config: PolicyEngineConfig) {}
+
+  /**
+   * An engine holding stored state (policies, and identities with their labels), every identity
+   * computed: what one transaction adding them all and regenerating gives, without the undo log.
+   */
+  static load(config: PolicyEngineConfig, policies: Iterable<PolicyDocument>, identities: Iterable<readonly [number, readonly string[]]>): PolicyEngine {
+    const engine = new PolicyEngine(config);
+    engine.journal.runUnlogged(() => {
+      // Identities first, into a cache without selectors (nothing to refresh), then every rule,
+      // then each identity's policy once, against the finished cache.
+      const ids: number[] = [];
+      for (const [id, labels] of identities) {
+        engine.cache.addIdentity(id, labels);
+        ids.push(id);
+      }
+      for (const doc of policies) {
+        const compiled = compilePolicy(doc, config.clusterName);
+        if (engine.policies.has(compiled.ref)) engine.replacePolicy(compiled.ref, compiled);
+        else engine.installPolicy(compiled);
+      }
+      for (const id of ids) if (hasOwnPolicy(id)) engine.regenerateSubject(id);
+    });
+    engine.changed = new Set();
+    return engine;
+  }
 
   /** Runs `fn` as one unit: all of its writes, or none if it throws. */
   transaction<T>(fn: (tx: PolicyTxn) => T): { value: T; changed: number[] } {
     const tx: PolicyTxn = {
       addIdentity: (id, labels) => this.addIdentity(id, labels),
       removeIdentity: (id) => this.removeIdentity(id),
-      putPolicy: (doc) => {
-        const compiled = compilePolicy(doc, this.config.clusterName);
-        return this.replacePolicy(compiled.ref, compiled);
-      },
+      putPolicy: (doc) => this.putPolicy(doc),
       deletePolicy: (ref) => this.replacePolicy(ref, undefined),
       regenerate: (ids) => this.regenerate(ids),
     };
@@ -128,8 +150,8 @@ export class PolicyEngine {
 
   /** The identity's computed policy; undefined for identities without a policy of their own. */
   policyOf(id: number): IdentityPolicy | undefined {
-    const s = this.subjects.get(id);
-    return s && identityPolicy(s.policy, s.slices);
+    const g = this.groups.groupOf(id);
+    return g && identityPolicy(g.policy, g.slices);
   }
 
   isStale(id: number): boolean {
@@ -162,32 +184,28 @@ export class PolicyEngine {
     return [...keys];
   }
 
+  private putPolicy(doc: PolicyDocument): PolicyChange {
+    const compiled = compilePolicy(doc, this.config.clusterName);
+    return this.replacePolicy(compiled.ref, compiled);
+  }
+
   private addIdentity(id: number, labels: readonly string[]): void {
-    for (const subject of this.cache.addIdentity(id, labels)) this.refreshSlice(subject, id);
+    for (const group of this.cache.addIdentity(id, labels)) this.refreshSlice(group, id);
     if (hasOwnPolicy(id)) this.regenerateSubject(id);
   }
 
   private removeIdentity(id: number): void {
     if (!this.cache.labelsOf(id)) return;
-    const own = this.subjects.get(id);
-    if (own) {
-      for (const key of own.policy.peerSelectors.keys()) this.cache.release(key, id);
-      this.journal.delete(this.subjects, id);
+    if (this.groups.leave(id)) {
       this.journal.remove(this.staleSubjects, id);
       this.changed.add(id);
     }
-    for (const subject of this.cache.removeIdentity(id)) if (subject !== id) this.refreshSlice(subject, id);
+    for (const group of this.cache.removeIdentity(id)) this.refreshSlice(group, id);
   }
 
-  /** Recomputes the entries of one remote identity in one subject's map. */
-  private refreshSlice(subject: number, peer: number): void {
-    const s = this.subjects.get(subject);
-    if (!s) return;
-    const next = this.cache.labelsOf(peer) ? peerSlice(s.policy, peer, (key) => this.cache.selects(key, peer)) : new Map();
-    if (slicesEqual(s.slices.get(peer), next)) return;
-    if (next.size > 0) this.journal.set(s.slices, peer, next);
-    else this.journal.delete(s.slices, peer);
-    this.changed.add(subject);
+  /** Recomputes the entries of one remote identity in one policy group's map. */
+  private refreshSlice(group: number, peer: number): void {
+    for (const member of this.groups.refreshSlice(group, peer) ?? []) this.changed.add(member);
   }
 
   private replacePolicy(ref: string, next: CompiledPolicy | undefined): PolicyChange {
@@ -197,24 +215,29 @@ export class PolicyEngine {
       for (const r of p?.rules ?? []) for (const id of this.cache.selected(r.subject.key)) if (hasOwnPolicy(id)) stale.add(id);
     };
     collect(old);
-    for (const r of old?.rules ?? []) this.removeRule(r);
-    if (next) {
-      this.journal.set(this.policies, ref, next);
-      for (const r of next.rules) this.addRule(r);
-    } else {
-      this.journal.delete(this.policies, ref);
-    }
+    const prefixesRemoved = old ? this.uninstallPolicy(old) : [];
+    const prefixesAdded = next ? this.installPolicy(next) : [];
     collect(next);
-    const prefixesAdded: string[] = [];
-    const prefixesRemoved: string[] = [];
-    for (const p of next?.prefixes ?? []) if (this.countPrefix(p, 1) === 1) prefixesAdded.push(p);
-    for (const p of old?.prefixes ?? []) if (this.countPrefix(p, -1) === 0) prefixesRemoved.push(p);
     for (const id of stale) this.journal.add(this.staleSubjects, id);
     return {
       stale: [...stale].sort((a, b) => a - b),
       prefixesAdded: prefixesAdded.filter((p) => !prefixesRemoved.includes(p)),
       prefixesRemoved: prefixesRemoved.filter((p) => !prefixesAdded.includes(p)),
     };
+  }
+
+  /** Adds a policy's rules and prefixes; returns the prefixes no policy named before. */
+  private installPolicy(p: CompiledPolicy): string[] {
+    this.journal.set(this.policies, p.ref, p);
+    for (const r of p.rules) this.addRule(r);
+    return p.prefixes.filter((prefix) => this.countPrefix(prefix, 1) === 1);
+  }
+
+  /** Removes a policy's rules and prefixes; returns the prefixes no policy names any more. */
+  private uninstallPolicy(p: CompiledPolicy): string[] {
+    for (const r of p.rules) this.removeRule(r);
+    this.journal.delete(this.policies, p.ref);
+    return p.prefixes.filter((prefix) => this.countPrefix(prefix, -1) === 0);
   }
 
   private countPrefix(prefix: string, delta: number): number {
@@ -254,27 +277,7 @@ export class PolicyEngine {
       (ns) => this.rulesByNamespace.get(ns) ?? [],
       (r) => this.cache.selects(r.subject.key, id),
     );
-    const policy = resolvePolicy({ id, labels }, rules);
-    const old = this.subjects.get(id);
-    // A subject uses each peer selector once: acquire the new ones, release those it no longer uses.
-    for (const [key, selector] of policy.peerSelectors) if (!old?.policy.peerSelectors.has(key)) this.cache.acquire(selector, id);
-    for (const key of old?.policy.peerSelectors.keys() ?? []) if (!policy.peerSelectors.has(key)) this.cache.release(key, id);
-    const peers = new Set<number>([HOST_IDENTITY]);
-    for (const key of policy.peerSelectors.keys()) for (const peer of this.cache.selected(key)) peers.add(peer);
-    const slices = new Map<number, Slice>();
-    for (const peer of peers) {
-      const slice = peerSlice(policy, peer, (key) => this.cache.selects(key, peer));
-      if (slice.size > 0) slices.set(peer, slice);
-    }
-    this.journal.set(this.subjects, id, { policy, slices });
+    if (this.groups.join({ id, labels }, rules)) this.changed.add(id);
     this.journal.remove(this.staleSubjects, id);
-    if (!old || !sameOutput(old, { policy, slices })) this.changed.add(id);
   }
-}
-
-function sameOutput(a: SubjectState, b: SubjectState): boolean {
-  if (a.policy.enforced[0] !== b.policy.enforced[0] || a.policy.enforced[1] !== b.policy.enforced[1]) return false;
-  if (!slicesEqual(a.policy.zero, b.policy.zero) || a.slices.size !== b.slices.size) return false;
-  for (const [peer, slice] of a.slices) if (!slicesEqual(slice, b.slices.get(peer))) return false;
-  return true;
 }

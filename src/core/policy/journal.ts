@@ -1,14 +1,18 @@
 // An undo journal for in-memory derived state: every write goes through it, is only allowed inside
 // `run`, and is undone when `run`'s function throws. Derived state that mirrors a storage
 // transaction thus rolls back with it by construction (wrap the storage transaction in `run`).
+// `runUnlogged` writes without an undo log, for building state that is discarded whole if the
+// build throws (nothing else can see it yet).
 
 export class Journal {
+  private active = false;
   private undo: (() => void)[] | null = null;
 
   /** Runs `fn` as one unit: if it throws, every write it made is undone in reverse order. Units do not nest. */
   run<T>(fn: () => T): T {
-    if (this.undo) throw new Error('policy state units do not nest');
+    if (this.active) throw new Error('policy state units do not nest');
     const undo: (() => void)[] = [];
+    this.active = true;
     this.undo = undo;
     try {
       return fn();
@@ -16,12 +20,25 @@ export class Journal {
       for (let i = undo.length - 1; i >= 0; i--) undo[i]!();
       throw e;
     } finally {
+      this.active = false;
       this.undo = null;
     }
   }
 
-  private log(): (() => void)[] {
-    if (!this.undo) throw new Error('policy state written outside a journaled unit');
+  /** Runs `fn` with writes allowed but not undoable: only for state its owner discards if `fn` throws. */
+  runUnlogged<T>(fn: () => T): T {
+    if (this.active) throw new Error('policy state units do not nest');
+    this.active = true;
+    try {
+      return fn();
+    } finally {
+      this.active = false;
+    }
+  }
+
+  /** The undo log of the running unit; null in an unlogged one. */
+  private log(): (() => void)[] | null {
+    if (!this.active) throw new Error('policy state written outside a journaled unit');
     return this.undo;
   }
 
@@ -30,7 +47,7 @@ export class Journal {
     const had = map.has(key);
     const old = map.get(key);
     map.set(key, value);
-    log.push(() => (had ? map.set(key, old as V) : map.delete(key)));
+    log?.push(() => (had ? map.set(key, old as V) : map.delete(key)));
   }
 
   delete<K, V>(map: Map<K, V>, key: K): void {
@@ -38,19 +55,19 @@ export class Journal {
     if (!map.has(key)) return;
     const old = map.get(key) as V;
     map.delete(key);
-    log.push(() => map.set(key, old));
+    log?.push(() => map.set(key, old));
   }
 
   add<T>(set: Set<T>, value: T): void {
     const log = this.log();
     if (set.has(value)) return;
     set.add(value);
-    log.push(() => set.delete(value));
+    log?.push(() => set.delete(value));
   }
 
   remove<T>(set: Set<T>, value: T): void {
     const log = this.log();
     if (!set.delete(value)) return;
-    log.push(() => set.add(value));
+    log?.push(() => set.add(value));
   }
 }

@@ -1,30 +1,36 @@
 // The SelectorCache (Cilium pkg/policy/selectorcache.go): every identity with its labels, each
 // distinct selector (by selectorKey) with the identities it selects, reference-counted by the
-// rules and subjects that use it, and which subjects use each selector as a peer. Like Cilium's
+// rules and policy groups that use it, and which groups (by serial) use each selector as a peer. Like Cilium's
 // labelIdentitySelector.namespaces, selectors pinned to pod namespaces are indexed by namespace,
-// so an identity is only tested against unpinned selectors and those of its own namespace. All
-// writes go through the engine's Journal.
+// so an identity is only tested against unpinned selectors and those of its own namespace.
+// Identities share their parsed labels (a cluster has far fewer distinct labels than identities
+// times labels), reference-counted so the pool holds only labels of known identities. All writes
+// go through the engine's Journal.
 import { RESERVED_IDENTITIES } from '../identity.js';
 import type { Journal } from './journal.js';
-import { labelValue, POD_NAMESPACE_KEY, selectorMatches, toMatchLabels, type CompiledSelector, type MatchLabel } from './selector.js';
+import { byLabelKey, labelValue, POD_NAMESPACE_KEY, selectorMatches, toMatchLabel, type CompiledSelector, type MatchLabel } from './selector.js';
 
 /** Cilium loads reserved identities 1–10 (not 11, which has no labels). */
 const SELECTABLE_RESERVED = RESERVED_IDENTITIES.filter((r) => r.labels.length > 0);
 
 export class SelectorCache {
   private readonly identities = new Map<number, MatchLabel[]>();
+  /** Parsed labels by their text as given, how many identities hold each, and each one's text. */
+  private readonly labelPool = new Map<string, MatchLabel>();
+  private readonly labelRefs = new Map<string, number>();
+  private readonly labelTexts = new WeakMap<MatchLabel, string>();
   private readonly identitiesByNamespace = new Map<string, Set<number>>();
   /** Keys of selectors pinned to each namespace, and of those pinned to none. */
   private readonly selectorsByNamespace = new Map<string, Set<string>>();
   private readonly unpinned = new Set<string>();
   private readonly selectors = new Map<string, { selector: CompiledSelector; selected: Set<number> }>();
   private readonly refs = new Map<string, number>();
-  /** Subjects whose peer selectors include the key. */
+  /** Policy groups (by serial) whose peer selectors include the key. */
   private readonly peerUsers = new Map<string, Set<number>>();
 
   constructor(private readonly journal: Journal) {
     journal.run(() => {
-      for (const r of SELECTABLE_RESERVED) this.putIdentity(r.id, toMatchLabels(r.labels));
+      for (const r of SELECTABLE_RESERVED) this.putIdentity(r.id, this.internLabels(r.labels));
     });
   }
 
@@ -40,10 +46,10 @@ export class SelectorCache {
     return this.selectors.get(key)?.selected ?? new Set();
   }
 
-  /** Adds an identity (O(selectors)); returns the subjects whose peer selectors now select it. */
+  /** Adds an identity (O(selectors)); returns the policy groups whose peer selectors now select it. */
   addIdentity(id: number, labels: readonly string[]): Set<number> {
     if (this.identities.has(id)) throw new Error(`identity ${id} is already known`);
-    const parsed = toMatchLabels(labels);
+    const parsed = this.internLabels(labels);
     this.putIdentity(id, parsed);
     const users = new Set<number>();
     for (const key of this.candidateSelectors(parsed)) {
@@ -55,7 +61,7 @@ export class SelectorCache {
     return users;
   }
 
-  /** Removes an identity; returns the subjects whose peer selectors selected it. */
+  /** Removes an identity; returns the policy groups whose peer selectors selected it. */
   removeIdentity(id: number): Set<number> {
     const labels = this.identities.get(id);
     const users = new Set<number>();
@@ -67,9 +73,39 @@ export class SelectorCache {
       for (const u of this.peerUsers.get(key) ?? []) users.add(u);
     }
     this.journal.delete(this.identities, id);
+    this.releaseLabels(labels);
     const ns = labelValue(labels, POD_NAMESPACE_KEY);
     if (ns !== '') this.removeFromIndex(this.identitiesByNamespace, ns, id);
     return users;
+  }
+
+  /** toMatchLabels, sharing each distinct label. */
+  private internLabels(texts: readonly string[]): MatchLabel[] {
+    const out: MatchLabel[] = [];
+    for (const text of texts) {
+      let label = this.labelPool.get(text);
+      if (!label) {
+        label = toMatchLabel(text);
+        this.labelTexts.set(label, text);
+        this.journal.set(this.labelPool, text, label);
+      }
+      this.journal.set(this.labelRefs, text, (this.labelRefs.get(text) ?? 0) + 1);
+      out.push(label);
+    }
+    return out.sort(byLabelKey);
+  }
+
+  private releaseLabels(labels: readonly MatchLabel[]): void {
+    for (const l of labels) {
+      const key = this.labelTexts.get(l)!;
+      const refs = this.labelRefs.get(key)! - 1;
+      if (refs > 0) {
+        this.journal.set(this.labelRefs, key, refs);
+        continue;
+      }
+      this.journal.delete(this.labelRefs, key);
+      this.journal.delete(this.labelPool, key);
+    }
   }
 
   private putIdentity(id: number, labels: MatchLabel[]): void {
@@ -106,8 +142,11 @@ export class SelectorCache {
     this.journal.set(this.refs, selector.key, refs + 1);
     if (refs === 0) {
       const selected = new Set<number>();
-      const candidates = selector.namespaces ? selector.namespaces.flatMap((ns) => [...(this.identitiesByNamespace.get(ns) ?? [])]) : this.identities.keys();
-      for (const id of candidates) if (selectorMatches(selector, this.identities.get(id)!)) selected.add(id);
+      const test = (id: number) => {
+        if (selectorMatches(selector, this.identities.get(id)!)) selected.add(id);
+      };
+      if (selector.namespaces) for (const ns of selector.namespaces) this.identitiesByNamespace.get(ns)?.forEach(test);
+      else for (const id of this.identities.keys()) test(id);
       this.journal.set(this.selectors, selector.key, { selector, selected });
       if (!selector.namespaces) this.journal.add(this.unpinned, selector.key);
       for (const ns of new Set(selector.namespaces)) this.addToIndex(this.selectorsByNamespace, ns, selector.key);

@@ -106,18 +106,24 @@ export interface MatchLabel extends Label {
   prefix?: LabelPrefix;
 }
 
+/** One label ready for matching: parsed, with its prefix when its source is `cidr`. */
+export function toMatchLabel(text: string): MatchLabel {
+  const l: MatchLabel = parseLabel(text);
+  if (l.source === 'cidr') {
+    const prefix = labelToPrefix(l.key);
+    if (prefix) l.prefix = prefix;
+  }
+  return l;
+}
+
+/** Cilium's LabelArray order: by key. */
+export function byLabelKey(a: MatchLabel, b: MatchLabel): number {
+  return a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
+}
+
 /** An identity's labels ready for matching: parsed, sorted by key as Cilium's LabelArray. */
 export function toMatchLabels(labels: readonly string[]): MatchLabel[] {
-  return labels
-    .map((s) => {
-      const l: MatchLabel = parseLabel(s);
-      if (l.source === 'cidr') {
-        const prefix = labelToPrefix(l.key);
-        if (prefix) l.prefix = prefix;
-      }
-      return l;
-    })
-    .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  return labels.map(toMatchLabel).sort(byLabelKey);
 }
 
 /** Label.HasKey: the target (from a selector) may be looser in source (`any`) or prefix (`cidr`). */
@@ -201,12 +207,24 @@ export function selectorMatches(sel: CompiledSelector, labels: readonly MatchLab
   return true;
 }
 
-/** LabelArray.Has for a plain key as Cilium's repository asks it (`host`, `init`: any source). */
-export function labelsHave(labels: readonly MatchLabel[], extKey: string): boolean {
-  return lookup(labels, selectLabel(extKey)) !== undefined;
+/** Targets of the few constant keys the engine asks about for every identity, parsed once. */
+const constantTargets = new Map<string, MatchLabel>();
+
+function constantTarget(extKey: string): MatchLabel {
+  let t = constantTargets.get(extKey);
+  if (!t) {
+    t = selectLabel(extKey);
+    constantTargets.set(extKey, t);
+  }
+  return t;
 }
 
-/** LabelArray.Get for an extended key; '' when absent, as in Cilium. */
+/** LabelArray.Has for a plain key as Cilium's repository asks it (`host`, `init`: any source); `extKey` a constant. */
+export function labelsHave(labels: readonly MatchLabel[], extKey: string): boolean {
+  return lookup(labels, constantTarget(extKey)) !== undefined;
+}
+
+/** LabelArray.Get for an extended key (a constant); '' when absent, as in Cilium. */
 export function labelValue(labels: readonly MatchLabel[], extKey: string): string {
-  return lookup(labels, selectLabel(extKey)) ?? '';
+  return lookup(labels, constantTarget(extKey)) ?? '';
 }
