@@ -7,6 +7,7 @@ import { DurableObject } from 'cloudflare:workers';
 import type { ClusterConfig, ClusterConfigPatch } from '../src/api/config.js';
 import type { Endpoint, EndpointChangeRequest, EndpointList } from '../src/api/endpoints.js';
 import type { Identity, IdentityList, Ipcache } from '../src/api/identities.js';
+import type { NodePolicy } from '../src/api/node-policy.js';
 import type { Heartbeat, Node, NodeList, NodeRegistration, NodeSpec } from '../src/api/nodes.js';
 import type { Namespace, NamespaceList, NamespaceSpec } from '../src/api/namespaces.js';
 import { authorize, PRINCIPAL_HEADER, type Principal, type Scope } from '../src/core/auth.js';
@@ -17,6 +18,7 @@ import { ClusterState } from './cluster-state.js';
 import { FeedSockets } from './feed-sockets.js';
 import { checkRetirable, provisionCluster, requireProvisioned } from './ops/cluster.js';
 import { patchConfig } from './ops/config.js';
+import { getNodePolicy } from './ops/node-policy.js';
 import * as endpoints from './ops/endpoints.js';
 import { readFeed } from './ops/feed.js';
 import { nextGcAt } from './ops/gc.js';
@@ -262,6 +264,11 @@ export class ClusterDO extends DurableObject<Env> {
 
   async deleteNamespace(p: Principal, name: string): Promise<Result<Namespace>> {
     return this.thenSchedule(this.run(p, ADMIN, (now) => namespaces.deleteNamespace(this.state, name, now)));
+  }
+
+  /** The node's policy snapshot, one page (own node token or admin). */
+  async getNodePolicy(p: Principal, node: string, args: { limit?: number; cursor?: string }): Promise<Result<NodePolicy>> {
+    return this.run(p, onNode(node), () => getNodePolicy(this.state, node, args));
   }
 
   async getConfig(p: Principal): Promise<Result<ClusterConfig>> {

@@ -3,6 +3,7 @@
 import { clusterIdentityRange } from '../src/core/identity.js';
 import { compileLabelFilter, type LabelFilter } from '../src/core/label-filter.js';
 import type { ClusterConfig } from '../src/api/config.js';
+import type { IdentityPolicy } from '../src/api/node-policy.js';
 import type { FeedEvent, FeedTargets } from '../src/core/feed.js';
 import { EndpointStore } from './stores/endpoint-store.js';
 import { FeedStore } from './stores/feed-store.js';
@@ -39,6 +40,14 @@ export interface EmitOptions {
   nodes?: readonly string[];
 }
 
+/** Where the node policy snapshot reads an identity's policy (undefined: none of its own). */
+export interface PolicySource {
+  policyOf(identity: number): IdentityPolicy | undefined;
+}
+
+/** Before a policy engine is attached, no identity has a policy of its own. */
+const NO_POLICY: PolicySource = { policyOf: () => undefined };
+
 export class ClusterState {
   readonly meta: MetaStore;
   readonly nodes: NodeStore;
@@ -46,6 +55,8 @@ export class ClusterState {
   readonly ipcache: IpcacheStore;
   readonly feed: FeedStore;
   readonly namespaces: NamespaceStore;
+  /** The per-identity policy the node snapshot lists: the policy engine's. */
+  policy: PolicySource = NO_POLICY;
   /** Events of the transaction under way, written with its revision by bumpRevision. */
   private pending: FeedEvent[] = [];
   /** The same events as JSON, and their total length. */
