@@ -7,6 +7,7 @@ import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { FeedBatch, FeedEvent } from '../../../src/core/feed.js';
 import { MemoryBackend } from '../../../src/datapath/backends/memory.js';
+import { IPCACHE_MAP } from '../../../src/datapath/maps.js';
 import { decodeIpcacheKey, decodeIpcacheValue } from '../../../src/datapath/layout/ipcache.js';
 import { Agent } from '../../../src/shim/agent/agent.js';
 import { RevisionAssembler } from '../../../src/shim/agent/chunks.js';
@@ -49,7 +50,7 @@ describe('agent applying chunked revisions', () => {
       url: 'http://127.0.0.1:9', cluster: 'c', node: 'node-a', token: 'admin', leaseSeconds: 60, backend,
       stateFile: new StateFile(mkdtempSync(join(tmpdir(), 'agent-chunks-'))), metrics: new AgentMetrics(), logger: pino({ level: 'silent' }),
     });
-    const ipcache = () => backend.entries('ipcache').map(([k, v]) => [decodeIpcacheKey(k).prefix, decodeIpcacheValue(v).identity]);
+    const ipcache = () => backend.entries(IPCACHE_MAP).map(([k, v]) => [decodeIpcacheKey(k).prefix, decodeIpcacheValue(v).identity]);
 
     agent.applyBatches([chunk(1, 0, [prefix(1)]), chunk(1, 1, [prefix(2)])], 1);
     expect(ipcache()).toEqual([]);
