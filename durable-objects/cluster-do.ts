@@ -7,6 +7,7 @@ import { DurableObject } from 'cloudflare:workers';
 import type { ClusterConfig, ClusterConfigPatch } from '../src/api/config.js';
 import type { Endpoint, EndpointChangeRequest, EndpointList } from '../src/api/endpoints.js';
 import type { Identity, IdentityList, Ipcache } from '../src/api/identities.js';
+import type { NodePolicy } from '../src/api/node-policy.js';
 import type { Heartbeat, Node, NodeList, NodeRegistration, NodeSpec } from '../src/api/nodes.js';
 import type { Namespace, NamespaceList, NamespaceSpec } from '../src/api/namespaces.js';
 import { authorize, PRINCIPAL_HEADER, type Principal, type Scope } from '../src/core/auth.js';
@@ -17,6 +18,7 @@ import { ClusterState } from './cluster-state.js';
 import { FeedSockets } from './feed-sockets.js';
 import { checkRetirable, provisionCluster, requireProvisioned } from './ops/cluster.js';
 import { patchConfig } from './ops/config.js';
+import { getNodePolicy } from './ops/node-policy.js';
 import * as endpoints from './ops/endpoints.js';
 import { readFeed } from './ops/feed.js';
 import { nextGcAt } from './ops/gc.js';
@@ -28,6 +30,8 @@ import { CLUSTER_MIGRATIONS, migrate } from './schema.js';
 const ADMIN: Scope = { kind: 'admin' };
 const READER: Scope = { kind: 'reader' };
 const onNode = (node: string): Scope => ({ kind: 'node', node });
+/** The node whose feed a principal reads: its own for a node token, everything (null) for admin. */
+const nodeOf = (p: Principal): string | null => (p.kind === 'node' ? p.node : null);
 /** After a background batch failed, the alarm tries again no sooner than this. */
 const FAILED_WORK_RETRY_MS = 60_000;
 /** Who pays for a new identity: a node token's node; the admin is not rate limited. */
@@ -100,12 +104,12 @@ export class ClusterDO extends DurableObject<Env> {
    * failure here must not fail the request: subscribers catch up from the feed table.
    */
   private publish(): void {
-    const batches = this.state.takeCommitted();
-    if (batches.length === 0) return;
+    const chunks = this.state.takeCommitted();
+    if (chunks.length === 0) return;
     for (const wake of [...this.feedWaiters]) wake();
     try {
       const sockets = this.ctx.getWebSockets();
-      if (sockets.length > 0) for (const batch of batches) this.sockets.fanOut(sockets, batch);
+      if (sockets.length > 0) for (const chunk of chunks) this.sockets.fanOut(sockets, chunk);
     } catch (e) {
       console.error('feed fan-out failed', e);
     }
@@ -262,6 +266,11 @@ export class ClusterDO extends DurableObject<Env> {
     return this.thenSchedule(this.run(p, ADMIN, (now) => namespaces.deleteNamespace(this.state, name, now)));
   }
 
+  /** The node's policy snapshot, one page (own node token or admin). */
+  async getNodePolicy(p: Principal, node: string, args: { limit?: number; cursor?: string }): Promise<Result<NodePolicy>> {
+    return this.run(p, onNode(node), () => getNodePolicy(this.state, node, args));
+  }
+
   async getConfig(p: Principal): Promise<Result<ClusterConfig>> {
     return this.run(p, ADMIN, () => this.state.config());
   }
@@ -270,11 +279,14 @@ export class ClusterDO extends DurableObject<Env> {
     return this.thenSchedule(this.run(p, ADMIN, () => patchConfig(this.state, patch)));
   }
 
-  /** Long-poll: batches after `since`, waiting up to `waitSeconds` for a commit when there are none. */
-  async readFeed(p: Principal, since: number, waitSeconds: number): Promise<Result<FeedPage>> {
+  /**
+   * Long-poll: batches after `since` (and its next revision's first `chunk` chunks), as the
+   * principal sees them, waiting up to `waitSeconds` for a commit when there are none.
+   */
+  async readFeed(p: Principal, since: number, waitSeconds: number, chunk = 0): Promise<Result<FeedPage>> {
     const deadline = Date.now() + waitSeconds * 1000;
     for (;;) {
-      const page = this.run(p, READER, () => readFeed(this.state, since));
+      const page = this.run(p, READER, () => readFeed(this.state, since, {}, { chunk, node: nodeOf(p) }));
       const remaining = deadline - Date.now();
       if (!page.ok || page.value.resync || page.value.batches.length > 0 || remaining <= 0) return page;
       await new Promise<void>((resolve) => {
@@ -299,8 +311,9 @@ export class ClusterDO extends DurableObject<Env> {
     const allowed = this.run(principal, READER, () => readFeed(this.state, since, { limit: 0 }));
     if (!allowed.ok) return refuse(allowed.error);
     const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
-    this.ctx.acceptWebSocket(server, principal.kind === 'node' ? [principal.node] : []);
-    this.sockets.accept(server, principal.kind === 'node' ? principal.node : null, since);
+    const node = nodeOf(principal);
+    this.ctx.acceptWebSocket(server, node === null ? [] : [node]);
+    this.sockets.accept(server, node, since);
     return new Response(null, { status: 101, webSocket: client });
   }
 

@@ -3,7 +3,8 @@
 import { clusterIdentityRange } from '../src/core/identity.js';
 import { compileLabelFilter, type LabelFilter } from '../src/core/label-filter.js';
 import type { ClusterConfig } from '../src/api/config.js';
-import type { FeedBatch, FeedEvent } from '../src/core/feed.js';
+import type { IdentityPolicy } from '../src/api/node-policy.js';
+import type { FeedEvent, FeedTargets } from '../src/core/feed.js';
 import { EndpointStore } from './stores/endpoint-store.js';
 import { FeedStore } from './stores/feed-store.js';
 import { IdentityStore } from './stores/identity-store.js';
@@ -15,12 +16,37 @@ import { NodeStore } from './stores/node-store.js';
 const COMPACT_EVERY = 64;
 
 /**
- * No feed batch is larger than this (JSON of its events): a row stays far below SQLite's row
- * limit, and a batch fits one WebSocket message and one page.
+ * No feed row or message is larger than this: a row stays far below SQLite's row limit, and a
+ * chunk fits one WebSocket message. A revision whose events are larger spans several chunks.
  */
 export const MAX_FEED_BATCH_BYTES = 1024 * 1024;
+/** A chunk's events and targets at most: the rest of a row or message is its envelope. */
+export const MAX_FEED_CHUNK_BYTES = MAX_FEED_BATCH_BYTES - 1024;
 /** Work that emits many events commits a revision once this much is pending (see bumpRevisionIfFull). */
 const FEED_BATCH_SPLIT_BYTES = 512 * 1024;
+
+/** A chunk committed by the transaction under way, handed to WebSocket subscribers once it commits. */
+export interface CommittedChunk {
+  revision: number;
+  chunk: number;
+  last: boolean;
+  events: FeedEvent[];
+  targets: FeedTargets | null;
+  committedAt: number;
+}
+
+/** Which nodes an event goes to (all when not given). */
+export interface EmitOptions {
+  nodes?: readonly string[];
+}
+
+/** Where the node policy snapshot reads an identity's policy (undefined: none of its own). */
+export interface PolicySource {
+  policyOf(identity: number): IdentityPolicy | undefined;
+}
+
+/** Before a policy engine is attached, no identity has a policy of its own. */
+const NO_POLICY: PolicySource = { policyOf: () => undefined };
 
 export class ClusterState {
   readonly meta: MetaStore;
@@ -29,13 +55,17 @@ export class ClusterState {
   readonly ipcache: IpcacheStore;
   readonly feed: FeedStore;
   readonly namespaces: NamespaceStore;
+  /** The per-identity policy the node snapshot lists: the policy engine's. */
+  policy: PolicySource = NO_POLICY;
   /** Events of the transaction under way, written with its revision by bumpRevision. */
   private pending: FeedEvent[] = [];
   /** The same events as JSON, and their total length. */
   private pendingJson: string[] = [];
+  /** The nodes of each targeted pending event (undefined: every node). */
+  private pendingNodes: (string[] | undefined)[] = [];
   private pendingBytes = 0;
-  /** Batches written by the transaction under way, handed to subscribers once it commits. */
-  private written: FeedBatch[] = [];
+  /** Chunks written by the transaction under way, handed to subscribers once it commits. */
+  private written: CommittedChunk[] = [];
   private cachedConfig: ClusterConfig | undefined;
   private cachedFilter: LabelFilter | undefined;
   private cachedRevision: number | undefined;
@@ -72,12 +102,17 @@ export class ClusterState {
     return this.identityStore.store;
   }
 
-  /** Records a feed event of the current transaction. */
-  emit(event: FeedEvent): void {
+  /**
+   * Records a feed event of the current transaction; with `nodes`, only those nodes receive it
+   * (admin and reader principals see every event).
+   */
+  emit(event: FeedEvent, options: EmitOptions = {}): void {
     const json = JSON.stringify(event);
+    const nodes = options.nodes === undefined ? undefined : [...options.nodes];
     this.pending.push(event);
     this.pendingJson.push(json);
-    this.pendingBytes += json.length + 1;
+    this.pendingNodes.push(nodes);
+    this.pendingBytes += json.length + 1 + (nodes === undefined ? 0 : targetBytes(nodes));
   }
 
   /** Whether events wait for a revision in the transaction under way. */
@@ -112,8 +147,8 @@ export class ClusterState {
     this.written = [];
   }
 
-  /** Takes the batches of the transaction that just committed. */
-  takeCommitted(): FeedBatch[] {
+  /** Takes the chunks of the transaction that just committed. */
+  takeCommitted(): CommittedChunk[] {
     const out = this.written;
     this.written = [];
     return out;
@@ -127,21 +162,25 @@ export class ClusterState {
   private clearPending(): void {
     this.pending = [];
     this.pendingJson = [];
+    this.pendingNodes = [];
     this.pendingBytes = 0;
   }
 
   /**
    * Commits the transaction's events to the feed under the next cluster revision, inside the
-   * caller's transaction, and compacts the feed to its horizon now and then. A batch over
-   * MAX_FEED_BATCH_BYTES is a bug in the caller (work must be split): it throws, rolling back.
+   * caller's transaction, in as many chunks of at most MAX_FEED_CHUNK_BYTES as they need, and
+   * compacts the feed to its horizon now and then. One event over that size is a bug in the
+   * caller: it throws, rolling back.
    */
   bumpRevision(now: number): number {
-    const json = `[${this.pendingJson.join(',')}]`;
-    if (json.length > MAX_FEED_BATCH_BYTES) throw new Error(`feed batch of ${json.length} bytes is over ${MAX_FEED_BATCH_BYTES}`);
     const next = this.revision() + 1;
     this.meta.setRevision(next);
-    this.feed.append(next, json, now);
-    this.written.push({ revision: next, events: this.pending, 'committed-at': now });
+    const chunks = splitIntoChunks(this.pendingJson, this.pendingNodes);
+    chunks.forEach(({ from, to, targets }, chunk) => {
+      const last = chunk === chunks.length - 1;
+      this.feed.append({ revision: next, chunk, last, events: `[${this.pendingJson.slice(from, to).join(',')}]`, targets: targets && JSON.stringify(targets) }, now);
+      this.written.push({ revision: next, chunk, last, events: this.pending.slice(from, to), targets, committedAt: now });
+    });
     this.clearPending();
     this.cachedRevision = next;
     if (next % COMPACT_EVERY === 0) this.feed.compact(next - this.config()['feed-horizon-revisions']);
@@ -155,4 +194,36 @@ export class ClusterState {
   bumpRevisionIfFull(now: number): void {
     if (this.pendingBytes >= FEED_BATCH_SPLIT_BYTES) this.bumpRevision(now);
   }
+}
+
+/** What a targeted event adds to its chunk's `targets`: `[i,["n1",…]],`. */
+function targetBytes(nodes: readonly string[]): number {
+  return JSON.stringify(nodes).length + 16;
+}
+
+/**
+ * Splits a revision's events, in order, into chunks whose events and targets stay within
+ * MAX_FEED_CHUNK_BYTES; at least one chunk, empty when there are no events.
+ */
+function splitIntoChunks(json: readonly string[], nodes: readonly (string[] | undefined)[]): { from: number; to: number; targets: FeedTargets | null }[] {
+  const chunks: { from: number; to: number; targets: FeedTargets | null }[] = [];
+  let from = 0;
+  let bytes = 2;
+  let targets: FeedTargets = [];
+  const close = (to: number) => {
+    chunks.push({ from, to, targets: targets.length > 0 ? targets : null });
+    from = to;
+    bytes = 2;
+    targets = [];
+  };
+  json.forEach((event, i) => {
+    const target = nodes[i];
+    const size = event.length + 1 + (target === undefined ? 0 : targetBytes(target));
+    if (size + 2 > MAX_FEED_CHUNK_BYTES) throw new Error(`feed event of ${size} bytes is over ${MAX_FEED_CHUNK_BYTES}`);
+    if (bytes + size > MAX_FEED_CHUNK_BYTES) close(i);
+    bytes += size;
+    if (target !== undefined) targets.push([i - from, target]);
+  });
+  close(json.length);
+  return chunks;
 }

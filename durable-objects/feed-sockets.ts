@@ -1,15 +1,18 @@
 // The change feed over hibernating WebSockets, with flow control by acknowledgement. Workers'
 // WebSocket has no `bufferedAmount`, so the DO counts what each socket was sent and has not
-// acknowledged (`{"ack": R}`), and sends no more than MAX_UNACKED_BYTES ahead: the rest waits in
+// acknowledged (`{"ack": R}`, or `{"ack": R, "chunk": N}` once chunks below N of revision R + 1
+// arrived), and sends no more than MAX_UNACKED_BYTES ahead, in messages of at most 1 MiB: the rest waits in
 // the feed table and goes out as acks arrive (the catch-up from an old `since` included). A
 // consumer that holds unacknowledged data while the cluster moves on by more than
 // min(MAX_STALLED_REVISIONS, feed horizon) revisions is told to resync and disconnected.
 // Progress lives in memory and is written to the socket's attachment now and then: after
 // hibernation a socket resumes from its last attachment, and re-sent batches are harmless
-// (agents skip revisions they applied).
-import type { FeedBatch } from '../src/core/feed.js';
-import type { ClusterState } from './cluster-state.js';
+// (agents skip revisions and chunks they hold). A node's socket carries only that node's events
+// (targeted events filtered, empty chunks left out but every revision's last: its progress marker).
+import { comparePositions, eventsForNode, positionAfter, type FeedPosition } from '../src/core/feed.js';
+import { MAX_FEED_BATCH_BYTES, type CommittedChunk, type ClusterState } from './cluster-state.js';
 import { readFeed } from './ops/feed.js';
+import { toBatch } from './stores/feed-store.js';
 
 /** Bytes a socket may have been sent without acknowledging them. */
 export const MAX_UNACKED_BYTES = 2 * 1024 * 1024;
@@ -17,18 +20,26 @@ export const MAX_UNACKED_BYTES = 2 * 1024 * 1024;
 export const MAX_STALLED_REVISIONS = 10_000;
 /** Revisions of progress between attachment writes. */
 const ATTACHMENT_EVERY = 64;
+/** A page message's JSON around its batches. */
+const PAGE_ENVELOPE_BYTES = 256;
 
 /** What a socket's attachment holds (STABLE FORMAT: it survives deployments with the socket). */
 export interface SocketProgress {
   node: string | null;
   sent: number;
   acked: number;
+  /** Chunks of revision `sent + 1` sent (absent: 0). */
+  'sent-chunk'?: number;
+  'acked-chunk'?: number;
 }
 
-interface LiveProgress extends SocketProgress {
+interface LiveProgress {
+  node: string | null;
+  sent: FeedPosition;
+  acked: FeedPosition;
   saved: number;
-  /** Messages sent and not yet acknowledged: the last revision of each and its size. */
-  unacked: { revision: number; bytes: number }[];
+  /** Messages sent and not yet acknowledged: the position after each and its size. */
+  unacked: { end: FeedPosition; bytes: number }[];
   unackedBytes: number;
   /** The cluster revision when the consumer last acknowledged (or connected). */
   revisionAtAck: number;
@@ -43,21 +54,30 @@ export class FeedSockets {
     let p = this.progress.get(ws);
     if (!p) {
       const a = ws.deserializeAttachment() as SocketProgress;
-      p = { node: a.node, sent: a.sent, acked: a.acked, saved: a.sent, unacked: [], unackedBytes: 0, revisionAtAck: this.state.revision() };
+      p = {
+        node: a.node,
+        sent: { revision: a.sent, chunk: a['sent-chunk'] ?? 0 },
+        acked: { revision: a.acked, chunk: a['acked-chunk'] ?? 0 },
+        saved: a.sent,
+        unacked: [],
+        unackedBytes: 0,
+        revisionAtAck: this.state.revision(),
+      };
       this.progress.set(ws, p);
     }
     return p;
   }
 
   private save(ws: WebSocket, p: LiveProgress, force = false): void {
-    if (!force && p.sent - p.saved < ATTACHMENT_EVERY) return;
-    ws.serializeAttachment({ node: p.node, sent: p.sent, acked: p.acked });
-    p.saved = p.sent;
+    if (!force && p.sent.revision - p.saved < ATTACHMENT_EVERY) return;
+    const progress: SocketProgress = { node: p.node, sent: p.sent.revision, acked: p.acked.revision, 'sent-chunk': p.sent.chunk, 'acked-chunk': p.acked.chunk };
+    ws.serializeAttachment(progress);
+    p.saved = p.sent.revision;
   }
 
   /** A new subscriber from revision `since`: sends the first part of its backlog. */
   accept(ws: WebSocket, node: string | null, since: number): void {
-    ws.serializeAttachment({ node, sent: since, acked: since });
+    ws.serializeAttachment({ node, sent: since, acked: since } satisfies SocketProgress);
     this.pump(ws);
   }
 
@@ -72,17 +92,18 @@ export class FeedSockets {
     }
   }
 
-  /** Sends a message ending at `revision`, counting it as unacknowledged. */
-  private sendCounted(ws: WebSocket, p: LiveProgress, message: string, revision: number): boolean {
+  /** Sends a message ending at position `end`, counting it as unacknowledged. */
+  private sendCounted(ws: WebSocket, p: LiveProgress, message: string, end: FeedPosition): boolean {
     if (!this.send(ws, message)) return false;
-    p.sent = revision;
-    p.unacked.push({ revision, bytes: message.length });
+    p.sent = end;
+    p.unacked.push({ end, bytes: message.length });
     p.unackedBytes += message.length;
     return true;
   }
 
+  /** Bytes of events the next message may carry: the free window, and never over one message. */
   private room(p: LiveProgress): number {
-    return MAX_UNACKED_BYTES - p.unackedBytes;
+    return Math.min(MAX_UNACKED_BYTES - p.unackedBytes, MAX_FEED_BATCH_BYTES - PAGE_ENVELOPE_BYTES);
   }
 
   private resync(ws: WebSocket, revision: number): void {
@@ -109,53 +130,76 @@ export class FeedSockets {
   private pump(ws: WebSocket): void {
     const p = this.of(ws);
     for (;;) {
-      const page = readFeed(this.state, p.sent, { maxBytes: this.room(p), atLeastOne: p.unackedBytes === 0 });
+      const page = readFeed(this.state, p.sent.revision, { maxBytes: this.room(p), atLeastOne: p.unackedBytes === 0 }, { chunk: p.sent.chunk, node: p.node });
       if (page.resync) return this.resync(ws, page.revision);
       if (page.batches.length === 0) break;
-      const last = page.batches[page.batches.length - 1]!.revision;
-      if (!this.sendCounted(ws, p, JSON.stringify(page), last)) return;
-      if (last >= page.revision) break;
+      const end = positionAfter(page.batches[page.batches.length - 1]!);
+      if (!this.sendCounted(ws, p, JSON.stringify(page), end)) return;
+      if (end.revision >= page.revision) break;
     }
     this.save(ws, p, true);
   }
 
-  /** Pushes a freshly committed batch to every socket; the message is serialised once. */
-  fanOut(sockets: WebSocket[], batch: FeedBatch): void {
-    const message = JSON.stringify({ resync: false, revision: batch.revision, batches: [batch] });
+  /**
+   * Pushes a freshly committed chunk to every socket: its message is serialised once per node
+   * (and once for admin readers). A node for which the chunk holds nothing moves past it, unless
+   * it is the revision's last chunk: that one it gets, if empty, as a progress marker.
+   */
+  fanOut(sockets: WebSocket[], chunk: CommittedChunk): void {
+    const start: FeedPosition = { revision: chunk.revision - 1, chunk: chunk.chunk };
+    const end = positionAfter({ revision: chunk.revision, chunk: chunk.chunk, ...(chunk.last ? {} : { last: false }) });
+    const messages = new Map<string | null, string | null>();
+    const messageFor = (node: string | null): string | null => {
+      if (!messages.has(node)) {
+        const events = eventsForNode(chunk.events, chunk.targets, node);
+        const skip = node !== null && events.length === 0 && !chunk.last;
+        const batch = toBatch(chunk.revision, chunk.chunk, chunk.last, events, chunk.committedAt);
+        messages.set(node, skip ? null : JSON.stringify({ resync: false, revision: chunk.revision, batches: [batch] }));
+      }
+      return messages.get(node)!;
+    };
     const maxStalled = Math.min(MAX_STALLED_REVISIONS, this.state.config()['feed-horizon-revisions']);
     for (const ws of sockets) {
       if (ws.readyState !== WebSocket.READY_STATE_OPEN) continue;
       const p = this.of(ws);
-      if (p.sent >= batch.revision) continue;
-      if (p.unackedBytes > 0 && batch.revision - p.revisionAtAck > maxStalled) {
-        this.resync(ws, batch.revision);
+      if (comparePositions(p.sent, end) >= 0) continue;
+      if (p.unackedBytes > 0 && chunk.revision - p.revisionAtAck > maxStalled) {
+        this.resync(ws, chunk.revision);
         continue;
       }
-      if (p.sent !== batch.revision - 1) {
-        // Behind (catching up, or paused by its window): the feed table has this batch.
+      if (comparePositions(p.sent, start) < 0) {
+        // Behind (catching up, or paused by its window): the feed table has this chunk.
         if (p.unackedBytes < MAX_UNACKED_BYTES) this.pump(ws);
         continue;
       }
-      if (p.unackedBytes > 0 && message.length > this.room(p)) continue; // paused: acks resume it
-      if (!this.sendCounted(ws, p, message, batch.revision)) continue;
+      const message = messageFor(p.node);
+      if (message === null) {
+        p.sent = end; // nothing for this node in this chunk
+        continue;
+      }
+      if (p.unackedBytes > 0 && message.length > MAX_UNACKED_BYTES - p.unackedBytes) continue; // paused: acks resume it
+      if (!this.sendCounted(ws, p, message, end)) continue;
       this.save(ws, p);
     }
   }
 
-  /** Handles an agent's `{"ack": revision}`: frees its window and sends what now fits. */
+  /** Handles an agent's `{"ack": revision, "chunk"?: n}`: frees its window and sends what now fits. */
   acknowledge(ws: WebSocket, message: string | ArrayBuffer): void {
     if (typeof message !== 'string') return;
-    let ack: unknown;
+    let parsed: { ack?: unknown; chunk?: unknown };
     try {
-      ack = (JSON.parse(message) as { ack?: unknown }).ack;
+      parsed = JSON.parse(message) as { ack?: unknown; chunk?: unknown };
     } catch {
       return;
     }
+    const chunk = parsed.chunk ?? 0;
+    if (!Number.isInteger(parsed.ack) || !Number.isInteger(chunk) || (chunk as number) < 0) return;
+    const ack: FeedPosition = { revision: parsed.ack as number, chunk: chunk as number };
     const p = this.of(ws);
-    if (!Number.isInteger(ack) || (ack as number) <= p.acked || (ack as number) > p.sent) return;
-    p.acked = ack as number;
+    if (comparePositions(ack, p.acked) <= 0 || comparePositions(ack, p.sent) > 0) return;
+    p.acked = ack;
     p.revisionAtAck = this.state.revision();
-    while (p.unacked.length > 0 && p.unacked[0]!.revision <= p.acked) p.unackedBytes -= p.unacked.shift()!.bytes;
+    while (p.unacked.length > 0 && comparePositions(p.unacked[0]!.end, ack) <= 0) p.unackedBytes -= p.unacked.shift()!.bytes;
     this.pump(ws);
   }
 

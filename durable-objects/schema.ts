@@ -99,6 +99,22 @@ export const CLUSTER_MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX endpoints_namespace ON endpoints (k8s_namespace, node, id) WHERE k8s_namespace IS NOT NULL;
   `,
+  // 5: a revision may span several feed rows (chunks of ≤ 1 MiB), and events may target nodes.
+  `
+  CREATE TABLE feed_chunks (
+    revision INTEGER NOT NULL,
+    chunk INTEGER NOT NULL,               -- 0-based index within the revision
+    last INTEGER NOT NULL,                -- 1 on the revision's last chunk
+    events TEXT NOT NULL,                 -- JSON array of FeedEvent (src/core/feed.ts)
+    targets TEXT,                         -- JSON FeedTargets: events only some nodes receive; NULL: none
+    committed_at INTEGER NOT NULL,
+    PRIMARY KEY (revision, chunk)
+  ) WITHOUT ROWID;
+  INSERT INTO feed_chunks (revision, chunk, last, events, targets, committed_at)
+    SELECT revision, 0, 1, events, NULL, committed_at FROM feed;
+  DROP TABLE feed;
+  ALTER TABLE feed_chunks RENAME TO feed;
+  `,
 ];
 
 /** The cluster registry (RegistryDO): one row per cluster. */

@@ -16,6 +16,7 @@ import { registerEndpointRoutes } from './routes/endpoints.js';
 import { registerFeedRoutes } from './routes/feed.js';
 import { registerIdentityRoutes } from './routes/identities.js';
 import { registerNamespaceRoutes } from './routes/namespaces.js';
+import { registerNodePolicyRoutes } from './routes/node-policy.js';
 import { registerNodeRoutes } from './routes/nodes.js';
 
 interface ZodIssueLike {
@@ -67,6 +68,7 @@ export function createApp(cache: Partial<KnownClustersOptions> = {}): OpenAPIHon
 
   registerClusterRoutes(app, known);
   registerNodeRoutes(app);
+  registerNodePolicyRoutes(app);
   registerEndpointRoutes(app);
   registerIdentityRoutes(app);
   registerNamespaceRoutes(app);

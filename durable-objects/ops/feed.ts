@@ -1,4 +1,5 @@
-// Reading the change feed: batches after a revision, or a resync past the compaction horizon.
+// Reading the change feed: batches after a position, as one reader sees them, or a resync past
+// the compaction horizon.
 import { DomainError } from '../../src/core/errors.js';
 import type { FeedPage } from '../../src/core/feed.js';
 import type { ClusterState } from '../cluster-state.js';
@@ -15,13 +16,22 @@ export interface FeedReadLimits {
   atLeastOne?: boolean;
 }
 
-export function readFeed(state: ClusterState, since: number, limits: FeedReadLimits = {}): FeedPage {
+export interface FeedReader {
+  /** Chunks of revision `since + 1` the reader already holds (0: none). */
+  chunk?: number;
+  /** The node whose events to read (null or absent: admin and reader principals, every event). */
+  node?: string | null;
+}
+
+export function readFeed(state: ClusterState, since: number, limits: FeedReadLimits = {}, reader: FeedReader = {}): FeedPage {
   if (!Number.isInteger(since) || since < 0) throw new DomainError('invalid-request', 'since: must be a revision (an integer ≥ 0)');
+  const chunk = reader.chunk ?? 0;
+  if (!Number.isInteger(chunk) || chunk < 0) throw new DomainError('invalid-request', 'chunk: must be a chunk index (an integer ≥ 0)');
   const revision = state.revision();
   if (since === revision) return { resync: false, revision, batches: [] };
   const oldest = state.feed.oldest();
   // Ahead of the cluster, or behind what the feed still holds: only a snapshot can catch up.
   if (since > revision || oldest === undefined || since + 1 < oldest) return { resync: true, revision };
-  const batches = state.feed.after(since, limits.limit ?? MAX_FEED_BATCHES, limits.maxBytes ?? MAX_PAGE_BYTES, limits.atLeastOne ?? true);
+  const batches = state.feed.after({ revision: since, chunk }, reader.node ?? null, limits.limit ?? MAX_FEED_BATCHES, limits.maxBytes ?? MAX_PAGE_BYTES, limits.atLeastOne ?? true);
   return { resync: false, revision, batches };
 }

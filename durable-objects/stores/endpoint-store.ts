@@ -109,6 +109,13 @@ export class EndpointStore {
     this.sql.exec('DELETE FROM endpoints WHERE node = ? AND id = ?', node, id);
   }
 
+  /** The identities of a node's endpoints above `after`, each once, in order, read lazily. */
+  *identitiesOnNode(node: string, after: number): Generator<number> {
+    for (const r of this.sql.exec<{ identity: number }>('SELECT DISTINCT identity FROM endpoints WHERE node = ? AND identity > ? ORDER BY identity', node, after)) {
+      yield r.identity;
+    }
+  }
+
   /** Endpoint numbers on a node after `afterId`, in order. */
   idsOnNode(node: string, afterId: number, limit: number): number[] {
     return this.sql

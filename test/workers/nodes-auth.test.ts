@@ -34,6 +34,7 @@ const routes: Route[] = [
   { name: 'regenerate', request: () => ['POST', `${base}/nodes/n1/endpoints/1/regenerate`], allowed: ['admin', 'own'] },
   { name: 'delete endpoint', request: () => ['DELETE', `${base}/nodes/n1/endpoints/${counter}`], allowed: ['admin', 'own'] },
   { name: 'list node endpoints', request: () => ['GET', `${base}/nodes/n1/endpoints`], allowed: ['admin', 'own'] },
+  { name: 'node policy snapshot', request: () => ['GET', `${base}/nodes/n1/policy`], allowed: ['admin', 'own'] },
   { name: 'list all endpoints', request: () => ['GET', `${base}/endpoints`], allowed: ['admin'] },
   { name: 'list identities', request: () => ['GET', `${base}/identities`], allowed: ['admin', 'own', 'other'] },
   { name: 'get identity', request: () => ['GET', `${base}/identities/1`], allowed: ['admin', 'own', 'other'] },

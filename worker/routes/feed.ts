@@ -20,8 +20,8 @@ const readFeed = createRoute({
 export function registerFeedRoutes(app: OpenAPIHono<AppEnv>): void {
   app.openapi(readFeed, async (c) => {
     const { cluster } = c.req.valid('param');
-    const { since, wait } = c.req.valid('query');
-    return c.json(unwrap(await clusterStub(c.env, cluster).readFeed(c.get('principal'), since, wait ?? 0)), 200);
+    const { since, wait, chunk } = c.req.valid('query');
+    return c.json(unwrap(await clusterStub(c.env, cluster).readFeed(c.get('principal'), since, wait ?? 0, chunk ?? 0)), 200);
   });
 
   app.get('/v1/clusters/:cluster/feed/ws', async (c) => {

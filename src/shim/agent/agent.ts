@@ -8,11 +8,12 @@ import type { Logger } from 'pino';
 import WebSocket from 'ws';
 import type { Node, NodeRegistration } from '../../api/nodes.js';
 import { parseNodeToken } from '../../core/auth.js';
-import type { FeedBatch, FeedPage } from '../../core/feed.js';
+import { positionAfter, type FeedBatch, type FeedPage } from '../../core/feed.js';
 import type { MapBackend } from '../../datapath/backends/backend.js';
 import { IPCACHE_MAP, NODE_MAPS } from '../../datapath/maps.js';
 import { ApiClient, ApiError } from '../api-client.js';
 import { applyMapOps, readMaps } from './apply.js';
+import { RevisionAssembler } from './chunks.js';
 import type { AgentMetrics } from './metrics.js';
 import { planEvents, reconcileWithSnapshot } from './plan.js';
 import type { StateFile } from './state-file.js';
@@ -68,6 +69,8 @@ const PERSIST_INTERVAL_MS = 200;
 export class Agent {
   private client: ApiClient;
   private applied = 0;
+  /** Chunks of a revision larger than one message, held until its last one arrives. */
+  private readonly chunks = new RevisionAssembler();
   private nodeToken: string | undefined;
   private stopped = false;
   private socket: WebSocket | undefined;
@@ -244,6 +247,7 @@ export class Agent {
     const own = await this.client.listNodeEndpoints(this.o.node);
     const ops = applyMapOps(this.o.backend, reconcileWithSnapshot(this.o.node, readMaps(this.o.backend, NODE_MAPS), snapshot.entries, own));
     this.applied = snapshot.revision;
+    this.chunks.reset();
     await this.persist();
     end();
     this.o.metrics.resyncs.inc();
@@ -251,12 +255,17 @@ export class Agent {
     this.o.logger.info({ revision: this.applied, ops, ipcache: snapshot.entries.length, endpoints: own.length }, 'reconciled with snapshot');
   }
 
-  /** Applies batches in order, skipping any already applied; persists once. */
+  /**
+   * Applies batches in order, skipping any already applied, each revision once its last chunk
+   * arrived; persists once.
+   */
   applyBatches(batches: readonly FeedBatch[], clusterRevision: number): void {
     const end = this.o.metrics.applySeconds.startTimer();
     let events = 0;
-    for (const b of batches) {
-      if (b.revision <= this.applied) continue;
+    for (const chunk of batches) {
+      if (chunk.revision <= this.applied) continue;
+      const b = this.chunks.add(chunk);
+      if (b === undefined) continue;
       applyMapOps(this.o.backend, planEvents(this.o.node, b.events));
       this.applied = b.revision;
       events += b.events.length;
@@ -278,10 +287,22 @@ export class Agent {
   /** Reads the feed without waiting until nothing is left (resume after a restart). */
   private async catchUpLongPoll(): Promise<void> {
     for (;;) {
-      const page = await this.client.request<FeedPage>('GET', `/feed?since=${this.applied}`);
+      const page = await this.client.request<FeedPage>('GET', `/feed?${this.feedPosition()}`);
       await this.handlePage(page);
-      if (page.resync || page.batches.length === 0 || page.batches[page.batches.length - 1]!.revision >= page.revision) return;
+      if (page.resync || page.batches.length === 0 || positionAfter(page.batches[page.batches.length - 1]!).revision >= page.revision) return;
     }
+  }
+
+  /** The long-poll query of what the agent holds: its revision and the chunks of the next one. */
+  private feedPosition(): string {
+    const held = this.chunks.held(this.applied);
+    return `since=${this.applied}${held > 0 ? `&chunk=${held}` : ''}`;
+  }
+
+  /** The ack of a WebSocket message: the applied revision, and the chunks of the next one held. */
+  private ackMessage(): string {
+    const held = this.chunks.held(this.applied);
+    return JSON.stringify({ ack: this.applied, ...(held > 0 ? { chunk: held } : {}) });
   }
 
   private async follow(): Promise<void> {
@@ -289,7 +310,7 @@ export class Agent {
     while (!this.stopped) {
       try {
         if (this.o.longPoll || failures >= 3) {
-          const page = await this.client.request<FeedPage>('GET', `/feed?since=${this.applied}&wait=${LONG_POLL_WAIT_SECONDS}`, undefined, this.stopping.signal);
+          const page = await this.client.request<FeedPage>('GET', `/feed?${this.feedPosition()}&wait=${LONG_POLL_WAIT_SECONDS}`, undefined, this.stopping.signal);
           this.noteFeedUp('long-poll');
           await this.handlePage(page);
           if (failures >= 3 && !this.o.longPoll) failures = 0; // try the WebSocket again next round
@@ -318,6 +339,7 @@ export class Agent {
     const url = `${this.client.base.replace(/^http/, 'ws')}/feed/ws?since=${this.applied}`;
     return new Promise((resolve, reject) => {
       const ws = new WebSocket(url, { headers: { authorization: `Bearer ${this.client.config.token}` } });
+      this.chunks.reset(); // the session starts from `applied`, with the next revision's first chunk
       this.socket = ws;
       let opened = false;
       let failure: unknown;
@@ -330,7 +352,7 @@ export class Agent {
         queue = queue.then(async () => {
           const page = JSON.parse(String(data)) as FeedPage;
           await this.handlePage(page);
-          if (!page.resync && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ ack: this.applied }));
+          if (!page.resync && ws.readyState === WebSocket.OPEN) ws.send(this.ackMessage());
         }).catch((e: unknown) => {
           this.o.metrics.errors.inc({ kind: 'apply' });
           this.o.logger.error({ err: e }, 'applying a feed message failed');

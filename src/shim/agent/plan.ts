@@ -63,7 +63,12 @@ export function planEvents(self: string, events: readonly FeedEvent[]): MapOp[] 
         ops.push(ipcachePut(self, { prefix: e.prefix, identity: e.identity, hostIp: e['host-ip'], node: e.node }));
         break;
       case 'ipcache-delete':
+      case 'prefix-delete':
         ops.push({ map: IPCACHE_MAP, kind: 'delete', key: encodeIpcacheKey(e.prefix) });
+        break;
+      case 'prefix-upsert':
+        // A CIDR identity's prefix: outside the cluster, so no tunnel.
+        ops.push({ map: IPCACHE_MAP, kind: 'put', key: encodeIpcacheKey(e.prefix), value: encodeIpcacheValue({ identity: e.identity, tunnelEndpoint: null, encryptKey: 0 }) });
         break;
       case 'endpoint-upsert':
         if (e.node === self) {
@@ -76,7 +81,8 @@ export function planEvents(self: string, events: readonly FeedEvent[]): MapOp[] 
         }
         break;
       default:
-        // identity and node events carry nothing these maps hold
+        // identity and node events carry nothing these maps hold; policy events go to the
+        // per-endpoint policy maps, which this agent does not write yet
         break;
     }
   }

@@ -43,6 +43,17 @@ describe('planEvents', () => {
     },
     { name: 'own endpoint deleted', events: [{ type: 'endpoint-delete', node: 'node-a', id: 5, ipv4: '10.0.0.5', ipv6: null } as FeedEvent], want: ['lxc delete 10.0.0.5'] },
     { name: 'identity and node events touch no map', events: [{ type: 'identity-add', id: 300, labels: [] }, { type: 'node-delete', name: 'x' }] as FeedEvent[], want: [] },
+    { name: 'CIDR prefix → ipcache, no tunnel', events: [{ type: 'prefix-upsert', prefix: '203.0.113.0/24', identity: 16777217 } as FeedEvent], want: ['ipcache put 203.0.113.0/24 id=16777217 tunnel=-'] },
+    { name: 'CIDR prefix gone', events: [{ type: 'prefix-delete', prefix: '203.0.113.0/24' } as FeedEvent], want: ['ipcache delete 203.0.113.0/24'] },
+    {
+      name: 'policy events are skipped without failing (this agent writes no policy maps yet)',
+      events: [
+        { type: 'policy-upsert', identity: 300, 'policy-revision': 2, 'ingress-enforced': true, 'egress-enforced': false, entries: [{ key: '00'.repeat(12), value: '00'.repeat(8) }] },
+        { type: 'policy-delete', identity: 300 },
+        up('10.0.0.3/32', 300, 'node-b'),
+      ] as FeedEvent[],
+      want: ['ipcache put 10.0.0.3/32 id=300 tunnel=192.168.0.2'],
+    },
   ])('$name', ({ events, want }) => {
     expect(readable(planEvents('node-a', events))).toEqual(want);
   });
