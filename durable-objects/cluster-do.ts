@@ -9,6 +9,8 @@ import type { Endpoint, EndpointChangeRequest, EndpointList } from '../src/api/e
 import type { Identity, IdentityList, Ipcache } from '../src/api/identities.js';
 import type { Heartbeat, Node, NodeList, NodeRegistration, NodeSpec } from '../src/api/nodes.js';
 import type { Namespace, NamespaceList, NamespaceSpec } from '../src/api/namespaces.js';
+import type { IdentityPolicy, PolicyAnswer, PolicyList, PolicyMutation, TraceAnswer, TraceRequest } from '../src/api/policies.js';
+import type { PolicyKind } from '../src/core/policy/rule.js';
 import { authorize, PRINCIPAL_HEADER, type Principal, type Scope } from '../src/core/auth.js';
 import { DomainError, type ErrorBody, type Result } from '../src/core/errors.js';
 import type { FeedPage } from '../src/core/feed.js';
@@ -23,6 +25,8 @@ import { nextGcAt } from './ops/gc.js';
 import * as identities from './ops/identities.js';
 import * as namespaces from './ops/namespaces.js';
 import * as nodes from './ops/nodes.js';
+import * as policies from './ops/policies.js';
+import * as policyViews from './ops/policy-views.js';
 import { CLUSTER_MIGRATIONS, migrate } from './schema.js';
 
 const ADMIN: Scope = { kind: 'admin' };
@@ -52,7 +56,8 @@ export class ClusterDO extends DurableObject<Env> {
 
   /** Builds the state and its users over the (migrated) storage: at start and after a wipe. */
   private open(): ClusterState {
-    const state = new ClusterState(this.ctx.storage.sql);
+    // The cluster's name (the object is addressed by it) names the `cluster` entity's label.
+    const state = new ClusterState(this.ctx.storage.sql, this.ctx.id.name ?? '');
     this.sockets = new FeedSockets(state);
     this.work = new BackgroundWork(
       state,
@@ -63,11 +68,15 @@ export class ClusterDO extends DurableObject<Env> {
     return state;
   }
 
-  /** Runs `op` in one transaction and publishes what it committed; a failure rolls it back and throws. */
+  /**
+   * Runs `op` in one transaction and publishes what it committed; a failure rolls it back and
+   * throws. The storage transaction runs inside one policy-engine unit, so a rollback undoes the
+   * engine's writes too.
+   */
   private transact<T>(op: (now: number) => T): T {
     let value: T;
     try {
-      value = this.ctx.storage.transactionSync(() => op(this.clock()));
+      value = this.state.inPolicyUnit(() => this.ctx.storage.transactionSync(() => op(this.clock())));
     } catch (e) {
       this.state.forgetCaches();
       throw e;
@@ -268,6 +277,47 @@ export class ClusterDO extends DurableObject<Env> {
 
   async patchConfig(p: Principal, patch: ClusterConfigPatch): Promise<Result<ClusterConfig>> {
     return this.thenSchedule(this.run(p, ADMIN, () => patchConfig(this.state, patch)));
+  }
+
+  /** Puts a sanitised policy (see thenRegenerate for the identities it leaves stale). */
+  async putPolicy(p: Principal, input: policies.PolicyInput): Promise<Result<{ created: boolean } & PolicyMutation>> {
+    return this.thenRegenerate(this.run(p, ADMIN, (now) => policies.putPolicy(this.state, input, now)));
+  }
+
+  async deletePolicy(p: Principal, kind: PolicyKind, namespace: string | null, name: string): Promise<Result<PolicyMutation>> {
+    return this.thenRegenerate(this.run(p, ADMIN, (now) => policies.deletePolicy(this.state, kind, namespace, name, now)));
+  }
+
+  async getPolicy(p: Principal, kind: PolicyKind, namespace: string | null, name: string): Promise<Result<PolicyAnswer>> {
+    return this.run(p, READER, () => policies.getPolicy(this.state, kind, namespace, name));
+  }
+
+  async listPolicies(p: Principal, kind: PolicyKind, args: { namespace?: string; limit?: number; cursor?: string }): Promise<Result<PolicyList>> {
+    return this.run(p, READER, () => policies.listPolicies(this.state, kind, args));
+  }
+
+  async getIdentityPolicy(p: Principal, nid: number): Promise<Result<IdentityPolicy>> {
+    return this.run(p, READER, () => policyViews.identityPolicy(this.state, nid));
+  }
+
+  async getEndpointPolicy(p: Principal, node: string, ref: string): Promise<Result<IdentityPolicy>> {
+    return this.run(p, onNode(node), () => policyViews.endpointPolicy(this.state, node, ref));
+  }
+
+  /** The parties are resolved in a transaction; the engine's what-if trace runs outside one. */
+  async tracePolicy(p: Principal, req: TraceRequest): Promise<Result<TraceAnswer>> {
+    const parties = this.run(p, READER, () => policyViews.traceParties(this.state, req));
+    if (!parties.ok) return parties;
+    return { ok: true, value: policyViews.trace(this.state, parties.value) };
+  }
+
+  /**
+   * After a policy change: the stale identities its transaction left (beyond the first chunk) are
+   * recomputed by the alarm, armed for now, chunk by chunk with requests answered in between.
+   */
+  private async thenRegenerate<T>(result: Result<T>): Promise<Result<T>> {
+    if (result.ok) await this.scheduleAlarm(this.state.identities.policyStale(0, 1).length > 0);
+    return result;
   }
 
   /** Long-poll: batches after `since`, waiting up to `waitSeconds` for a commit when there are none. */

@@ -4,6 +4,8 @@ import { clusterIdentityRange } from '../src/core/identity.js';
 import { compileLabelFilter, type LabelFilter } from '../src/core/label-filter.js';
 import type { ClusterConfig } from '../src/api/config.js';
 import type { FeedBatch, FeedEvent } from '../src/core/feed.js';
+import { PolicyEngine, type PolicyTxn } from '../src/core/policy/engine.js';
+import { cidrIdentityLabels } from '../src/core/policy/peers.js';
 import { EndpointStore } from './stores/endpoint-store.js';
 import { FeedStore } from './stores/feed-store.js';
 import { IdentityStore } from './stores/identity-store.js';
@@ -11,6 +13,8 @@ import { IpcacheStore } from './stores/ipcache-store.js';
 import { MetaStore } from './stores/meta-store.js';
 import { NamespaceStore } from './stores/namespace-store.js';
 import { NodeStore } from './stores/node-store.js';
+import { PolicyStore } from './stores/policy-store.js';
+import { emitPolicyChanges } from './ops/policy-events.js';
 
 const COMPACT_EVERY = 64;
 
@@ -29,6 +33,12 @@ export class ClusterState {
   readonly ipcache: IpcacheStore;
   readonly feed: FeedStore;
   readonly namespaces: NamespaceStore;
+  readonly policies: PolicyStore;
+  /** Policies, identities and their computed entries: derived from SQLite, rebuilt at start. */
+  readonly engine: PolicyEngine;
+  /** The engine's unit of the transaction under way (see `policy`). */
+  private policyTxn: PolicyTxn | undefined;
+  private cachedPolicyRevision: number | undefined;
   /** Events of the transaction under way, written with its revision by bumpRevision. */
   private pending: FeedEvent[] = [];
   /** The same events as JSON, and their total length. */
@@ -43,13 +53,58 @@ export class ClusterState {
   /** The identity store of one cluster ID: its range follows the ID stored in meta. */
   private identityStore: { clusterId: number; store: IdentityStore } | undefined;
 
-  constructor(private readonly sql: SqlStorage) {
+  constructor(
+    private readonly sql: SqlStorage,
+    clusterName: string,
+  ) {
     this.meta = new MetaStore(sql);
     this.nodes = new NodeStore(sql);
     this.endpoints = new EndpointStore(sql);
     this.ipcache = new IpcacheStore(sql);
     this.feed = new FeedStore(sql);
     this.namespaces = new NamespaceStore(sql);
+    this.policies = new PolicyStore(sql);
+    this.engine = new PolicyEngine({ clusterName });
+    // Policies first, then identities (CIDR ones too), then everything computed at once.
+    this.engine.transaction((tx) => {
+      for (const doc of this.policies.allDocuments()) tx.putPolicy(doc);
+      for (const { id, labels } of this.identities.allLabels()) tx.addIdentity(id, labels);
+      for (const { prefix, id } of this.policies.cidrIdentities()) tx.addIdentity(id, cidrIdentityLabels(prefix));
+      tx.regenerate();
+    });
+  }
+
+  /**
+   * Runs `fn` (which wraps the storage transaction) inside one engine unit: when the storage
+   * transaction rolls back, the engine's writes are undone with it.
+   */
+  inPolicyUnit<T>(fn: () => T): T {
+    return this.engine.transaction((tx) => {
+      this.policyTxn = tx;
+      try {
+        return fn();
+      } finally {
+        this.policyTxn = undefined;
+      }
+    }).value;
+  }
+
+  /** The engine's unit of the transaction under way; the engine cannot be written outside one. */
+  get policy(): PolicyTxn {
+    if (!this.policyTxn) throw new Error('policy engine written outside a transaction');
+    return this.policyTxn;
+  }
+
+  policyRevision(): number {
+    this.cachedPolicyRevision ??= this.meta.policyRevision();
+    return this.cachedPolicyRevision;
+  }
+
+  bumpPolicyRevision(): number {
+    const next = this.policyRevision() + 1;
+    this.meta.setPolicyRevision(next);
+    this.cachedPolicyRevision = next;
+    return next;
   }
 
   /** The cluster ID the registry gave this cluster; undefined while the cluster is not put. */
@@ -80,6 +135,14 @@ export class ClusterState {
     this.pendingBytes += json.length + 1;
   }
 
+  /**
+   * Records a feed event meant only for `nodes` (policy events: the nodes hosting the identity).
+   * Until the feed filters per node, every reader receives it.
+   */
+  emitTo(event: FeedEvent, nodes: readonly string[]): void {
+    if (nodes.length > 0) this.emit(event);
+  }
+
   /** Whether events wait for a revision in the transaction under way. */
   hasPendingEvents(): boolean {
     return this.pending.length > 0;
@@ -108,6 +171,7 @@ export class ClusterState {
     this.cachedFilter = undefined;
     this.cachedRevision = undefined;
     this.cachedClusterId = undefined;
+    this.cachedPolicyRevision = undefined;
     this.clearPending();
     this.written = [];
   }
@@ -136,6 +200,7 @@ export class ClusterState {
    * MAX_FEED_BATCH_BYTES is a bug in the caller (work must be split): it throws, rolling back.
    */
   bumpRevision(now: number): number {
+    if (this.policyTxn) emitPolicyChanges(this, this.policyTxn.takeChanged());
     const json = `[${this.pendingJson.join(',')}]`;
     if (json.length > MAX_FEED_BATCH_BYTES) throw new Error(`feed batch of ${json.length} bytes is over ${MAX_FEED_BATCH_BYTES}`);
     const next = this.revision() + 1;

@@ -19,7 +19,21 @@ export type FeedEvent =
       mac: string | null;
       'host-mac': string | null;
     }
-  | { type: 'endpoint-delete'; node: string; id: number; ipv4: string | null; ipv6: string | null };
+  | { type: 'endpoint-delete'; node: string; id: number; ipv4: string | null; ipv6: string | null }
+  /** An identity's COMPLETE policy map content (replaces what the node held for it). */
+  | {
+      type: 'policy-upsert';
+      identity: number;
+      'policy-revision': number;
+      'ingress-enforced': boolean;
+      'egress-enforced': boolean;
+      entries: { key: string; value: string }[];
+    }
+  /** The identity has no policy on the node any more. */
+  | { type: 'policy-delete'; identity: number }
+  /** A CIDR identity's ipcache entry: no node, endpoint or tunnel. */
+  | { type: 'prefix-upsert'; prefix: string; identity: number }
+  | { type: 'prefix-delete'; prefix: string };
 
 /** The events of one commit, under the cluster revision it produced. */
 export interface FeedBatch {

@@ -1,0 +1,51 @@
+// Every policy feed event is made here (POLICY-INTEGRATION.md): an identity's complete entries
+// (`policy-upsert`) or their end (`policy-delete`), each for the nodes hosting an endpoint of
+// the identity, and the CIDR identities' ipcache entries (`prefix-upsert`/`prefix-delete`), for
+// every node.
+import { encodeIdentityPolicy } from '../../src/datapath/layout/policy.js';
+import type { FeedEvent } from '../../src/core/feed.js';
+import type { ClusterState } from '../cluster-state.js';
+
+/** An identity's policy as a node's map holds it, or its end when the identity has none (any more). */
+export function policyEvent(state: ClusterState, identity: number): FeedEvent {
+  const policy = state.engine.policyOf(identity);
+  if (!policy) return { type: 'policy-delete', identity };
+  const encoded = encodeIdentityPolicy(policy);
+  return {
+    type: 'policy-upsert',
+    identity,
+    'policy-revision': identityPolicyRevision(state, identity),
+    'ingress-enforced': encoded.ingressEnforced,
+    'egress-enforced': encoded.egressEnforced,
+    entries: encoded.entries.map((e) => ({ key: e.key, value: e.value })),
+  };
+}
+
+/** The revision an identity's policy is computed at: the current one unless a recompute is due. */
+export function identityPolicyRevision(state: ClusterState, identity: number): number {
+  const row = state.identities.get(identity);
+  return row && row.policy_stale === 1 ? row.policy_revision : state.policyRevision();
+}
+
+/** The identities whose entries changed in this transaction, to the nodes hosting them. */
+export function emitPolicyChanges(state: ClusterState, identities: readonly number[]): void {
+  for (const id of identities) state.emitTo(policyEvent(state, id), state.endpoints.nodesHosting(id));
+}
+
+/** A node gained its first endpoint of an identity: it needs the identity's entries. */
+export function endpointJoined(state: ClusterState, node: string, identity: number): void {
+  if (state.endpoints.countOfIdentityOnNode(node, identity) === 1 && state.engine.policyOf(identity)) state.emitTo(policyEvent(state, identity), [node]);
+}
+
+/** A node lost its last endpoint of an identity: it drops the identity's entries. */
+export function endpointLeft(state: ClusterState, node: string, identity: number): void {
+  if (state.endpoints.countOfIdentityOnNode(node, identity) === 0 && state.engine.policyOf(identity)) state.emitTo({ type: 'policy-delete', identity }, [node]);
+}
+
+export function emitPrefixUpsert(state: ClusterState, prefix: string, identity: number): void {
+  state.emit({ type: 'prefix-upsert', prefix, identity });
+}
+
+export function emitPrefixDelete(state: ClusterState, prefix: string): void {
+  state.emit({ type: 'prefix-delete', prefix });
+}
