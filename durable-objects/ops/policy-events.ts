@@ -37,9 +37,10 @@ export function endpointJoined(state: ClusterState, node: string, identity: numb
   if (state.endpoints.countOfIdentityOnNode(node, identity) === 1 && state.engine.policyOf(identity)) state.emitTo(policyEvent(state, identity), [node]);
 }
 
-/** A node lost its last endpoint of an identity: it drops the identity's entries. */
+/** A node lost its last endpoint of an identity: it drops the identity's entries (unless it is going away). */
 export function endpointLeft(state: ClusterState, node: string, identity: number): void {
-  if (state.endpoints.countOfIdentityOnNode(node, identity) === 0 && state.engine.policyOf(identity)) state.emitTo({ type: 'policy-delete', identity }, [node]);
+  if (state.nodes.isDeleting(node) || !state.engine.policyOf(identity)) return;
+  if (state.endpoints.countOfIdentityOnNode(node, identity) === 0) state.emitTo({ type: 'policy-delete', identity }, [node]);
 }
 
 export function emitPrefixUpsert(state: ClusterState, prefix: string, identity: number): void {
