@@ -143,6 +143,13 @@ export class ClusterState {
     if (nodes.length > 0) this.emit(event);
   }
 
+  /** Nodes that gained their first endpoint of an identity in this transaction (see policy-events.ts). */
+  private joined: { node: string; identity: number }[] = [];
+
+  noteJoined(node: string, identity: number): void {
+    this.joined.push({ node, identity });
+  }
+
   /** Whether events wait for a revision in the transaction under way. */
   hasPendingEvents(): boolean {
     return this.pending.length > 0;
@@ -172,6 +179,7 @@ export class ClusterState {
     this.cachedRevision = undefined;
     this.cachedClusterId = undefined;
     this.cachedPolicyRevision = undefined;
+    this.joined = [];
     this.clearPending();
     this.written = [];
   }
@@ -200,7 +208,8 @@ export class ClusterState {
    * MAX_FEED_BATCH_BYTES is a bug in the caller (work must be split): it throws, rolling back.
    */
   bumpRevision(now: number): number {
-    if (this.policyTxn) emitPolicyChanges(this, this.policyTxn.takeChanged());
+    if (this.policyTxn) emitPolicyChanges(this, this.policyTxn.takeChanged(), this.joined);
+    this.joined = [];
     const json = `[${this.pendingJson.join(',')}]`;
     if (json.length > MAX_FEED_BATCH_BYTES) throw new Error(`feed batch of ${json.length} bytes is over ${MAX_FEED_BATCH_BYTES}`);
     const next = this.revision() + 1;

@@ -27,14 +27,22 @@ export function identityPolicyRevision(state: ClusterState, identity: number): n
   return row && row.policy_stale === 1 ? row.policy_revision : state.policyRevision();
 }
 
-/** The identities whose entries changed in this transaction, to the nodes hosting them. */
-export function emitPolicyChanges(state: ClusterState, identities: readonly number[]): void {
-  for (const id of identities) state.emitTo(policyEvent(state, id), state.endpoints.nodesHosting(id));
+/**
+ * The identities whose entries changed, to the nodes hosting them, and the entries of identities
+ * nodes newly host (`joined`, unless already sent as changed), to those nodes: once each.
+ */
+export function emitPolicyChanges(state: ClusterState, changed: readonly number[], joined: readonly { node: string; identity: number }[] = []): void {
+  for (const id of changed) state.emitTo(policyEvent(state, id), state.endpoints.nodesHosting(id));
+  const sent = new Set(changed);
+  for (const { node, identity } of joined) {
+    if (sent.has(identity) || !state.engine.policyOf(identity) || state.endpoints.countOfIdentityOnNode(node, identity) === 0) continue;
+    state.emitTo(policyEvent(state, identity), [node]);
+  }
 }
 
-/** A node gained its first endpoint of an identity: it needs the identity's entries. */
+/** A node gained its first endpoint of an identity: it needs the identity's entries (sent with the revision). */
 export function endpointJoined(state: ClusterState, node: string, identity: number): void {
-  if (state.endpoints.countOfIdentityOnNode(node, identity) === 1 && state.engine.policyOf(identity)) state.emitTo(policyEvent(state, identity), [node]);
+  if (state.endpoints.countOfIdentityOnNode(node, identity) === 1) state.noteJoined(node, identity);
 }
 
 /** A node lost its last endpoint of an identity: it drops the identity's entries (unless it is going away). */
