@@ -139,6 +139,14 @@ export class ClusterDO extends DurableObject<Env> {
     if (current === null || current > next) await this.ctx.storage.setAlarm(next);
   }
 
+  /**
+   * A mutation's answer with the cluster revision it committed (the current one for a no-op):
+   * taken right after its transaction, before any await lets another request in.
+   */
+  private withRevision<T extends object>(result: Result<T>): Result<T & { revision: number }> {
+    return result.ok ? { ok: true, value: { ...result.value, revision: this.state.revision() } } : result;
+  }
+
   private async thenSchedule<T>(result: Result<T>): Promise<Result<T>> {
     if (result.ok) await this.scheduleAlarm();
     return result;
@@ -185,7 +193,7 @@ export class ClusterDO extends DurableObject<Env> {
   async putNode(p: Principal, name: string, spec: NodeSpec): Promise<Result<{ created: boolean; node: NodeRegistration }>> {
     const result = this.run(p, ADMIN, (now) => nodes.putNode(this.state, name, spec, now));
     if (result.ok && spec['rotate-token']) this.closeNodeSockets(name);
-    return this.thenSchedule(result);
+    return this.thenSchedule(result.ok ? { ok: true, value: { ...result.value, node: { ...result.value.node, revision: this.state.revision() } } } : result);
   }
 
   async getNode(p: Principal, name: string): Promise<Result<Node>> {
@@ -207,7 +215,7 @@ export class ClusterDO extends DurableObject<Env> {
    * half-way, the alarm finishes the removal. `endpoints-removed`: the endpoints it had when
    * this request began.
    */
-  async deleteNode(p: Principal, name: string): Promise<Result<{ name: string; 'endpoints-removed': number }>> {
+  async deleteNode(p: Principal, name: string): Promise<Result<{ name: string; 'endpoints-removed': number; revision: number }>> {
     const begun = this.run(p, ADMIN, (now) => nodes.beginNodeDeletion(this.state, name, now));
     if (!begun.ok) return begun;
     this.closeNodeSockets(name);
@@ -216,11 +224,12 @@ export class ClusterDO extends DurableObject<Env> {
     if (!outcome.gone) {
       return { ok: false, error: { code: 'node-deletion-incomplete', message: `node ${name}: a removal batch failed; it stays deleting and the alarm retries` } };
     }
-    return { ok: true, value: { name, 'endpoints-removed': begun.value } };
+    return { ok: true, value: { name, 'endpoints-removed': begun.value, revision: this.state.revision() } };
   }
 
   async createEndpoint(p: Principal, cluster: string, node: string, ref: string, req: EndpointChangeRequest): Promise<Result<endpoints.CreateOutcome>> {
-    return this.run(p, onNode(node), (now) => endpoints.createEndpoint(this.state, cluster, node, ref, req, now, chargeOf(p)));
+    const result = this.run(p, onNode(node), (now) => endpoints.createEndpoint(this.state, cluster, node, ref, req, now, chargeOf(p)));
+    return result.ok ? { ok: true, value: { ...result.value, endpoint: { ...result.value.endpoint, revision: this.state.revision() } } } : result;
   }
 
   async getEndpoint(p: Principal, node: string, ref: string): Promise<Result<Endpoint>> {
@@ -232,15 +241,15 @@ export class ClusterDO extends DurableObject<Env> {
   }
 
   async patchEndpointLabels(p: Principal, node: string, ref: string, add: string[], del: string[]): Promise<Result<Endpoint>> {
-    return this.thenSchedule(this.run(p, onNode(node), (now) => endpoints.patchLabels(this.state, node, ref, add, del, now, chargeOf(p))));
+    return this.thenSchedule(this.withRevision(this.run(p, onNode(node), (now) => endpoints.patchLabels(this.state, node, ref, add, del, now, chargeOf(p)))));
   }
 
   async regenerateEndpoint(p: Principal, node: string, ref: string): Promise<Result<Endpoint>> {
-    return this.thenSchedule(this.run(p, onNode(node), (now) => endpoints.regenerateEndpoint(this.state, node, ref, now, chargeOf(p))));
+    return this.thenSchedule(this.withRevision(this.run(p, onNode(node), (now) => endpoints.regenerateEndpoint(this.state, node, ref, now, chargeOf(p)))));
   }
 
   async deleteEndpoint(p: Principal, node: string, ref: string): Promise<Result<Endpoint>> {
-    return this.thenSchedule(this.run(p, onNode(node), (now) => endpoints.deleteEndpoint(this.state, node, ref, now)));
+    return this.thenSchedule(this.withRevision(this.run(p, onNode(node), (now) => endpoints.deleteEndpoint(this.state, node, ref, now))));
   }
 
   async listIdentities(p: Principal, args: identities.IdentityListArgs): Promise<Result<IdentityList>> {
@@ -276,7 +285,7 @@ export class ClusterDO extends DurableObject<Env> {
   }
 
   async patchConfig(p: Principal, patch: ClusterConfigPatch): Promise<Result<ClusterConfig>> {
-    return this.thenSchedule(this.run(p, ADMIN, () => patchConfig(this.state, patch)));
+    return this.thenSchedule(this.withRevision(this.run(p, ADMIN, () => patchConfig(this.state, patch))));
   }
 
   /** Puts a sanitised policy (see thenRegenerate for the identities it leaves stale). */
