@@ -56,7 +56,7 @@ describe('rollback', () => {
       );
       return [
         attempt((now) => policies.putPolicy(state, { document: cidrPolicy.policy, metadata: cidrPolicy.metadata }, now)),
-        attempt((now) => endpoints.createEndpoint(state, c.cluster, 'node-1', '0', { labels: ['k8s:app=client'], 'k8s-namespace': 'shop' }, now)),
+        attempt((now) => endpoints.createEndpoint(state, c.cluster, 'node-1', '0', { labels: ['k8s:app=client'], 'k8s-namespace': 'shop' }, now, null)),
       ];
     });
     expect(failures).toEqual(['fails after its writes', 'fails after its writes']);
@@ -74,7 +74,7 @@ describe('a cluster-wide policy over many identities', () => {
     const ids = await runInDurableObject(clusterStub(c.cluster), (instance) => {
       const i = instance as unknown as Internals;
       return Array.from({ length: count }, (_x, n) =>
-        i.transact((now) => endpoints.createEndpoint(i.state, c.cluster, 'node-1', '0', { labels: [`k8s:app=a${n}`], 'k8s-namespace': 'ns' }, now)).endpoint.identity.id);
+        i.transact((now) => endpoints.createEndpoint(i.state, c.cluster, 'node-1', '0', { labels: [`k8s:app=a${n}`], 'k8s-namespace': 'ns' }, now, null)).endpoint.identity.id);
     });
     const ccnp = sanitizePolicy(
       { apiVersion: 'cilium.io/v2', kind: 'CiliumClusterwideNetworkPolicy', metadata: { name: 'egress-world' }, spec: { endpointSelector: {}, egress: [{ toEntities: ['world'] }] } },
@@ -91,7 +91,7 @@ describe('a cluster-wide policy over many identities', () => {
       const first = view(ids[0]!);
       const last = view(ids[count - 1]!);
       // A create of a trailing identity answers with its policy current.
-      const late = i.transact((now) => endpoints.createEndpoint(i.state, c.cluster, 'node-1', '0', { labels: [`k8s:app=a${count - 2}`], 'k8s-namespace': 'ns' }, now));
+      const late = i.transact((now) => endpoints.createEndpoint(i.state, c.cluster, 'node-1', '0', { labels: [`k8s:app=a${count - 2}`], 'k8s-namespace': 'ns' }, now, null));
       const trailing = view(ids[count - 3]!);
       await i.work.regeneratePolicy();
       return { revision: put['policy-revision'], first, last, late: late.endpoint, trailing, done: view(ids[count - 1]!) };
