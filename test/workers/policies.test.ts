@@ -161,3 +161,22 @@ describe('endpoints with policies in place', () => {
     expect(unknown.body.error.code).toBe('identity-not-found');
   });
 });
+
+describe('revisions in mutation answers', () => {
+  it('gives every mutation the cluster revision it committed', async () => {
+    const c = await clusterWithNodes(['node-1']);
+    const feedRevision = async () => (await call('GET', `${c.base}/ipcache`)).body.revision;
+    const created = await c.createEndpoint('node-1', '0', { labels: ['k8s:app=a'] });
+    expect(created.body.revision).toBe(await feedRevision());
+    const patched = await call('PATCH', `${c.base}/nodes/node-1/endpoints/${created.body.id}/labels`, { body: { add: ['k8s:tier=x'] } });
+    expect(patched.body.revision).toBe(created.body.revision + 1);
+    const regenerated = await call('POST', `${c.base}/nodes/node-1/endpoints/${created.body.id}/regenerate`);
+    expect(regenerated.body.revision).toBe(patched.body.revision + 1);
+    const node = await call('PUT', `${c.base}/nodes/node-2`, { body: { ipv4: '192.168.0.9' } });
+    expect(node.body.revision).toBe(await feedRevision());
+    // A GET carries none: it commits nothing.
+    expect((await c.getEndpoint('node-1', String(created.body.id))).body.revision).toBeUndefined();
+    const deleted = await c.deleteEndpoint('node-1', String(created.body.id));
+    expect(deleted.body.revision).toBe(await feedRevision());
+  });
+});
