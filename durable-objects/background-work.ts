@@ -8,6 +8,7 @@ import type { ClusterState } from './cluster-state.js';
 import { collectIdentities, gcCutoffs, MAX_IDENTITIES_PER_BATCH } from './ops/gc.js';
 import { relabelBatch } from './ops/namespaces.js';
 import { markExpiredNodes, MAX_ENDPOINTS_PER_BATCH, MAX_NODES_PER_BATCH, removeNodeBatch } from './ops/nodes.js';
+import { MAX_POLICY_CHUNK, regenerateBatch } from './ops/policies.js';
 
 /** Runs `op` in one transaction (publishing what it committed); throws when it rolled back. */
 export type Transact = <T>(op: (now: number) => T) => T;
@@ -103,9 +104,22 @@ export class BackgroundWork {
     return { ...outcome, gone: !this.state.nodes.exists(name) };
   }
 
+  /** Recomputes the identities a policy change left stale, one chunk per transaction. */
+  async regeneratePolicy(budget: Budget = { left: MAX_BATCHES_PER_RUN }): Promise<WorkOutcome> {
+    return this.runJob<number, void>(
+      {
+        name: 'policy regeneration',
+        next: (after) => this.state.identities.policyStale(after ?? 0, MAX_POLICY_CHUNK),
+        apply: (ids, now) => regenerateBatch(this.state, ids, now),
+      },
+      budget,
+    );
+  }
+
   /** One run of everything due, each kind with its own budget. */
   async run(): Promise<WorkOutcome> {
     const now = this.clock();
+    const policy = await this.regeneratePolicy();
     const expiry = await this.runJob<string, string[]>(
       {
         name: 'lease expiry',
@@ -134,7 +148,7 @@ export class BackgroundWork {
       { left: MAX_BATCHES_PER_RUN },
     );
     const relabel = await this.relabelNamespaces({ left: MAX_BATCHES_PER_RUN });
-    return merge(expiry, removal, gc, quarantine, relabel);
+    return merge(policy, expiry, removal, gc, quarantine, relabel);
   }
 
   /**

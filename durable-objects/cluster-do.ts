@@ -10,6 +10,8 @@ import type { Identity, IdentityList, Ipcache } from '../src/api/identities.js';
 import type { NodePolicy } from '../src/api/node-policy.js';
 import type { Heartbeat, Node, NodeList, NodeRegistration, NodeSpec } from '../src/api/nodes.js';
 import type { Namespace, NamespaceList, NamespaceSpec } from '../src/api/namespaces.js';
+import type { IdentityPolicy, PolicyAnswer, PolicyList, PolicyMutation, TraceAnswer, TraceRequest } from '../src/api/policies.js';
+import type { PolicyKind } from '../src/core/policy/rule.js';
 import { authorize, PRINCIPAL_HEADER, type Principal, type Scope } from '../src/core/auth.js';
 import { DomainError, type ErrorBody, type Result } from '../src/core/errors.js';
 import type { FeedPage } from '../src/core/feed.js';
@@ -25,6 +27,8 @@ import { nextGcAt } from './ops/gc.js';
 import * as identities from './ops/identities.js';
 import * as namespaces from './ops/namespaces.js';
 import * as nodes from './ops/nodes.js';
+import * as policies from './ops/policies.js';
+import * as policyViews from './ops/policy-views.js';
 import { CLUSTER_MIGRATIONS, migrate } from './schema.js';
 
 const ADMIN: Scope = { kind: 'admin' };
@@ -56,7 +60,8 @@ export class ClusterDO extends DurableObject<Env> {
 
   /** Builds the state and its users over the (migrated) storage: at start and after a wipe. */
   private open(): ClusterState {
-    const state = new ClusterState(this.ctx.storage.sql);
+    // The cluster's name (the object is addressed by it) names the `cluster` entity's label.
+    const state = new ClusterState(this.ctx.storage.sql, this.ctx.id.name ?? '');
     this.sockets = new FeedSockets(state);
     this.work = new BackgroundWork(
       state,
@@ -67,11 +72,15 @@ export class ClusterDO extends DurableObject<Env> {
     return state;
   }
 
-  /** Runs `op` in one transaction and publishes what it committed; a failure rolls it back and throws. */
+  /**
+   * Runs `op` in one transaction and publishes what it committed; a failure rolls it back and
+   * throws. The storage transaction runs inside one policy-engine unit, so a rollback undoes the
+   * engine's writes too.
+   */
   private transact<T>(op: (now: number) => T): T {
     let value: T;
     try {
-      value = this.ctx.storage.transactionSync(() => op(this.clock()));
+      value = this.state.inPolicyUnit(() => this.ctx.storage.transactionSync(() => op(this.clock())));
     } catch (e) {
       this.state.forgetCaches();
       throw e;
@@ -134,6 +143,14 @@ export class ClusterDO extends DurableObject<Env> {
     if (current === null || current > next) await this.ctx.storage.setAlarm(next);
   }
 
+  /**
+   * A mutation's answer with the cluster revision it committed (the current one for a no-op):
+   * taken right after its transaction, before any await lets another request in.
+   */
+  private withRevision<T extends object>(result: Result<T>): Result<T & { revision: number }> {
+    return result.ok ? { ok: true, value: { ...result.value, revision: this.state.revision() } } : result;
+  }
+
   private async thenSchedule<T>(result: Result<T>): Promise<Result<T>> {
     if (result.ok) await this.scheduleAlarm();
     return result;
@@ -180,7 +197,7 @@ export class ClusterDO extends DurableObject<Env> {
   async putNode(p: Principal, name: string, spec: NodeSpec): Promise<Result<{ created: boolean; node: NodeRegistration }>> {
     const result = this.run(p, ADMIN, (now) => nodes.putNode(this.state, name, spec, now));
     if (result.ok && spec['rotate-token']) this.closeNodeSockets(name);
-    return this.thenSchedule(result);
+    return this.thenSchedule(result.ok ? { ok: true, value: { ...result.value, node: { ...result.value.node, revision: this.state.revision() } } } : result);
   }
 
   async getNode(p: Principal, name: string): Promise<Result<Node>> {
@@ -202,7 +219,7 @@ export class ClusterDO extends DurableObject<Env> {
    * half-way, the alarm finishes the removal. `endpoints-removed`: the endpoints it had when
    * this request began.
    */
-  async deleteNode(p: Principal, name: string): Promise<Result<{ name: string; 'endpoints-removed': number }>> {
+  async deleteNode(p: Principal, name: string): Promise<Result<{ name: string; 'endpoints-removed': number; revision: number }>> {
     const begun = this.run(p, ADMIN, (now) => nodes.beginNodeDeletion(this.state, name, now));
     if (!begun.ok) return begun;
     this.closeNodeSockets(name);
@@ -211,11 +228,12 @@ export class ClusterDO extends DurableObject<Env> {
     if (!outcome.gone) {
       return { ok: false, error: { code: 'node-deletion-incomplete', message: `node ${name}: a removal batch failed; it stays deleting and the alarm retries` } };
     }
-    return { ok: true, value: { name, 'endpoints-removed': begun.value } };
+    return { ok: true, value: { name, 'endpoints-removed': begun.value, revision: this.state.revision() } };
   }
 
   async createEndpoint(p: Principal, cluster: string, node: string, ref: string, req: EndpointChangeRequest): Promise<Result<endpoints.CreateOutcome>> {
-    return this.run(p, onNode(node), (now) => endpoints.createEndpoint(this.state, cluster, node, ref, req, now, chargeOf(p)));
+    const result = this.run(p, onNode(node), (now) => endpoints.createEndpoint(this.state, cluster, node, ref, req, now, chargeOf(p)));
+    return result.ok ? { ok: true, value: { ...result.value, endpoint: { ...result.value.endpoint, revision: this.state.revision() } } } : result;
   }
 
   async getEndpoint(p: Principal, node: string, ref: string): Promise<Result<Endpoint>> {
@@ -227,15 +245,15 @@ export class ClusterDO extends DurableObject<Env> {
   }
 
   async patchEndpointLabels(p: Principal, node: string, ref: string, add: string[], del: string[]): Promise<Result<Endpoint>> {
-    return this.thenSchedule(this.run(p, onNode(node), (now) => endpoints.patchLabels(this.state, node, ref, add, del, now, chargeOf(p))));
+    return this.thenSchedule(this.withRevision(this.run(p, onNode(node), (now) => endpoints.patchLabels(this.state, node, ref, add, del, now, chargeOf(p)))));
   }
 
   async regenerateEndpoint(p: Principal, node: string, ref: string): Promise<Result<Endpoint>> {
-    return this.thenSchedule(this.run(p, onNode(node), (now) => endpoints.regenerateEndpoint(this.state, node, ref, now, chargeOf(p))));
+    return this.thenSchedule(this.withRevision(this.run(p, onNode(node), (now) => endpoints.regenerateEndpoint(this.state, node, ref, now, chargeOf(p)))));
   }
 
   async deleteEndpoint(p: Principal, node: string, ref: string): Promise<Result<Endpoint>> {
-    return this.thenSchedule(this.run(p, onNode(node), (now) => endpoints.deleteEndpoint(this.state, node, ref, now)));
+    return this.thenSchedule(this.withRevision(this.run(p, onNode(node), (now) => endpoints.deleteEndpoint(this.state, node, ref, now))));
   }
 
   async listIdentities(p: Principal, args: identities.IdentityListArgs): Promise<Result<IdentityList>> {
@@ -276,7 +294,48 @@ export class ClusterDO extends DurableObject<Env> {
   }
 
   async patchConfig(p: Principal, patch: ClusterConfigPatch): Promise<Result<ClusterConfig>> {
-    return this.thenSchedule(this.run(p, ADMIN, () => patchConfig(this.state, patch)));
+    return this.thenSchedule(this.withRevision(this.run(p, ADMIN, () => patchConfig(this.state, patch))));
+  }
+
+  /** Puts a sanitised policy (see thenRegenerate for the identities it leaves stale). */
+  async putPolicy(p: Principal, input: policies.PolicyInput): Promise<Result<{ created: boolean } & PolicyMutation>> {
+    return this.thenRegenerate(this.run(p, ADMIN, (now) => policies.putPolicy(this.state, input, now)));
+  }
+
+  async deletePolicy(p: Principal, kind: PolicyKind, namespace: string | null, name: string): Promise<Result<PolicyMutation>> {
+    return this.thenRegenerate(this.run(p, ADMIN, (now) => policies.deletePolicy(this.state, kind, namespace, name, now)));
+  }
+
+  async getPolicy(p: Principal, kind: PolicyKind, namespace: string | null, name: string): Promise<Result<PolicyAnswer>> {
+    return this.run(p, READER, () => policies.getPolicy(this.state, kind, namespace, name));
+  }
+
+  async listPolicies(p: Principal, kind: PolicyKind, args: { namespace?: string; limit?: number; cursor?: string }): Promise<Result<PolicyList>> {
+    return this.run(p, READER, () => policies.listPolicies(this.state, kind, args));
+  }
+
+  async getIdentityPolicy(p: Principal, nid: number): Promise<Result<IdentityPolicy>> {
+    return this.run(p, READER, () => policyViews.identityPolicy(this.state, nid));
+  }
+
+  async getEndpointPolicy(p: Principal, node: string, ref: string): Promise<Result<IdentityPolicy>> {
+    return this.run(p, onNode(node), () => policyViews.endpointPolicy(this.state, node, ref));
+  }
+
+  /** The parties are resolved in a transaction; the engine's what-if trace runs outside one. */
+  async tracePolicy(p: Principal, req: TraceRequest): Promise<Result<TraceAnswer>> {
+    const parties = this.run(p, READER, () => policyViews.traceParties(this.state, req));
+    if (!parties.ok) return parties;
+    return { ok: true, value: policyViews.trace(this.state, parties.value) };
+  }
+
+  /**
+   * After a policy change: the stale identities its transaction left (beyond the first chunk) are
+   * recomputed by the alarm, armed for now, chunk by chunk with requests answered in between.
+   */
+  private async thenRegenerate<T>(result: Result<T>): Promise<Result<T>> {
+    if (result.ok) await this.scheduleAlarm(this.state.identities.policyStale(0, 1).length > 0);
+    return result;
   }
 
   /**

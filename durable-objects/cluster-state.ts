@@ -5,6 +5,8 @@ import { compileLabelFilter, type LabelFilter } from '../src/core/label-filter.j
 import type { ClusterConfig } from '../src/api/config.js';
 import type { IdentityPolicy } from '../src/api/node-policy.js';
 import type { FeedEvent, FeedTargets } from '../src/core/feed.js';
+import { PolicyEngine, type PolicyTxn } from '../src/core/policy/engine.js';
+import { cidrIdentityLabels } from '../src/core/policy/peers.js';
 import { EndpointStore } from './stores/endpoint-store.js';
 import { FeedStore } from './stores/feed-store.js';
 import { IdentityStore } from './stores/identity-store.js';
@@ -12,6 +14,8 @@ import { IpcacheStore } from './stores/ipcache-store.js';
 import { MetaStore } from './stores/meta-store.js';
 import { NamespaceStore } from './stores/namespace-store.js';
 import { NodeStore } from './stores/node-store.js';
+import { PolicyStore } from './stores/policy-store.js';
+import { emitPolicyChanges, identityPolicyOf } from './ops/policy-events.js';
 
 const COMPACT_EVERY = 64;
 
@@ -45,8 +49,6 @@ export interface PolicySource {
   policyOf(identity: number): IdentityPolicy | undefined;
 }
 
-/** Before a policy engine is attached, no identity has a policy of its own. */
-const NO_POLICY: PolicySource = { policyOf: () => undefined };
 
 export class ClusterState {
   readonly meta: MetaStore;
@@ -55,8 +57,14 @@ export class ClusterState {
   readonly ipcache: IpcacheStore;
   readonly feed: FeedStore;
   readonly namespaces: NamespaceStore;
-  /** The per-identity policy the node snapshot lists: the policy engine's. */
-  policy: PolicySource = NO_POLICY;
+  /** The per-identity policy the node snapshot lists: the policy engine's (tests may stand in a table). */
+  policySnapshot: PolicySource = { policyOf: (identity) => identityPolicyOf(this, identity) };
+  readonly policies: PolicyStore;
+  /** Policies, identities and their computed entries: derived from SQLite, rebuilt at start. */
+  readonly engine: PolicyEngine;
+  /** The engine's unit of the transaction under way (see `policy`). */
+  private policyTxn: PolicyTxn | undefined;
+  private cachedPolicyRevision: number | undefined;
   /** Events of the transaction under way, written with its revision by bumpRevision. */
   private pending: FeedEvent[] = [];
   /** The same events as JSON, and their total length. */
@@ -73,13 +81,54 @@ export class ClusterState {
   /** The identity store of one cluster ID: its range follows the ID stored in meta. */
   private identityStore: { clusterId: number; store: IdentityStore } | undefined;
 
-  constructor(private readonly sql: SqlStorage) {
+  constructor(
+    private readonly sql: SqlStorage,
+    clusterName: string,
+  ) {
     this.meta = new MetaStore(sql);
     this.nodes = new NodeStore(sql);
     this.endpoints = new EndpointStore(sql);
     this.ipcache = new IpcacheStore(sql);
     this.feed = new FeedStore(sql);
     this.namespaces = new NamespaceStore(sql);
+    this.policies = new PolicyStore(sql);
+    // Rebuilt from SQLite in one bulk load (no undo log: nothing to roll back at start).
+    const identities: (readonly [number, readonly string[]])[] = this.identities.allLabels().map(({ id, labels }) => [id, labels] as const);
+    for (const { prefix, id } of this.policies.cidrIdentities()) identities.push([id, cidrIdentityLabels(prefix)]);
+    this.engine = PolicyEngine.load({ clusterName }, this.policies.allDocuments(), identities);
+  }
+
+  /**
+   * Runs `fn` (which wraps the storage transaction) inside one engine unit: when the storage
+   * transaction rolls back, the engine's writes are undone with it.
+   */
+  inPolicyUnit<T>(fn: () => T): T {
+    return this.engine.transaction((tx) => {
+      this.policyTxn = tx;
+      try {
+        return fn();
+      } finally {
+        this.policyTxn = undefined;
+      }
+    }).value;
+  }
+
+  /** The engine's unit of the transaction under way; the engine cannot be written outside one. */
+  get policy(): PolicyTxn {
+    if (!this.policyTxn) throw new Error('policy engine written outside a transaction');
+    return this.policyTxn;
+  }
+
+  policyRevision(): number {
+    this.cachedPolicyRevision ??= this.meta.policyRevision();
+    return this.cachedPolicyRevision;
+  }
+
+  bumpPolicyRevision(): number {
+    const next = this.policyRevision() + 1;
+    this.meta.setPolicyRevision(next);
+    this.cachedPolicyRevision = next;
+    return next;
   }
 
   /** The cluster ID the registry gave this cluster; undefined while the cluster is not put. */
@@ -115,6 +164,18 @@ export class ClusterState {
     this.pendingBytes += json.length + 1 + (nodes === undefined ? 0 : targetBytes(nodes));
   }
 
+  /** Records a feed event meant only for `nodes` (policy events: the nodes hosting the identity). */
+  emitTo(event: FeedEvent, nodes: readonly string[]): void {
+    if (nodes.length > 0) this.emit(event, { nodes });
+  }
+
+  /** Nodes that gained their first endpoint of an identity in this transaction (see policy-events.ts). */
+  private joined: { node: string; identity: number }[] = [];
+
+  noteJoined(node: string, identity: number): void {
+    this.joined.push({ node, identity });
+  }
+
   /** Whether events wait for a revision in the transaction under way. */
   hasPendingEvents(): boolean {
     return this.pending.length > 0;
@@ -143,6 +204,8 @@ export class ClusterState {
     this.cachedFilter = undefined;
     this.cachedRevision = undefined;
     this.cachedClusterId = undefined;
+    this.cachedPolicyRevision = undefined;
+    this.joined = [];
     this.clearPending();
     this.written = [];
   }
@@ -173,6 +236,8 @@ export class ClusterState {
    * caller: it throws, rolling back.
    */
   bumpRevision(now: number): number {
+    if (this.policyTxn) emitPolicyChanges(this, this.policyTxn.takeChanged(), this.joined);
+    this.joined = [];
     const next = this.revision() + 1;
     this.meta.setRevision(next);
     const chunks = splitIntoChunks(this.pendingJson, this.pendingNodes);

@@ -23,7 +23,14 @@ function optional<K extends string, V>(key: K, value: V | null): { [P in K]?: V 
   return (value === null ? {} : { [key]: value }) as { [P in K]?: V };
 }
 
-export function toEndpoint(v: EndpointView): Endpoint {
+/** An endpoint's policy as its identity's: the revision it was computed at and its enforcement. */
+export interface EndpointPolicyStatus {
+  revision: number;
+  ingress: boolean;
+  egress: boolean;
+}
+
+export function toEndpoint(v: EndpointView, policy: EndpointPolicyStatus): Endpoint {
   const information = JSON.parse(v.information_labels) as string[];
   const skip = new Set(information);
   return {
@@ -41,10 +48,9 @@ export function toEndpoint(v: EndpointView): Endpoint {
     addressing: { ...optional('ipv4', v.ipv4), ...optional('ipv6', v.ipv6) },
     identity: { id: v.identity, labels: JSON.parse(v.identity_labels) as string[], labelsSHA256: v.identity_sha256 },
     labels: { identity: (JSON.parse(v.labels) as string[]).filter((l) => !skip.has(l)), information },
-    'policy-revision': v.policy_revision,
+    'policy-revision': policy.revision,
     regenerations: v.regenerations,
-    // No policy selects an endpoint yet: Cilium's default enforcement mode leaves both off.
-    'policy-enforcement': { ingress: false, egress: false },
+    'policy-enforcement': { ingress: policy.ingress, egress: policy.egress },
   };
 }
 

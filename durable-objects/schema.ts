@@ -115,6 +115,27 @@ export const CLUSTER_MIGRATIONS: readonly string[] = [
   DROP TABLE feed;
   ALTER TABLE feed_chunks RENAME TO feed;
   `,
+  // 6: network policies, per-identity policy revisions and the CIDR identities policies name.
+  `
+  CREATE TABLE policies (
+    ref TEXT PRIMARY KEY,                 -- namespace/name (CNP) or name (CCNP), as entries name it
+    kind TEXT NOT NULL,
+    namespace TEXT,
+    name TEXT NOT NULL,
+    object TEXT NOT NULL,                 -- PolicyObject JSON (src/api/policies.ts)
+    rules TEXT NOT NULL,                  -- PolicyDocument JSON (src/core/policy/rule.ts)
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  CREATE INDEX policies_namespace ON policies (kind, namespace, name);
+  ALTER TABLE identities ADD COLUMN policy_revision INTEGER NOT NULL DEFAULT 1;  -- computed at
+  ALTER TABLE identities ADD COLUMN policy_stale INTEGER NOT NULL DEFAULT 0;     -- 1 while a recompute is due
+  CREATE INDEX identities_policy_stale ON identities (id) WHERE policy_stale = 1;
+  CREATE TABLE cidr_identities (
+    prefix TEXT PRIMARY KEY,
+    id INTEGER UNIQUE NOT NULL            -- local scope: 1<<24 | n
+  ) WITHOUT ROWID;
+  `,
 ];
 
 /** The cluster registry (RegistryDO): one row per cluster. */

@@ -4,6 +4,7 @@ import { OpenAPIHono } from '@hono/zod-openapi';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import { JSON_BODY_LIMIT } from '../src/api/common.js';
+import { POLICY_BODY_LIMIT } from '../src/core/policy/parse.js';
 import { DomainError, ERROR_CODES, type ErrorCode } from '../src/core/errors.js';
 import type { AppEnv } from './app-env.js';
 import { adminOnly, tokenAuth } from './auth.js';
@@ -18,6 +19,7 @@ import { registerIdentityRoutes } from './routes/identities.js';
 import { registerNamespaceRoutes } from './routes/namespaces.js';
 import { registerNodePolicyRoutes } from './routes/node-policy.js';
 import { registerNodeRoutes } from './routes/nodes.js';
+import { registerPolicyRoutes } from './routes/policies.js';
 
 interface ZodIssueLike {
   path: PropertyKey[];
@@ -35,6 +37,9 @@ function describeIssue(target: string, issues: ZodIssueLike[]): { code: ErrorCod
   return { code, message: `${where}: ${issue.message}` };
 }
 
+/** The PUT paths of CNPs and CCNPs, which take bodies up to POLICY_BODY_LIMIT. */
+const POLICY_PUT_PATH = /^\/v1\/clusters\/[^/]+\/(policies\/[^/]+|clusterwide-policies)\/[^/]+$/;
+
 /** The isolate cache of known clusters: bounded, and short-lived (see known-clusters.ts). */
 const CLUSTER_CACHE: KnownClustersOptions = { maxEntries: 10_000, ttlMs: 30_000, now: Date.now };
 
@@ -50,15 +55,17 @@ export function createApp(cache: Partial<KnownClustersOptions> = {}): OpenAPIHon
   });
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
-  app.use(
-    '/v1/*',
+  const limitBody = (maxSize: number) =>
     bodyLimit({
-      maxSize: JSON_BODY_LIMIT,
+      maxSize,
       onError: () => {
-        throw new DomainError('payload-too-large', `request body is over ${JSON_BODY_LIMIT} bytes`);
+        throw new DomainError('payload-too-large', `request body is over ${maxSize} bytes`);
       },
-    }),
-  );
+    });
+  const jsonLimit = limitBody(JSON_BODY_LIMIT);
+  const policyLimit = limitBody(POLICY_BODY_LIMIT);
+  // Policy objects may be large (YAML up to 1 MiB); every other body is small JSON.
+  app.use('/v1/*', (c, next) => (POLICY_PUT_PATH.test(c.req.path) ? policyLimit : jsonLimit)(c, next));
   app.use('/v1/*', tokenAuth());
   app.use('/openapi.json', tokenAuth(), adminOnly());
   app.use('/v1/clusters', adminOnly());
@@ -72,6 +79,7 @@ export function createApp(cache: Partial<KnownClustersOptions> = {}): OpenAPIHon
   registerEndpointRoutes(app);
   registerIdentityRoutes(app);
   registerNamespaceRoutes(app);
+  registerPolicyRoutes(app);
   registerConfigRoutes(app);
   registerFeedRoutes(app);
 

@@ -30,6 +30,7 @@ export const STATUS_BY_CODE: Record<ErrorCode, 400 | 401 | 403 | 404 | 409 | 413
   'namespace-not-found': 404,
   'endpoint-not-found': 404,
   'identity-not-found': 404,
+  'policy-not-found': 404,
   'not-found': 404,
   'endpoint-ref-taken': 409,
   'ip-in-use': 409,

@@ -39,6 +39,14 @@ export function acquireIdentity(state: ClusterState, labels: LabelSet, now: numb
   const identityLabels = formatLabelList(identity);
   const { id, created } = state.identities.acquire({ key, labels: identityLabels, namespace }, now, state.config()['identity-quarantine-seconds'] * 1000);
   if (created && charge !== null) chargeNewIdentity(state, charge, now);
-  if (created) state.emit({ type: 'identity-add', id, labels: identityLabels });
+  if (created) {
+    state.emit({ type: 'identity-add', id, labels: identityLabels });
+    state.policy.addIdentity(id, identityLabels);
+    state.identities.markPolicyCurrent([id], state.policyRevision());
+  } else if (state.engine.isStale(id)) {
+    // Its recompute is still queued: do it now, so the answer carries current policy.
+    state.policy.regenerate([id]);
+    state.identities.markPolicyCurrent([id], state.policyRevision());
+  }
   return { id, sha256: key.sha256, labels: identityLabels, information: formatLabelList(information) };
 }

@@ -13,9 +13,14 @@ import { decodeCursor, takePage } from '../paging.js';
 import { toEndpoint } from '../models.js';
 import { acquireIdentity, type IdentityCharge } from './allocation.js';
 import type { EndpointRow, EndpointView } from '../stores/endpoint-store.js';
+import { endpointJoined, endpointLeft } from './policy-events.js';
 
-/** Cilium's policy repository starts at revision 1; no policy engine has bumped it yet. */
-export const POLICY_REVISION = 1;
+/** The API model of an endpoint, with its identity's policy revision and enforcement. */
+export function endpointModel(state: ClusterState, v: EndpointView): Endpoint {
+  const policy = state.engine.policyOf(v.identity);
+  const revision = v.identity_policy_stale === 1 ? v.identity_policy_revision : state.policyRevision();
+  return toEndpoint(v, { revision, ingress: policy?.ingressEnforced ?? false, egress: policy?.egressEnforced ?? false });
+}
 
 export interface CreateOutcome {
   created: boolean;
@@ -75,7 +80,7 @@ export function createEndpoint(
     if (existing) {
       // CNI ADD is retried: the same request for the same attachment answers the same endpoint.
       if (n.ref.kind === 'cni-attachment' && existing.create_fingerprint === n.fingerprint) {
-        return { created: false, endpoint: toEndpoint(existing) };
+        return { created: false, endpoint: endpointModel(state, existing) };
       }
       throw new DomainError('endpoint-ref-taken', `endpoint for CNI attachment ID ${n.attachmentId} already exists`);
     }
@@ -112,19 +117,19 @@ export function createEndpoint(
     labels: JSON.stringify(formatLabelList(labels)),
     information_labels: JSON.stringify(identity.information),
     create_fingerprint: n.fingerprint,
-    policy_revision: POLICY_REVISION,
+    policy_revision: state.policyRevision(),
     regenerations: 1,
     created_at: now,
   };
   state.endpoints.insert(row);
   state.emit(endpointUpsert(row));
+  endpointJoined(state, node, identity.id);
   for (const prefix of prefixes) {
     state.ipcache.insert(prefix, identity.id, node, id);
     state.emit({ type: 'ipcache-upsert', prefix, identity: identity.id, 'host-ip': hostIp, node, endpoint: id });
   }
   state.bumpRevision(now);
-  const view = { ...row, identity_labels: JSON.stringify(identity.labels), identity_sha256: identity.sha256 };
-  return { created: true, endpoint: toEndpoint(view) };
+  return { created: true, endpoint: getEndpoint(state, node, String(id)) };
 }
 
 function findEndpoint(state: ClusterState, node: string, refText: string, change = false): EndpointView {
@@ -136,7 +141,7 @@ function findEndpoint(state: ClusterState, node: string, refText: string, change
 }
 
 export function getEndpoint(state: ClusterState, node: string, refText: string): Endpoint {
-  return toEndpoint(findEndpoint(state, node, refText));
+  return endpointModel(state, findEndpoint(state, node, refText));
 }
 
 /**
@@ -150,12 +155,14 @@ export function moveEndpoint(state: ClusterState, ep: EndpointView, labels: Labe
     identity: identity.id,
     labels: JSON.stringify(formatLabelList(labels)),
     information_labels: JSON.stringify(identity.information),
-    policy_revision: POLICY_REVISION,
+    policy_revision: state.policyRevision(),
     state: 'ready',
   };
   state.endpoints.updateRegenerated(ep.node, ep.id, change);
   state.emit(endpointUpsert({ ...ep, ...change }));
   if (identity.id !== ep.identity) {
+    endpointLeft(state, ep.node, ep.identity);
+    endpointJoined(state, ep.node, identity.id);
     state.ipcache.setEndpointIdentity(ep.node, ep.id, identity.id);
     const hostIp = requireNode(state, ep.node, true);
     for (const prefix of prefixesOf(ep)) {
@@ -192,14 +199,16 @@ export function removeEndpoint(state: ClusterState, ep: EndpointRow, now: number
   for (const prefix of prefixesOf(ep)) state.emit({ type: 'ipcache-delete', prefix, node: ep.node, endpoint: ep.id });
   state.endpoints.delete(ep.node, ep.id);
   state.emit({ type: 'endpoint-delete', node: ep.node, id: ep.id, ipv4: ep.ipv4, ipv6: ep.ipv6 });
+  endpointLeft(state, ep.node, ep.identity);
   state.identities.release(ep.identity, now);
 }
 
 export function deleteEndpoint(state: ClusterState, node: string, refText: string, now: number): Endpoint {
   const ep = findEndpoint(state, node, refText);
+  const model = endpointModel(state, ep);
   removeEndpoint(state, ep, now);
   state.bumpRevision(now);
-  return { ...toEndpoint(ep), state: 'disconnected' };
+  return { ...model, state: 'disconnected' };
 }
 
 export interface EndpointListArgs {
@@ -216,6 +225,6 @@ export function listEndpoints(state: ClusterState, args: EndpointListArgs): Endp
     typeof v === 'object' && v !== null && typeof (v as { node?: unknown }).node === 'string' && Number.isInteger((v as { id?: unknown }).id));
   const labels = args.labels === undefined || args.labels === '' ? [] : formatLabelList(buildLabelSet(args.labels.split(',').map(parseClientLabel)));
   const rows = state.endpoints.page(after, limit + 1, { node: args.node, namespace: args.namespace, labels });
-  const { items, ...next } = takePage(rows, limit, toEndpoint, (row) => ({ node: row.node, id: row.id }));
+  const { items, ...next } = takePage(rows, limit, (row) => endpointModel(state, row), (row) => ({ node: row.node, id: row.id }));
   return { endpoints: items, ...next };
 }

@@ -15,7 +15,10 @@ export function gcCutoffs(state: ClusterState, now: number): { released: number;
 /** Deletes those of `ids` still due, in one revision; returns the numbers freed. */
 export function collectIdentities(state: ClusterState, ids: readonly number[], cutoff: number, now: number): number[] {
   const collected = state.identities.collect(ids, cutoff, now);
-  for (const id of collected) state.emit({ type: 'identity-delete', id });
+  for (const id of collected) {
+    state.emit({ type: 'identity-delete', id });
+    state.policy.removeIdentity(id);
+  }
   if (collected.length > 0) state.bumpRevision(now);
   return collected;
 }

@@ -27,7 +27,7 @@ export function getNodePolicy(state: ClusterState, node: string, args: { limit?:
 /** The policies of the node's identities after `after`, lazily (identities without one skipped). */
 function* policiesOf(state: ClusterState, node: string, after: number): Generator<IdentityPolicy> {
   for (const identity of state.endpoints.identitiesOnNode(node, after)) {
-    const policy = state.policy.policyOf(identity);
+    const policy = state.policySnapshot.policyOf(identity);
     if (policy !== undefined) yield policy;
   }
 }

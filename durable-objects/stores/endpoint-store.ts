@@ -29,6 +29,8 @@ export type EndpointRow = {
 export type EndpointView = EndpointRow & {
   identity_labels: string;
   identity_sha256: string;
+  identity_policy_revision: number;
+  identity_policy_stale: number;
 };
 
 const COLUMNS: readonly (keyof EndpointRow)[] = [
@@ -37,7 +39,8 @@ const COLUMNS: readonly (keyof EndpointRow)[] = [
   'information_labels', 'create_fingerprint', 'policy_revision', 'regenerations', 'created_at',
 ];
 const INSERT = `INSERT INTO endpoints (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map(() => '?').join(', ')})`;
-const VIEW = `SELECT e.*, i.labels AS identity_labels, i.sha256 AS identity_sha256
+const VIEW = `SELECT e.*, i.labels AS identity_labels, i.sha256 AS identity_sha256,
+  i.policy_revision AS identity_policy_revision, i.policy_stale AS identity_policy_stale
   FROM endpoints e JOIN identities i ON i.id = e.identity`;
 
 export interface EndpointFilter {
@@ -94,6 +97,16 @@ export class EndpointStore {
 
   insert(row: EndpointRow): void {
     this.sql.exec(INSERT, ...COLUMNS.map((c) => row[c]));
+  }
+
+  /** The nodes hosting at least one endpoint of the identity. */
+  nodesHosting(identity: number): string[] {
+    return this.sql.exec<{ node: string }>('SELECT DISTINCT node FROM endpoints WHERE identity = ? ORDER BY node', identity).toArray().map((r) => r.node);
+  }
+
+  /** How many endpoints of the identity the node hosts. */
+  countOfIdentityOnNode(node: string, identity: number): number {
+    return this.sql.exec<{ n: number }>('SELECT count(*) AS n FROM endpoints WHERE identity = ? AND node = ?', identity, node).one().n;
   }
 
   /** Moves an endpoint to a new label set and identity after a regeneration. */

@@ -13,6 +13,9 @@ export type IdentityRow = {
   refcount: number;
   created_at: number;
   released_at: number | null;
+  /** The policy revision the identity's policy was computed at (current unless stale). */
+  policy_revision: number;
+  policy_stale: number;
 };
 
 export interface NewIdentity {
@@ -194,6 +197,40 @@ export class IdentityStore {
       throw new DomainError('identity-space-exhausted', `no free identity in ${min}..${max} (quarantined numbers excluded)`);
     }
     return found;
+  }
+
+  /** Every identity's number and labels, for rebuilding the policy engine. */
+  allLabels(): { id: number; labels: string[] }[] {
+    return this.sql.exec<{ id: number; labels: string }>('SELECT id, labels FROM identities ORDER BY id').toArray()
+      .map((r) => ({ id: r.id, labels: JSON.parse(r.labels) as string[] }));
+  }
+
+  /**
+   * Marks identities whose policy a change makes stale: their revision stays the one they were
+   * current at (`before` when they were current until now).
+   */
+  markPolicyStale(ids: readonly number[], before: number): void {
+    this.sql.exec(
+      `UPDATE identities SET policy_revision = CASE WHEN policy_stale = 1 THEN policy_revision ELSE ? END, policy_stale = 1
+       WHERE id IN (SELECT value FROM json_each(?))`,
+      before, JSON.stringify(ids),
+    );
+  }
+
+  /** The identities' policies are computed at `revision`. */
+  markPolicyCurrent(ids: readonly number[], revision: number): void {
+    this.sql.exec(
+      'UPDATE identities SET policy_revision = ?, policy_stale = 0 WHERE id IN (SELECT value FROM json_each(?))',
+      revision, JSON.stringify(ids),
+    );
+  }
+
+  /** Identities whose policy recompute is due, in number order after `afterId`. */
+  policyStale(afterId: number, limit: number): number[] {
+    return this.sql
+      .exec<{ id: number }>('SELECT id FROM identities WHERE policy_stale = 1 AND id > ? ORDER BY id LIMIT ?', afterId, limit)
+      .toArray()
+      .map((r) => r.id);
   }
 
   /** True when no identity is stored, GC candidates included. */

@@ -48,6 +48,15 @@ export class MetaStore {
     this.put('revision', String(revision));
   }
 
+  /** The policy revision: Cilium's policy repository revision, starting at 1; bumped by every policy change. */
+  policyRevision(): number {
+    return Number(this.get('policy-revision') ?? 1);
+  }
+
+  setPolicyRevision(revision: number): void {
+    this.put('policy-revision', String(revision));
+  }
+
   /** STABLE FORMAT: the config row is the ClusterConfig JSON; missing fields take defaults. */
   config(): ClusterConfig {
     const raw = this.get('config');

@@ -9,6 +9,7 @@ export const ClusterConfig = z
     'feed-horizon-revisions': z.number().int().openapi({ description: 'Revisions the change feed keeps; an older `since` must resync' }),
     'node-identity-rate': z.number().openapi({ description: 'New identities per second one node token may allocate (token bucket); the admin is not limited' }),
     'node-identity-burst': z.number().int().openapi({ description: 'New identities one node token may allocate at once (the bucket size)' }),
+    revision: z.number().int().optional().openapi({ description: 'In mutation answers: the cluster revision the change committed (the current one for a no-op)' }),
   })
   .openapi('ClusterConfig');
 export type ClusterConfig = z.infer<typeof ClusterConfig>;

@@ -77,6 +77,7 @@ export const Endpoint = z
     'policy-revision': z.number().int(),
     regenerations: z.number().int(),
     'policy-enforcement': z.object({ ingress: z.boolean(), egress: z.boolean() }),
+    revision: z.number().int().optional().openapi({ description: 'In mutation answers: the cluster revision the change committed (the current one for a no-op)' }),
   })
   .openapi('Endpoint');
 export type Endpoint = z.infer<typeof Endpoint>;

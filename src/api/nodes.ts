@@ -36,6 +36,7 @@ export type Node = z.infer<typeof Node>;
 
 export const NodeRegistration = Node.extend({
   token: z.string().optional().openapi({ description: 'The node token, returned once when issued' }),
+  revision: z.number().int().optional().openapi({ description: 'In mutation answers: the cluster revision the change committed (the current one for a no-op)' }),
 }).openapi('NodeRegistration');
 export type NodeRegistration = z.infer<typeof NodeRegistration>;
 

@@ -28,6 +28,7 @@ export const ERROR_CODES = [
   'namespace-not-found',
   'endpoint-not-found',
   'identity-not-found',
+  'policy-not-found',
   'endpoint-ref-taken',
   'ip-in-use',
   'cluster-id-taken',

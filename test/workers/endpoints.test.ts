@@ -116,10 +116,12 @@ describe('labels, regeneration and deletion', () => {
     await c.createEndpoint('node-1', '2', { labels: ['k8s:app=a'], addressing: { ipv4: '10.5.0.2' } });
     await c.createEndpoint('node-2', '1', { labels: ['k8s:app=a'], addressing: { ipv4: '10.5.0.3' } });
     const del = await call('DELETE', `${c.base}/nodes/node-1`);
-    expect(del.body).toEqual({ name: 'node-1', 'endpoints-removed': 2 });
+    expect(del.body).toEqual({ name: 'node-1', 'endpoints-removed': 2, revision: expect.any(Number) });
     expect((await c.identity(a.body.identity.id)).body.references).toBe(1);
     const ipcache = await call('GET', `${c.base}/ipcache`);
     expect(ipcache.body.entries.map((e: { prefix: string }) => e.prefix)).toEqual(['10.5.0.3/32']);
+    // The answer's revision is the one the removal committed: nothing happened since.
+    expect(ipcache.body.revision).toBe(del.body.revision);
     expect((await call('GET', `${c.base}/nodes`)).body.nodes.map((n: { name: string }) => n.name)).toEqual(['node-2']);
     expect((await c.getEndpoint('node-1', '1')).body.error.code).toBe('node-not-found');
   });

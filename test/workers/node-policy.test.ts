@@ -18,7 +18,8 @@ const policyOf = (identity: number, entries: number): IdentityPolicy => ({
 /** Makes the object's policy source answer from `table` (identities not in it have no policy). */
 async function setPolicies(cluster: string, table: Map<number, IdentityPolicy>): Promise<void> {
   await runInDurableObject(clusterStub(cluster), (instance: ClusterDO) => {
-    (instance as unknown as { state: ClusterState }).state.policy = { policyOf: (id) => table.get(id) };
+    (instance as unknown as { state: ClusterState })
+      .state.policySnapshot = { policyOf: (id) => table.get(id) };
   });
 }
 

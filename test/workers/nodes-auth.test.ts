@@ -13,6 +13,19 @@ await call('PUT', `${base}/namespaces/shop`, { body: { labels: { team: 'web' } }
 const seeded = await call('PUT', `${base}/nodes/n1/endpoints/1`, { body: { labels: ['k8s:app=seed'], addressing: { ipv4: '10.30.0.1' } } });
 if (seeded.status !== 201) throw new Error(JSON.stringify(seeded.body));
 
+const cnpBody = (name: string) => ({
+  apiVersion: 'cilium.io/v2', kind: 'CiliumNetworkPolicy', metadata: { name, namespace: 'seed' },
+  spec: { endpointSelector: { matchLabels: { app: 'seed' } }, ingress: [{ fromEntities: ['world'] }] },
+});
+const ccnpBody = (name: string) => ({
+  apiVersion: 'cilium.io/v2', kind: 'CiliumClusterwideNetworkPolicy', metadata: { name },
+  spec: { endpointSelector: { matchLabels: { app: 'seed' } }, egress: [{ toEntities: ['world'] }] },
+});
+for (const [path, body] of [[`${base}/policies/seed/p`, cnpBody('p')], [`${base}/clusterwide-policies/g`, ccnpBody('g')]] as const) {
+  const put = await call('PUT', path, { body });
+  if (put.status !== 201) throw new Error(JSON.stringify(put.body));
+}
+
 type Who = 'admin' | 'own' | 'other' | 'none';
 interface Route {
   name: string;
@@ -44,6 +57,18 @@ const routes: Route[] = [
   { name: 'GET namespace', request: () => ['GET', `${base}/namespaces/shop`], allowed: ['admin', 'own', 'other'] },
   { name: 'list namespaces', request: () => ['GET', `${base}/namespaces`], allowed: ['admin', 'own', 'other'] },
   { name: 'DELETE namespace', request: () => ['DELETE', `${base}/namespaces/gone-${next()}`], allowed: ['admin'] },
+  { name: 'PUT CNP', request: () => ['PUT', `${base}/policies/seed/p`, cnpBody('p')], allowed: ['admin'] },
+  { name: 'GET CNP', request: () => ['GET', `${base}/policies/seed/p`], allowed: ['admin', 'own', 'other'] },
+  { name: 'list CNPs', request: () => ['GET', `${base}/policies`], allowed: ['admin', 'own', 'other'] },
+  { name: 'list CNPs of a namespace', request: () => ['GET', `${base}/policies/seed`], allowed: ['admin', 'own', 'other'] },
+  { name: 'DELETE CNP', request: () => ['DELETE', `${base}/policies/seed/gone-${next()}`], allowed: ['admin'] },
+  { name: 'PUT CCNP', request: () => ['PUT', `${base}/clusterwide-policies/g`, ccnpBody('g')], allowed: ['admin'] },
+  { name: 'GET CCNP', request: () => ['GET', `${base}/clusterwide-policies/g`], allowed: ['admin', 'own', 'other'] },
+  { name: 'list CCNPs', request: () => ['GET', `${base}/clusterwide-policies`], allowed: ['admin', 'own', 'other'] },
+  { name: 'DELETE CCNP', request: () => ['DELETE', `${base}/clusterwide-policies/gone-${next()}`], allowed: ['admin'] },
+  { name: 'identity policy', request: () => ['GET', `${base}/identities/${seeded.body.identity.id}/policy`], allowed: ['admin', 'own', 'other'] },
+  { name: 'endpoint policy', request: () => ['GET', `${base}/nodes/n1/endpoints/1/policy`], allowed: ['admin', 'own'] },
+  { name: 'policy trace', request: () => ['POST', `${base}/policy/trace`, { from: { identity: 2 }, to: { endpoint: { node: 'n1', ref: '1' } }, protocol: 'TCP', port: 80 }], allowed: ['admin', 'own', 'other'] },
   { name: 'get config', request: () => ['GET', `${base}/config`], allowed: ['admin'] },
   { name: 'patch config', request: () => ['PATCH', `${base}/config`, { 'identity-gc-grace-seconds': 900 }], allowed: ['admin'] },
 ];
@@ -57,6 +82,10 @@ describe('token scoping', () => {
     const gone = /\/(nodes|namespaces)\/(gone-\d+)$/.exec(path);
     if (gone) await call('PUT', path, { body: gone[1] === 'nodes' ? {} : { labels: {} } });
     if (method === 'DELETE' && path.includes('/endpoints/')) await call('PUT', path, { body: { labels: ['k8s:app=x'] } });
+    const policyName = /\/(gone-\d+)$/.exec(path)?.[1];
+    if (method === 'DELETE' && policyName && path.includes('policies/')) {
+      await call('PUT', path, { body: path.includes('clusterwide') ? ccnpBody(policyName) : cnpBody(policyName) });
+    }
     const res = await call(method, path, { body, token: tokens[who] });
     if (want === 'allowed') expect([method, res.status < 300]).toEqual([method, true]);
     else expect({ status: res.status, code: res.body.error.code }).toEqual({ status: want, code: want === 401 ? 'unauthorized' : 'forbidden' });

@@ -80,11 +80,14 @@ describe('per-node rate of new identities', () => {
     const labels = buildLabelSet([parseLabel('k8s:app=rolled-back')]);
     await runInDurableObject(clusterStub(c.cluster), (instance, storage) => {
       const state = (instance as unknown as { state: ClusterState }).state;
+      // As the object runs every transaction: inside one policy-engine unit.
       expect(() =>
-        storage.storage.transactionSync(() => {
-          acquireIdentity(state, labels, c.clock.now(), 'n1');
-          throw new Error('a later step fails');
-        }),
+        state.inPolicyUnit(() =>
+          storage.storage.transactionSync(() => {
+            acquireIdentity(state, labels, c.clock.now(), 'n1');
+            throw new Error('a later step fails');
+          }),
+        ),
       ).toThrow('a later step fails');
       state.forgetCaches();
     });

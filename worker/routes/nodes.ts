@@ -7,7 +7,11 @@ import { unwrap } from '../errors.js';
 import { clusterStub, ERROR_RESPONSES, json, jsonBody } from './route-kit.js';
 
 const NodeDeleted = z
-  .object({ name: z.string(), 'endpoints-removed': z.number().int().openapi({ description: 'Endpoints the node had when this request began' }) })
+  .object({
+    name: z.string(),
+    'endpoints-removed': z.number().int().openapi({ description: 'Endpoints the node had when this request began' }),
+    revision: z.number().int().openapi({ description: 'The cluster revision once the node is gone' }),
+  })
   .openapi('NodeDeleted');
 
 const putNode = createRoute({

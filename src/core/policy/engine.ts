@@ -63,6 +63,8 @@ export interface PolicyTxn {
   deletePolicy(ref: string): PolicyChange;
   /** Recomputes the given stale identities (all stale ones when omitted); returns those recomputed. */
   regenerate(ids?: Iterable<number>): number[];
+  /** Identities whose policy output changed since the unit began or the last call (then forgotten). */
+  takeChanged(): number[];
 }
 
 /** A trace endpoint: a known identity, or one that would be allocated for `labels`. */
@@ -118,6 +120,11 @@ export class PolicyEngine {
       putPolicy: (doc) => this.putPolicy(doc),
       deletePolicy: (ref) => this.replacePolicy(ref, undefined),
       regenerate: (ids) => this.regenerate(ids),
+      takeChanged: () => {
+        const ids = [...this.changed].sort((a, b) => a - b);
+        this.changed = new Set();
+        return ids;
+      },
     };
     const value = this.journal.run(() => {
       this.changed = new Set();
