@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseDport, tracePeer } from '../../../src/shim/cli/policy.js';
 import { portProtoString, renderBpfPolicy, renderClusterwidePolicies, renderNetworkPolicies, renderTrace, sortBpfEntries } from '../../../src/shim/cli/policy-render.js';
-import type { PolicyMapEntry, PolicyObject, TraceAnswer } from '../../../src/shim/policy-api-types.js';
+import type { PolicyMapEntry, PolicyObject, TraceAnswer, TraceSideAnswer } from '../../../src/shim/policy-api-types.js';
 
 const NOW = Date.parse('2026-11-29T12:00:00Z');
 
@@ -125,10 +125,10 @@ describe('policy trace', () => {
     ]);
   });
 
-  it.each([
+  it.each<[TraceSideAnswer, string]>([
     [{ verdict: 'allow', entry: null, policies: [] }, 'Allow: not enforced (no policy of its own)'],
     [{ verdict: 'deny', entry: null, policies: [] }, 'Deny: no entry matches (default deny)'],
-  ] as const)('a side without an entry: %o', (side, want) => {
+  ])('a side without an entry: %o', (side, want) => {
     const text = renderTrace({ verdict: side.verdict, egress: side, ingress: { verdict: 'allow', entry: null, policies: [] } }, { from: 'a', to: 'b', port: '1/TCP' });
     expect(text.split('\n')[2]).toBe(`Egress of the source:       ${want}`);
     expect(text.split('\n').at(-1)).toBe(`Final verdict: ${side.verdict === 'allow' ? 'ALLOWED' : 'DENIED'}`);
