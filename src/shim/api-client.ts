@@ -5,7 +5,7 @@ import type { Endpoint, EndpointList } from '../api/endpoints.js';
 import type { Identity, IdentityList, Ipcache, IpcacheEntry } from '../api/identities.js';
 import type { NodeList } from '../api/nodes.js';
 import { MAX_IPCACHE_PAGE, MAX_PAGE_LIMIT } from '../core/page-limits.js';
-import type { ComputedPolicy, PolicyAnswer, PolicyKindName, PolicyList, PolicyObject, TraceAnswer, TraceRequest } from './policy-api-types.js';
+import type { ComputedPolicy, PolicyAnswer, PolicyKindName, PolicyList, PolicyObject, PolicySelectors, TraceAnswer, TraceRequest } from './policy-api-types.js';
 
 export interface ClientConfig {
   url: string;
@@ -211,6 +211,11 @@ export class ApiClient {
   /** The entries an endpoint's `cilium_policy_v2_<id>` map must hold. */
   async endpointPolicy(node: string, ref: string): Promise<ComputedPolicy> {
     return this.request<ComputedPolicy>('GET', `/nodes/${encodeURIComponent(node)}/endpoints/${encodeURIComponent(ref)}/policy`);
+  }
+
+  /** Which identities each of a policy's selectors selects (at most `limit` identities each). */
+  async policySelectors(ref: PolicyRef, limit: number): Promise<PolicySelectors> {
+    return this.request<PolicySelectors>('GET', `${policyPath(ref)}/selectors?${new URLSearchParams({ limit: String(limit) })}`);
   }
 
   async tracePolicy(req: TraceRequest): Promise<TraceAnswer> {

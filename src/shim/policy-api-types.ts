@@ -71,6 +71,19 @@ export interface TraceSideAnswer {
 
 export interface TraceAnswer {
   verdict: 'allow' | 'deny';
+  /** The source and destination identities (labels traced as the identity they would get). */
+  from?: number;
+  to?: number;
   egress: TraceSideAnswer;
   ingress: TraceSideAnswer;
+}
+
+/**
+ * GET /policies/{namespace}/{name}/selectors and /clusterwide-policies/{name}/selectors (proposed
+ * for the policy API): each selector of the policy (subjects and peers, by selector key) with the
+ * identities the SelectorCache says it selects, at most `limit` of them, and how many in all.
+ */
+export interface PolicySelectors {
+  'policy-revision': number;
+  selectors: { selector: string; identities: number[]; count: number }[];
 }

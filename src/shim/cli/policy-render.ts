@@ -1,7 +1,7 @@
 // Tables of the policy commands: `kubectl get cnp|ccnp`, `cilium bpf policy get` (POLICY.md §1:
 // cilium-dbg/cmd/bpf_policy_get.go) and a `cilium policy trace`-like verdict, from API answers.
 import { PROTO_SCTP, PROTO_TCP, PROTO_UDP } from '../../core/policy/map-key.js';
-import type { PolicyMapEntry, PolicyObject, TraceAnswer, TraceSideAnswer } from '../policy-api-types.js';
+import type { PolicyMapEntry, PolicyObject, PolicySelectors, TraceAnswer, TraceSideAnswer } from '../policy-api-types.js';
 import { formatTable, humanDuration } from './table.js';
 
 const byteOrder = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
@@ -75,6 +75,45 @@ export function renderBpfPolicy(entries: readonly PolicyMapEntry[], opts: { labe
   return formatTable(headers, rows, { minWidth: 5, empty: '' });
 }
 
+/** An extended selector key (`source.key`) as the label it looks for (`source:key`). */
+const labelKey = (extended: string) => extended.replace('.', ':');
+
+const EXPRESSION_FORMS: Record<string, (key: string, values: string[]) => string> = {
+  In: (k, v) => `${k} in (${v.join(',')})`,
+  NotIn: (k, v) => `${k} notin (${v.join(',')})`,
+  Exists: (k) => k,
+  DoesNotExist: (k) => `!${k}`,
+};
+
+/**
+ * A selector key (STABLE FORMAT, src/core/policy/selector.ts) in label-selector syntax with
+ * Cilium's label names: `k8s:app=web,k8s:tier in (a,b),!k8s:canary`.
+ */
+export function selectorText(key: string): string {
+  const sel = JSON.parse(key) as { matchLabels: Record<string, string>; matchExpressions: [string, string, string[]][] };
+  const parts = [
+    ...Object.entries(sel.matchLabels).map(([k, v]) => `${labelKey(k)}=${v}`),
+    ...sel.matchExpressions.map(([k, op, values]) => EXPRESSION_FORMS[op]!(labelKey(k), values)),
+  ];
+  return parts.length === 0 ? '(all identities)' : parts.join(',');
+}
+
+/** Each selector of a policy with the identities it selects, their labels one per line. */
+export function renderPolicySelectors(answer: PolicySelectors, opts: { labels: ReadonlyMap<number, readonly string[]>; numeric: boolean }): string {
+  const rows: string[][] = [];
+  for (const s of answer.selectors) {
+    const selector = selectorText(s.selector);
+    if (s.identities.length === 0) rows.push([selector, '(none)', '']);
+    s.identities.forEach((id, i) => {
+      const [first = '', ...more] = opts.numeric ? [] : [...(opts.labels.get(id) ?? [])].sort(byteOrder);
+      rows.push([i === 0 ? selector : '', String(id), first]);
+      for (const label of more) rows.push(['', '', label]);
+    });
+    if (s.count > s.identities.length) rows.push(['', `(${s.count - s.identities.length} more)`, '']);
+  }
+  return formatTable(['SELECTOR', 'IDENTITY', ...(opts.numeric ? [] : ['LABELS'])], opts.numeric ? rows.map((r) => r.slice(0, 2)) : rows, { minWidth: 5, empty: '' });
+}
+
 function describeSide(side: TraceSideAnswer): string {
   if (!side.entry) return side.verdict === 'allow' ? 'not enforced (no policy of its own)' : 'no entry matches (default deny)';
   const e = side.entry;
@@ -85,8 +124,9 @@ function describeSide(side: TraceSideAnswer): string {
 
 /** `cilium policy trace`: each side's verdict with the entry and policies that decided it, then the verdict. */
 export function renderTrace(answer: TraceAnswer, query: { from: string; to: string; port: string }): string {
+  const party = (text: string, id: number | undefined) => (id === undefined || text === `identity ${id}` ? text : `${text} (identity ${id})`);
   return [
-    `Tracing From: ${query.from} => To: ${query.to} Ports: [${query.port}]`,
+    `Tracing From: ${party(query.from, answer.from)} => To: ${party(query.to, answer.to)} Ports: [${query.port}]`,
     '',
     `Egress of the source:       ${capitalised(answer.egress.verdict)}: ${describeSide(answer.egress)}`,
     `Ingress of the destination: ${capitalised(answer.ingress.verdict)}: ${describeSide(answer.ingress)}`,

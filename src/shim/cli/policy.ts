@@ -5,7 +5,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { ApiError, type ApiClient, type PolicyRef } from '../api-client.js';
 import type { TracePeer } from '../policy-api-types.js';
 import { applyTargets, planApply, resourceName } from './apply.js';
-import { remoteIdentities, renderBpfPolicy, renderClusterwidePolicies, renderNetworkPolicies, renderTrace, sortPolicies } from './policy-render.js';
+import { remoteIdentities, renderBpfPolicy, renderClusterwidePolicies, renderNetworkPolicies, renderPolicySelectors, renderTrace, sortPolicies } from './policy-render.js';
 
 export interface PolicyCommandContext {
   write: (s: string) => void;
@@ -80,6 +80,28 @@ async function identityLabels(client: ApiClient, ids: readonly number[], writeEr
     );
   }
   return out;
+}
+
+const KIND_NAMES: Record<string, PolicyRef['kind']> = {
+  cnp: 'CiliumNetworkPolicy',
+  ciliumnetworkpolicy: 'CiliumNetworkPolicy',
+  ciliumnetworkpolicies: 'CiliumNetworkPolicy',
+  ccnp: 'CiliumClusterwideNetworkPolicy',
+  ciliumclusterwidenetworkpolicy: 'CiliumClusterwideNetworkPolicy',
+  ciliumclusterwidenetworkpolicies: 'CiliumClusterwideNetworkPolicy',
+};
+
+/** A policy kind as kubectl names it (`cnp`, `ciliumnetworkpolicies`, `ccnp`, …). */
+export function parsePolicyKind(text: string): PolicyRef['kind'] {
+  const kind = KIND_NAMES[text.toLowerCase()];
+  if (!kind) throw new InvalidArgumentError('expected cnp or ccnp (or their long names)');
+  return kind;
+}
+
+function parseLimit(text: string): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n < 1 || n > 1000) throw new InvalidArgumentError('expected 1-1000');
+  return n;
 }
 
 export function registerPolicyCommands(program: Command, get: Command, ctx: PolicyCommandContext): void {
@@ -171,9 +193,31 @@ export function registerPolicyCommands(program: Command, get: Command, ctx: Poli
       write(`${renderBpfPolicy(policy.entries, { labels, numeric: Boolean(opts.numeric) })}\n`);
     });
 
-  program
-    .command('policy')
-    .description('Policy tools')
+  const policy = program.command('policy').description('Policy tools');
+
+  policy
+    .command('selectors')
+    .description("Which identities each of a policy's selectors (subjects and peers) selects")
+    .argument('<kind>', 'cnp or ccnp', parsePolicyKind)
+    .argument('<name>', 'policy name')
+    .option('-n, --namespace <ns>', 'namespace of a cnp', 'default')
+    .option('--limit <n>', 'identities shown per selector (1-1000)', parseLimit, 100)
+    .option('--numeric', 'do not resolve identities to labels')
+    .addOption(structuredOption())
+    .action(async (kind: PolicyRef['kind'], name: string, opts: { namespace: string; limit: number; numeric?: boolean; output?: Structured }, cmd: Command) => {
+      const client = clientOf(cmd);
+      const ref: PolicyRef = kind === 'CiliumNetworkPolicy' ? { kind, namespace: opts.namespace, name } : { kind, name };
+      const answer = await client.policySelectors(ref, opts.limit);
+      if (opts.output) {
+        write(`${await renderStructured(answer, opts.output)}\n`);
+        return;
+      }
+      const ids = [...new Set(answer.selectors.flatMap((s) => s.identities))].sort((a, b) => a - b);
+      const labels = opts.numeric ? new Map<number, string[]>() : await identityLabels(client, ids, writeErr);
+      write(`${renderPolicySelectors(answer, { labels, numeric: Boolean(opts.numeric) })}\n`);
+    });
+
+  policy
     .command('trace')
     .description('The verdict a new connection gets: the source egress and the destination ingress, as `cilium policy trace`')
     .option('--src-identity <id>', 'source security identity')

@@ -1,9 +1,9 @@
 // A small in-memory fake of the policy API (POLICY-INTEGRATION.md "HTTP API") for CLI tests:
 // policies with generation/revision semantics and paged lists, identities, one endpoint's policy
-// and a trace answer. Pages hold at most two items, so clients must follow `next-cursor`.
+// a trace answer and the proposed selectors view. Pages hold at most two items, so clients must follow `next-cursor`.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { ComputedPolicy, PolicyObject, TraceAnswer } from '../../../src/shim/policy-api-types.js';
+import type { ComputedPolicy, PolicyObject, PolicySelectors, TraceAnswer } from '../../../src/shim/policy-api-types.js';
 
 export const TOKEN = 'admin-token';
 const PAGE = 2;
@@ -23,6 +23,8 @@ export interface FakeData {
   identities: Map<number, string[]>;
   endpointPolicies: Map<string, ComputedPolicy>;
   trace: TraceAnswer;
+  /** The proposed selectors view, by policy key, before `limit` is applied. */
+  selectors: Map<string, PolicySelectors>;
 }
 
 function send(res: ServerResponse, status: number, body: unknown): void {
@@ -94,6 +96,13 @@ export async function startFakeApi(data: FakeData): Promise<FakeApi> {
     const [a, b, c, d, e] = path;
     if (a === 'policies' && path.length === 1) return list(res, url, (p) => p.kind === 'CiliumNetworkPolicy');
     if (a === 'policies' && path.length === 2) return list(res, url, (p) => p.kind === 'CiliumNetworkPolicy' && p.metadata.namespace === b);
+    if (path.at(-1) === 'selectors' && ((a === 'policies' && path.length === 4) || (a === 'clusterwide-policies' && path.length === 3))) {
+      const key = path.slice(1, -1).join('/');
+      const view = policies.has(key) ? data.selectors.get(key) : undefined;
+      if (!view) return error(res, 404, 'policy-not-found', `policy ${key} not found`);
+      const limit = Number(url.searchParams.get('limit') ?? 100);
+      return send(res, 200, { ...view, selectors: view.selectors.map((sel) => ({ ...sel, identities: sel.identities.slice(0, limit) })) });
+    }
     if (a === 'policies' && path.length === 3) return policy(req, res, `${b}/${c}`, 'CiliumNetworkPolicy', b, c!);
     if (a === 'clusterwide-policies' && path.length === 1) return list(res, url, (p) => p.kind === 'CiliumClusterwideNetworkPolicy');
     if (a === 'clusterwide-policies' && path.length === 2) return policy(req, res, b!, 'CiliumClusterwideNetworkPolicy', undefined, b!);

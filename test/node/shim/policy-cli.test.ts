@@ -34,6 +34,9 @@ beforeAll(async () => {
       egress: { verdict: 'allow', entry: null, policies: [] },
       ingress: { verdict: 'allow', entry: { identity: 300, direction: 'ingress', protocol: 6, port: 80, 'prefix-length': 24, verdict: 'allow', policies: ['default/web'] }, policies: ['default/web'] },
     },
+    selectors: new Map([
+      ['default/web', { 'policy-revision': 2, selectors: [{ selector: JSON.stringify({ matchLabels: { 'any.app': 'web' }, matchExpressions: [] }), identities: [1, 300, 999], count: 3 }] }],
+    ]),
   });
   dir = await mkdtemp(join(tmpdir(), 'idplane-cli-'));
 });
@@ -194,5 +197,27 @@ describe('idplane policy trace', () => {
     api.traces.length = 0;
     await expect(idplane(['policy', 'trace', '--src-identity', '300', '--dport', '80'])).rejects.toThrow('give exactly one of --dst-identity, --dst-labels, --dst-endpoint');
     expect(api.traces).toEqual([]);
+  });
+});
+
+describe('idplane policy selectors', () => {
+  beforeEach(async () => {
+    await idplane(['apply', '-f', '-'], cnp('web'));
+  });
+
+  it('lists the identities a policy selects, with labels, asking the API for at most --limit', async () => {
+    const { stdout } = await idplane(['policy', 'selectors', 'cnp', 'web', '--limit', '2']);
+    expect(stdout.trimEnd().split('\n').map((l) => l.trim().split(/\s{3,}/))).toEqual([
+      ['SELECTOR', 'IDENTITY', 'LABELS'],
+      ['any:app=web', '1', 'reserved:host'],
+      ['300', 'k8s:app=client'],
+      ['k8s:io.kubernetes.pod.namespace=default'],
+      ['(1 more)'],
+    ]);
+    expect(api.requests).not.toContain('GET /v1/clusters/c/identities/999');
+  });
+
+  it('reports a policy that does not exist', async () => {
+    await expect(idplane(['policy', 'selectors', 'ccnp', 'web'])).rejects.toMatchObject({ code: 'policy-not-found' });
   });
 });

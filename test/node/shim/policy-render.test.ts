@@ -1,7 +1,7 @@
 // The policy commands' tables and argument parsing, from API answers.
 import { describe, expect, it } from 'vitest';
-import { parseDport, tracePeer } from '../../../src/shim/cli/policy.js';
-import { portProtoString, renderBpfPolicy, renderClusterwidePolicies, renderNetworkPolicies, renderTrace, sortBpfEntries } from '../../../src/shim/cli/policy-render.js';
+import { parseDport, parsePolicyKind, tracePeer } from '../../../src/shim/cli/policy.js';
+import { portProtoString, renderBpfPolicy, renderClusterwidePolicies, renderNetworkPolicies, renderPolicySelectors, renderTrace, selectorText, sortBpfEntries } from '../../../src/shim/cli/policy-render.js';
 import type { PolicyMapEntry, PolicyObject, TraceAnswer, TraceSideAnswer } from '../../../src/shim/policy-api-types.js';
 
 const NOW = Date.parse('2026-11-29T12:00:00Z');
@@ -125,6 +125,11 @@ describe('policy trace', () => {
     ]);
   });
 
+  it('names the identities the API traced when the query gave labels or an endpoint', () => {
+    const lines = renderTrace({ ...answer, from: 300, to: 512 }, { from: 'identity 300', to: '[k8s:app=web]', port: '80/TCP' }).split('\n');
+    expect(lines[0]).toBe('Tracing From: identity 300 => To: [k8s:app=web] (identity 512) Ports: [80/TCP]');
+  });
+
   it.each<[TraceSideAnswer, string]>([
     [{ verdict: 'allow', entry: null, policies: [] }, 'Allow: not enforced (no policy of its own)'],
     [{ verdict: 'deny', entry: null, policies: [] }, 'Deny: no entry matches (default deny)'],
@@ -164,5 +169,61 @@ describe('policy trace', () => {
     [{ endpoint: '/ref' }, '--src-endpoint: expected NODE/REF'],
   ])('peer %o is refused', (flags, message) => {
     expect(() => tracePeer(flags, 'src')).toThrow(message);
+  });
+});
+
+describe('policy selectors', () => {
+  const key = (matchLabels: Record<string, string>, matchExpressions: [string, string, string[]][] = []) => JSON.stringify({ matchLabels, matchExpressions });
+
+  it.each([
+    [key({ 'any.app': 'web', 'k8s.io.kubernetes.pod.namespace': 'default' }), 'any:app=web,k8s:io.kubernetes.pod.namespace=default'],
+    [key({}, [['k8s.tier', 'In', ['a', 'b']], ['any.env', 'NotIn', ['prod']]]), 'k8s:tier in (a,b),any:env notin (prod)'],
+    [key({}, [['any.canary', 'Exists', []], ['any.legacy', 'DoesNotExist', []]]), 'any:canary,!any:legacy'],
+    [key({}), '(all identities)'],
+  ])('%s → %s', (k, want) => {
+    expect(selectorText(k)).toBe(want);
+  });
+
+  const answer = {
+    'policy-revision': 4,
+    selectors: [
+      { selector: key({ 'any.app': 'web' }), identities: [300, 301], count: 3 },
+      { selector: key({ 'any.app': 'db' }), identities: [], count: 0 },
+    ],
+  };
+
+  it('lists each selector with its identities and their labels, and how many were left out', () => {
+    const labels = new Map([[300, ['k8s:io.kubernetes.pod.namespace=default', 'k8s:app=web']]]);
+    expect(renderPolicySelectors(answer, { labels, numeric: false }).split('\n')).toEqual([
+      'SELECTOR      IDENTITY   LABELS',
+      'any:app=web   300        k8s:app=web',
+      '                         k8s:io.kubernetes.pod.namespace=default',
+      '              301',
+      '              (1 more)',
+      'any:app=db    (none)',
+    ]);
+  });
+
+  it('prints numbers only with --numeric', () => {
+    expect(renderPolicySelectors(answer, { labels: new Map(), numeric: true }).split('\n')).toEqual([
+      'SELECTOR      IDENTITY',
+      'any:app=web   300',
+      '              301',
+      '              (1 more)',
+      'any:app=db    (none)',
+    ]);
+  });
+
+  it.each([
+    ['cnp', 'CiliumNetworkPolicy'],
+    ['CiliumNetworkPolicies', 'CiliumNetworkPolicy'],
+    ['ccnp', 'CiliumClusterwideNetworkPolicy'],
+    ['ciliumclusterwidenetworkpolicy', 'CiliumClusterwideNetworkPolicy'],
+  ])('kind %s', (text, want) => {
+    expect(parsePolicyKind(text)).toBe(want);
+  });
+
+  it('refuses another kind', () => {
+    expect(() => parsePolicyKind('networkpolicy')).toThrow('expected cnp or ccnp');
   });
 });
