@@ -1,5 +1,5 @@
-// The policy commands: `apply -f`, `get cnp|ccnp`, `delete cnp|ccnp`, `bpf policy get` and
-// `policy trace`, registered on the program that main.ts builds.
+// The policy commands: `apply -f`, `get cnp|ccnp`, `delete cnp|ccnp`, `bpf policy get`,
+// `policy trace` and `policy selectors`, registered on the program that main.ts builds.
 import { readFile } from 'node:fs/promises';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { ApiError, type ApiClient, type PolicyRef } from '../api-client.js';
