@@ -5,6 +5,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { ApiError, type ApiClient, type PolicyRef } from '../api-client.js';
 import type { TracePeer } from '../policy-api-types.js';
 import { applyTargets, planApply, resourceName } from './apply.js';
+import { renderStructured } from './get.js';
 import { remoteIdentities, renderBpfPolicy, renderClusterwidePolicies, renderNetworkPolicies, renderPolicySelectors, renderTrace, sortPolicies } from './policy-render.js';
 
 export interface PolicyCommandContext {
@@ -17,12 +18,6 @@ export interface PolicyCommandContext {
 
 type Structured = 'json' | 'yaml';
 const structuredOption = () => new Option('-o, --output <format>', 'output format').choices(['json', 'yaml']);
-
-async function renderStructured(value: unknown, format: Structured): Promise<string> {
-  if (format === 'json') return JSON.stringify(value, null, 2);
-  const { stringify } = await import('yaml');
-  return stringify(value).trimEnd();
-}
 
 /** `--dport 80/TCP` (the protocol defaults to TCP; a name or an IANA number). */
 export function parseDport(text: string): { port: number; protocol: string | number } {
