@@ -5,6 +5,7 @@ import type { Endpoint, EndpointList } from '../api/endpoints.js';
 import type { Identity, IdentityList, Ipcache, IpcacheEntry } from '../api/identities.js';
 import type { NodeList } from '../api/nodes.js';
 import { MAX_IPCACHE_PAGE, MAX_PAGE_LIMIT } from '../core/page-limits.js';
+import type { ComputedPolicy, PolicyAnswer, PolicyKindName, PolicyList, PolicyObject, PolicySelectors, TraceAnswer, TraceRequest } from './policy-api-types.js';
 
 const DEFAULT_TIMEOUT_MS = 60_000;
 
@@ -33,6 +34,25 @@ function parseJson<T>(text: string): T | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** One stored policy: a CNP by namespace and name, a CCNP by name. */
+export interface PolicyRef {
+  kind: PolicyKindName;
+  namespace?: string;
+  name: string;
+}
+
+/** Which policies a list asks for: one namespace's CNPs, every CNP, or the CCNPs. */
+export type PolicyScope = { namespace: string } | 'all-namespaces' | 'clusterwide';
+
+// The policy lists' largest page (POLICY-INTEGRATION.md).
+const POLICY_PAGE_LIMIT = 1000;
+
+export function policyPath(ref: PolicyRef): string {
+  const name = encodeURIComponent(ref.name);
+  if (ref.kind === 'CiliumClusterwideNetworkPolicy') return `/clusterwide-policies/${name}`;
+  return `/policies/${encodeURIComponent(ref.namespace ?? 'default')}/${name}`;
 }
 
 export class ApiClient {
@@ -149,5 +169,61 @@ export class ApiClient {
       cursor = page['next-cursor'];
     } while (cursor);
     return out;
+  }
+
+  async getIdentity(id: number): Promise<Identity> {
+    return this.request<Identity>('GET', `/identities/${id}`);
+  }
+
+  async getPolicy(ref: PolicyRef): Promise<PolicyAnswer> {
+    return this.request<PolicyAnswer>('GET', policyPath(ref));
+  }
+
+  /** The stored policy, or null when there is none (404 `policy-not-found`). */
+  async findPolicy(ref: PolicyRef): Promise<PolicyObject | null> {
+    try {
+      return (await this.getPolicy(ref)).policy;
+    } catch (e) {
+      if (e instanceof ApiError && e.code === 'policy-not-found') return null;
+      throw e;
+    }
+  }
+
+  async putPolicy(ref: PolicyRef, document: unknown): Promise<PolicyAnswer> {
+    return this.request<PolicyAnswer>('PUT', policyPath(ref), document);
+  }
+
+  async deletePolicy(ref: PolicyRef): Promise<PolicyAnswer> {
+    return this.request<PolicyAnswer>('DELETE', policyPath(ref));
+  }
+
+  /** Every policy in the scope, following `next-cursor` across pages. */
+  async listPolicies(scope: PolicyScope): Promise<PolicyObject[]> {
+    const path =
+      scope === 'clusterwide' ? '/clusterwide-policies' : scope === 'all-namespaces' ? '/policies' : `/policies/${encodeURIComponent(scope.namespace)}`;
+    const out: PolicyObject[] = [];
+    let cursor: string | undefined;
+    do {
+      const params = new URLSearchParams({ limit: String(POLICY_PAGE_LIMIT) });
+      if (cursor) params.set('cursor', cursor);
+      const page = await this.request<PolicyList>('GET', `${path}?${params}`);
+      out.push(...page.items);
+      cursor = page['next-cursor'];
+    } while (cursor);
+    return out;
+  }
+
+  /** The entries an endpoint's `cilium_policy_v2_<id>` map must hold. */
+  async endpointPolicy(node: string, ref: string): Promise<ComputedPolicy> {
+    return this.request<ComputedPolicy>('GET', `/nodes/${encodeURIComponent(node)}/endpoints/${encodeURIComponent(ref)}/policy`);
+  }
+
+  /** Which identities each of a policy's selectors selects (at most `limit` identities each). */
+  async policySelectors(ref: PolicyRef, limit: number): Promise<PolicySelectors> {
+    return this.request<PolicySelectors>('GET', `${policyPath(ref)}/selectors?${new URLSearchParams({ limit: String(limit) })}`);
+  }
+
+  async tracePolicy(req: TraceRequest): Promise<TraceAnswer> {
+    return this.request<TraceAnswer>('POST', '/policy/trace', req);
   }
 }

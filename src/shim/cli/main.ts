@@ -3,6 +3,7 @@ import { Command, Option } from 'commander';
 import { ApiClient, ApiError } from '../api-client.js';
 import { VERSION } from '../version.js';
 import { isStructured, OUTPUT_FORMATS, renderClusters, renderEndpoints, renderIdentities, renderNodes, renderStructured, sortEndpoints, type OutputFormat } from './get.js';
+import { registerPolicyCommands } from './policy.js';
 
 interface GlobalOptions {
   url: string;
@@ -20,7 +21,14 @@ function clientOf(cmd: Command): ApiClient {
 
 const outputOption = () => new Option('-o, --output <format>', 'output format').choices(OUTPUT_FORMATS);
 
-export function buildProgram(write: (s: string) => void, writeErr: (s: string) => void): Command {
+async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
+  let text = '';
+  stream.setEncoding('utf8');
+  for await (const chunk of stream) text += chunk as string;
+  return text;
+}
+
+export function buildProgram(write: (s: string) => void, writeErr: (s: string) => void, readStdin: () => Promise<string> = () => readAll(process.stdin)): Command {
   const program = new Command('idplane')
     .description('Inspect an idplane control plane: Cilium-style endpoints and security identities')
     .version(VERSION)
@@ -84,6 +92,8 @@ export function buildProgram(write: (s: string) => void, writeErr: (s: string) =
       await show(opts.output ?? 'table', { items: clusters }, clusters.length === 0, 'No resources found\n',
         () => renderClusters(clusters, { now: Date.now() }));
     });
+
+  registerPolicyCommands(program, get, { write, writeErr, clientOf, readStdin });
 
   return program;
 }

@@ -5,11 +5,19 @@ const MIN_WIDTH = 10;
 const PADDING = 3;
 export const NONE = '<none>';
 
-export function formatTable(headers: string[], rows: string[][]): string {
-  const all = [headers, ...rows.map((r) => r.map((cell) => (cell === '' ? NONE : cell)))];
-  const widths = headers.map((_h, i) => Math.max(MIN_WIDTH, ...all.map((r) => (r[i] ?? '').length + PADDING)));
+/** Layout options: Cilium's own tables use tabwriter min width 5 and keep empty cells empty. */
+export interface TableStyle {
+  minWidth: number;
+  empty: string;
+}
+
+const KUBECTL_STYLE: TableStyle = { minWidth: MIN_WIDTH, empty: NONE };
+
+export function formatTable(headers: string[], rows: string[][], style: TableStyle = KUBECTL_STYLE): string {
+  const all = [headers, ...rows.map((r) => r.map((cell) => (cell === '' ? style.empty : cell)))];
+  const widths = headers.map((_h, i) => Math.max(style.minWidth, ...all.map((r) => (r[i] ?? '').length + PADDING)));
   return all
-    .map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join(''))
+    .map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join('').trimEnd())
     .join('\n');
 }
 
