@@ -76,10 +76,19 @@ describe('node policy snapshot', () => {
     expect(followed.body.revision).toBe(revision);
   });
 
-  it('answers an empty snapshot for a node without endpoints, or before any policy exists', async () => {
-    const { c } = await hostedCluster();
-    const none = await call('GET', `${c.base}/nodes/node-1/policy`);
-    expect(none.body).toEqual({ revision: expect.any(Number), identities: [] });
+  it('lists the engine policy of each hosted identity (no policy selects them: the three default entries), and nothing for a node without endpoints', async () => {
+    const { c, ids } = await hostedCluster();
+    const hosted = await call('GET', `${c.base}/nodes/node-1/policy`);
+    expect(hosted.body.identities.map((p: IdentityPolicy) => p.identity)).toEqual(ids);
+    for (const p of hosted.body.identities as IdentityPolicy[]) {
+      expect(p).toMatchObject({ 'ingress-enforced': false, 'egress-enforced': false });
+      // ingress ANY allow, ingress host (1) allow, egress ANY allow (POLICY.md §6)
+      expect(p.entries).toEqual([
+        { key: '280000000000000000000000', value: '0000000000000000' },
+        { key: '280000000000000001000000', value: '0000000000000000' },
+        { key: '280000000100000000000000', value: '0000000000000000' },
+      ]);
+    }
     await call('PUT', `${c.base}/nodes/node-3`, { body: {} });
     expect((await call('GET', `${c.base}/nodes/node-3/policy`)).body.identities).toEqual([]);
   });
