@@ -28,6 +28,11 @@ export class BenchClusterDO extends ClusterDO {
 
   private prepared: LabelSet[] = [];
 
+  /** One transaction as the object runs them: inside a policy-engine unit that undoes with it. */
+  private transaction<T>(op: () => T): T {
+    return this.state.inPolicyUnit(() => this.ctx.storage.transactionSync(op));
+  }
+
   /** Builds `n` new endpoint label sets (parsed and validated), for allocatePrepared. */
   async prepareLabelSets(n: number, offset: number): Promise<number> {
     this.prepared = Array.from({ length: n }, (_, i) =>
@@ -38,7 +43,7 @@ export class BenchClusterDO extends ClusterDO {
 
   /** One new identity per prepared set, one transaction each: label filter, hash, number, insert. */
   async allocatePrepared(): Promise<number> {
-    for (const labels of this.prepared) this.ctx.storage.transactionSync(() => acquireIdentity(this.state, labels, Date.now(), null));
+    for (const labels of this.prepared) this.transaction(() => acquireIdentity(this.state, labels, Date.now(), null));
     return this.prepared.length;
   }
 
@@ -55,14 +60,14 @@ export class BenchClusterDO extends ClusterDO {
     const perNode = 250;
     for (let i = offset; i < offset + count; i++) {
       const node = `fill-${Math.floor(i / perNode)}`;
-      if (i % perNode === 0) this.ctx.storage.transactionSync(() => putNode(this.state, node, { ipv4: `172.16.${Math.floor(i / perNode) >> 8}.${Math.floor(i / perNode) & 255}` }, Date.now()));
+      if (i % perNode === 0) this.transaction(() => putNode(this.state, node, { ipv4: `172.16.${Math.floor(i / perNode) >> 8}.${Math.floor(i / perNode) & 255}` }, Date.now()));
       const req = {
         labels: [`k8s:app=svc-${i % identities}`, `k8s:pod-template-hash=h${i}`],
         'k8s-namespace': 'fill',
         'k8s-pod-name': `pod-${i}`,
         addressing: { ipv4: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}` },
       };
-      this.ctx.storage.transactionSync(() => createEndpoint(this.state, 'bench', node, 'cilium-local:0', req, Date.now(), null));
+      this.transaction(() => createEndpoint(this.state, 'bench', node, 'cilium-local:0', req, Date.now(), null));
     }
     return count;
   }
