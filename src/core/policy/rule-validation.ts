@@ -5,6 +5,7 @@
 // fromNodes/toNodes are reported as unsupported rather than as a flag error. Messages are
 // `path: <Cilium's error>`; where Cilium names a pair in Go map order, the pair is named in
 // declaration order.
+import { extendedKey } from './selector.js';
 import { goParseAddrError, parseGoPrefix, parseUint16Base0, prefixContains } from './go-parse.js';
 import { aggregate, forbidden, goQuote, invalidValue, isQualifiedName, isValidLabelValue, requiredValue } from './k8s-field-errors.js';
 import { isObject, type JsonObject } from './schema-validate.js';
@@ -40,30 +41,9 @@ function obj(o: JsonObject, key: string): JsonObject | undefined {
   return isObject(v) ? v : undefined;
 }
 
-/** labels.GetExtendedKeyFrom: `k8s:app` → `k8s.app`, `app` → `any.app`, `$host` → `reserved.host`; a `=value` tail is dropped. */
-export function extendedKeyOf(key: string): string {
-  let src = '';
-  let next = key;
-  if (key.startsWith('$')) {
-    src = 'reserved';
-    next = key.slice(1);
-  } else {
-    const colon = key.indexOf(':');
-    if (colon >= 0) {
-      src = key.slice(0, colon);
-      next = key.slice(colon + 1);
-    } else if (key.startsWith('reserved.')) {
-      src = 'reserved';
-      next = key.slice('reserved.'.length);
-    }
-  }
-  const eq = next.indexOf('=');
-  return `${src || 'any'}.${eq >= 0 ? next.slice(0, eq) : next}`;
-}
-
 /** EndpointSelector.Sanitize: the k8s selector rules on the source-extended keys, all errors aggregated. */
 function selectorError(selector: JsonObject, path: string, keyPrefix?: string): string | undefined {
-  const extend = keyPrefix === undefined ? extendedKeyOf : (k: string) => keyPrefix + k;
+  const extend = keyPrefix === undefined ? extendedKey : (k: string) => keyPrefix + k;
   const errs: string[] = [];
   for (const [key, value] of Object.entries(obj(selector, 'matchLabels') ?? {})) {
     const ext = extend(key);
