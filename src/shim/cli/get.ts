@@ -28,7 +28,8 @@ function endpointName(ep: Endpoint): string {
   return ep['k8s-pod-name'] ?? `${ep.node}-${ep.id}`;
 }
 
-const byteOrder = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+/** kubectl sorts names by their bytes, not by locale. */
+export const byteOrder = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 /** kubectl's order: the API server lists by storage key, <namespace>/<name>, in byte order. */
 export function sortEndpoints(endpoints: readonly Endpoint[]): Endpoint[] {

@@ -2,9 +2,9 @@
 // cilium-dbg/cmd/bpf_policy_get.go) and a `cilium policy trace`-like verdict, from API answers.
 import { PROTO_SCTP, PROTO_TCP, PROTO_UDP } from '../../core/policy/map-key.js';
 import type { PolicyMapEntry, PolicyObject, PolicySelectors, TraceAnswer, TraceSideAnswer } from '../policy-api-types.js';
+import { byteOrder } from './get.js';
 import { formatTable, humanDuration } from './table.js';
 
-const byteOrder = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 /** kubectl's order: the API server lists by storage key, <namespace>/<name>, in byte order. */
 export function sortPolicies(items: readonly PolicyObject[]): PolicyObject[] {
