@@ -18,6 +18,7 @@ import type { FeedPage } from '../src/core/feed.js';
 import { BackgroundWork } from './background-work.js';
 import { ClusterState } from './cluster-state.js';
 import { FeedSockets } from './feed-sockets.js';
+import { NodeProgress } from './node-progress.js';
 import { checkRetirable, provisionCluster, requireProvisioned } from './ops/cluster.js';
 import { patchConfig } from './ops/config.js';
 import { getNodePolicy } from './ops/node-policy.js';
@@ -47,6 +48,8 @@ export class ClusterDO extends DurableObject<Env> {
   private readonly feedWaiters = new Set<() => void>();
   private sockets!: FeedSockets;
   private work!: BackgroundWork;
+  /** Each node's applied revision and liveness, for creates with `wait-for-nodes`. */
+  private progress!: NodeProgress;
   /** Set when background work failed: the alarm waits before trying again (in memory only). */
   private retryNotBefore = 0;
   /** The time source of every transaction and alarm; tests replace it to move time. */
@@ -63,11 +66,12 @@ export class ClusterDO extends DurableObject<Env> {
     // The cluster's name (the object is addressed by it) names the `cluster` entity's label.
     const state = new ClusterState(this.ctx.storage.sql, this.ctx.id.name ?? '');
     this.sockets = new FeedSockets(state);
+    this.progress = new NodeProgress();
     this.work = new BackgroundWork(
       state,
       (op) => this.transact(op),
       () => this.clock(),
-      (expired) => expired.forEach((node) => this.closeNodeSockets(node)),
+      (expired) => expired.forEach((node) => this.nodeGone(node)),
     );
     return state;
   }
@@ -127,6 +131,32 @@ export class ClusterDO extends DurableObject<Env> {
   /** A node's token was rotated or the node is gone: its open feed sockets lose their access. */
   private closeNodeSockets(node: string): void {
     for (const ws of this.ctx.getWebSockets(node)) this.sockets.close(ws, 4001, 'node token revoked');
+  }
+
+  /** A node expired or is being deleted: no feed for it, and no create waits for it. */
+  private nodeGone(node: string): void {
+    this.closeNodeSockets(node);
+    this.progress.forget(node);
+  }
+
+  /** Nodes with an open feed WebSocket. */
+  private connectedNodes(): Set<string> {
+    const nodes = new Set<string>();
+    for (const ws of this.ctx.getWebSockets()) {
+      if (ws.readyState === WebSocket.READY_STATE_OPEN) for (const tag of this.ctx.getTags(ws)) nodes.add(tag);
+    }
+    return nodes;
+  }
+
+  /**
+   * Waits until every live node (see NodeProgress) that still exists has applied `revision`, at
+   * most the cluster's `wait-for-nodes-timeout`; returns the nodes that had not.
+   */
+  private async waitForNodes(revision: number): Promise<string[]> {
+    const config = this.state.config();
+    const live = this.progress.liveNodes(this.clock(), config['node-liveness-seconds'] * 1000, this.connectedNodes());
+    const nodes = [...live].filter((n) => this.state.nodes.exists(n) && !this.state.nodes.isDeleting(n));
+    return this.progress.waitFor(nodes, revision, config['wait-for-nodes-timeout'] * 1000);
   }
 
   /**
@@ -209,7 +239,9 @@ export class ClusterDO extends DurableObject<Env> {
   }
 
   async heartbeat(p: Principal, name: string, beat: Heartbeat): Promise<Result<Node>> {
-    return this.thenSchedule(this.run(p, onNode(name), (now) => nodes.heartbeat(this.state, name, beat, now)));
+    const result = this.run(p, onNode(name), (now) => nodes.heartbeat(this.state, name, beat, now));
+    if (result.ok) this.progress.record(name, beat['applied-revision'], this.clock());
+    return this.thenSchedule(result);
   }
 
   /**
@@ -222,7 +254,7 @@ export class ClusterDO extends DurableObject<Env> {
   async deleteNode(p: Principal, name: string): Promise<Result<{ name: string; 'endpoints-removed': number; revision: number }>> {
     const begun = this.run(p, ADMIN, (now) => nodes.beginNodeDeletion(this.state, name, now));
     if (!begun.ok) return begun;
-    this.closeNodeSockets(name);
+    this.nodeGone(name);
     await this.scheduleAlarm();
     const outcome = await this.work.removeNode(name);
     if (!outcome.gone) {
@@ -231,9 +263,16 @@ export class ClusterDO extends DurableObject<Env> {
     return { ok: true, value: { name, 'endpoints-removed': begun.value, revision: this.state.revision() } };
   }
 
+  /**
+   * Creates an endpoint. With `wait-for-nodes`, answers once every live node has applied the
+   * revision holding its ipcache entries, or after the timeout with the nodes that had not.
+   */
   async createEndpoint(p: Principal, cluster: string, node: string, ref: string, req: EndpointChangeRequest): Promise<Result<endpoints.CreateOutcome>> {
     const result = this.run(p, onNode(node), (now) => endpoints.createEndpoint(this.state, cluster, node, ref, req, now, chargeOf(p)));
-    return result.ok ? { ok: true, value: { ...result.value, endpoint: { ...result.value.endpoint, revision: this.state.revision() } } } : result;
+    if (!result.ok) return result;
+    const revision = this.state.revision();
+    const lagging = req['wait-for-nodes'] ? { 'lagging-nodes': await this.waitForNodes(revision) } : {};
+    return { ok: true, value: { ...result.value, endpoint: { ...result.value.endpoint, revision, ...lagging } } };
   }
 
   async getEndpoint(p: Principal, node: string, ref: string): Promise<Result<Endpoint>> {
@@ -344,20 +383,33 @@ export class ClusterDO extends DurableObject<Env> {
    */
   async readFeed(p: Principal, since: number, waitSeconds: number, chunk = 0): Promise<Result<FeedPage>> {
     const deadline = Date.now() + waitSeconds * 1000;
-    for (;;) {
-      const page = this.run(p, READER, () => readFeed(this.state, since, {}, { chunk, node: nodeOf(p) }));
-      const remaining = deadline - Date.now();
-      if (!page.ok || page.value.resync || page.value.batches.length > 0 || remaining <= 0) return page;
-      await new Promise<void>((resolve) => {
-        const wake = () => {
-          clearTimeout(timer);
-          this.feedWaiters.delete(wake);
-          resolve();
-        };
-        const timer = setTimeout(wake, remaining);
-        this.feedWaiters.add(wake);
-      });
+    const node = nodeOf(p);
+    let polling: (() => void) | undefined;
+    try {
+      for (;;) {
+        const page = this.run(p, READER, () => readFeed(this.state, since, {}, { chunk, node }));
+        // A node's long-poll says it has applied `since`, and keeps it live while it waits.
+        if (page.ok && node !== null) polling ??= this.progress.pollStarted(node, since, this.clock());
+        const remaining = deadline - Date.now();
+        if (!page.ok || page.value.resync || page.value.batches.length > 0 || remaining <= 0) return page;
+        await this.feedCommitted(remaining);
+      }
+    } finally {
+      polling?.();
     }
+  }
+
+  /** Resolves at the next commit, or after `ms`. */
+  private feedCommitted(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        this.feedWaiters.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, ms);
+      this.feedWaiters.add(wake);
+    });
   }
 
   /** WebSocket upgrade for the feed, forwarded by the worker with the caller's principal. */
@@ -373,11 +425,13 @@ export class ClusterDO extends DurableObject<Env> {
     const node = nodeOf(principal);
     this.ctx.acceptWebSocket(server, node === null ? [] : [node]);
     this.sockets.accept(server, node, since);
+    if (node !== null) this.progress.record(node, since, this.clock());
     return new Response(null, { status: 101, webSocket: client });
   }
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
-    this.sockets.acknowledge(ws, message);
+    const acked = this.sockets.acknowledge(ws, message);
+    if (acked && acked.node !== null) this.progress.record(acked.node, acked.revision, this.clock());
   }
 
   override async webSocketClose(ws: WebSocket, code: number): Promise<void> {

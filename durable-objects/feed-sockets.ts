@@ -183,24 +183,28 @@ export class FeedSockets {
     }
   }
 
-  /** Handles an agent's `{"ack": revision, "chunk"?: n}`: frees its window and sends what now fits. */
-  acknowledge(ws: WebSocket, message: string | ArrayBuffer): void {
-    if (typeof message !== 'string') return;
+  /**
+   * Handles an agent's `{"ack": revision, "chunk"?: n}`: frees its window and sends what now fits.
+   * Returns the node and the revision it has applied when the ack moved it on.
+   */
+  acknowledge(ws: WebSocket, message: string | ArrayBuffer): { node: string | null; revision: number } | undefined {
+    if (typeof message !== 'string') return undefined;
     let parsed: { ack?: unknown; chunk?: unknown };
     try {
       parsed = JSON.parse(message) as { ack?: unknown; chunk?: unknown };
     } catch {
-      return;
+      return undefined;
     }
     const chunk = parsed.chunk ?? 0;
-    if (!Number.isInteger(parsed.ack) || !Number.isInteger(chunk) || (chunk as number) < 0) return;
+    if (!Number.isInteger(parsed.ack) || !Number.isInteger(chunk) || (chunk as number) < 0) return undefined;
     const ack: FeedPosition = { revision: parsed.ack as number, chunk: chunk as number };
     const p = this.of(ws);
-    if (comparePositions(ack, p.acked) <= 0 || comparePositions(ack, p.sent) > 0) return;
+    if (comparePositions(ack, p.acked) <= 0 || comparePositions(ack, p.sent) > 0) return undefined;
     p.acked = ack;
     p.revisionAtAck = this.state.revision();
     while (p.unacked.length > 0 && comparePositions(p.unacked[0]!.end, ack) <= 0) p.unackedBytes -= p.unacked.shift()!.bytes;
     this.pump(ws);
+    return { node: p.node, revision: ack.revision };
   }
 
   forget(ws: WebSocket): void {

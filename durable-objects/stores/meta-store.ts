@@ -13,6 +13,10 @@ export const DEFAULT_CONFIG: ClusterConfig = {
   // cluster's 65k identities in seconds.
   'node-identity-rate': 100,
   'node-identity-burst': 2000,
+  // Well under a CNI ADD's patience, well over a healthy node's ack (milliseconds).
+  'wait-for-nodes-timeout': 5,
+  // Above an agent's long-poll round and reconnect backoff; agents on a WebSocket are live while it is open.
+  'node-liveness-seconds': 15,
 };
 
 export class MetaStore {

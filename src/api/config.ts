@@ -9,6 +9,8 @@ export const ClusterConfig = z
     'feed-horizon-revisions': z.number().int().openapi({ description: 'Revisions the change feed keeps; an older `since` must resync' }),
     'node-identity-rate': z.number().openapi({ description: 'New identities per second one node token may allocate (token bucket); the admin is not limited' }),
     'node-identity-burst': z.number().int().openapi({ description: 'New identities one node token may allocate at once (the bucket size)' }),
+    'wait-for-nodes-timeout': z.number().openapi({ description: 'Seconds a create with `wait-for-nodes` waits for the live nodes before it answers with the lagging ones' }),
+    'node-liveness-seconds': z.number().openapi({ description: 'A node heard from (ack, long-poll, heartbeat) within this many seconds, or with an open feed socket or long-poll, is live: creates with `wait-for-nodes` wait for it' }),
     revision: z.number().int().optional().openapi({ description: 'In mutation answers: the cluster revision the change committed (the current one for a no-op)' }),
   })
   .openapi('ClusterConfig');
@@ -24,6 +26,8 @@ export const ClusterConfigPatch = z
     'feed-horizon-revisions': z.number().int().min(1).max(10_000_000).optional(),
     'node-identity-rate': z.number().min(0.001).max(1_000_000).optional(),
     'node-identity-burst': z.number().int().min(1).max(1_000_000).optional(),
+    'wait-for-nodes-timeout': z.number().min(0).max(60).optional(),
+    'node-liveness-seconds': z.number().min(1).max(3600).optional(),
   })
   .openapi('ClusterConfigPatch');
 export type ClusterConfigPatch = z.infer<typeof ClusterConfigPatch>;

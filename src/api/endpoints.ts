@@ -37,6 +37,9 @@ export const EndpointChangeRequest = z
     mac: z.string().max(17).optional().openapi({ description: 'Endpoint MAC address' }),
     'host-mac': z.string().max(17).optional().openapi({ description: 'Host-side MAC address' }),
     'sync-build-endpoint': z.boolean().optional(),
+    'wait-for-nodes': z.boolean().optional().openapi({
+      description: "Answer only once every live node has applied the revision holding the new endpoint's ipcache entries (bounded by the cluster's `wait-for-nodes-timeout`)",
+    }),
   })
   .openapi('EndpointChangeRequest');
 export type EndpointChangeRequest = z.infer<typeof EndpointChangeRequest>;
@@ -78,6 +81,9 @@ export const Endpoint = z
     regenerations: z.number().int(),
     'policy-enforcement': z.object({ ingress: z.boolean(), egress: z.boolean() }),
     revision: z.number().int().optional().openapi({ description: 'In mutation answers: the cluster revision the change committed (the current one for a no-op)' }),
+    'lagging-nodes': z.array(z.string()).optional().openapi({
+      description: 'In the answer to a create with `wait-for-nodes`: the live nodes that had not applied `revision` when the wait timed out (empty when all had)',
+    }),
   })
   .openapi('Endpoint');
 export type Endpoint = z.infer<typeof Endpoint>;
