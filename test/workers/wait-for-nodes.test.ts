@@ -103,10 +103,13 @@ describe('wait-for-nodes', () => {
     const beat = (revision: number) =>
       call('POST', `${c.base}/nodes/node-2/heartbeat`, { body: { 'applied-revision': revision }, token: c.tokens['node-2']! });
     expect((await beat(await revisionOf(c.base))).status).toBe(200);
-    const pending = c.create('node-1', { 'wait-for-nodes': true });
+    let answered = false;
+    const pending = c.create('node-1', { 'wait-for-nodes': true }).then((r) => ((answered = true), r));
     // The create has committed once the ipcache shows its entry; then node-2 reports it applied.
     for (let i = 0; i < 200 && (await call('GET', `${c.base}/ipcache`)).body.entries.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
     const revision = await revisionOf(c.base);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(answered).toBe(false);
     expect((await beat(revision)).status).toBe(200);
     const r = await pending;
     expect(r.body.revision).toBe(revision);
