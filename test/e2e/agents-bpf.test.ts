@@ -124,6 +124,19 @@ describe.skipIf(!canRun)('two agents writing real BPF maps', () => {
     await eventually(() => expect(lookup('node-b', '10.80.0.1')).toBeNull());
   });
 
+  it('with wait-for-nodes, the create answers only once both agents have the entry in their maps', async () => {
+    for (let i = 1; i <= 5; i++) {
+      const ep = await api('PUT', '/nodes/node-a/endpoints/cilium-local:0', {
+        labels: [`k8s:app=strict-${i}`], 'k8s-namespace': 'default', addressing: { ipv4: `10.84.0.${i}` }, 'sync-build-endpoint': true, 'wait-for-nodes': true,
+      });
+      expect(ep['lagging-nodes']).toEqual([]);
+      // No waiting here: the answer came after both agents applied the revision.
+      expect(lookup('node-b', `10.84.0.${i}`)?.slice(0, 2)).toEqual([ep.identity.id & 0xff, ep.identity.id >> 8]);
+      expect(lookup('node-a', `10.84.0.${i}`)).not.toBeNull();
+      await api('DELETE', `/nodes/node-a/endpoints/${ep.id}`);
+    }
+  });
+
   it('loses nothing when an agent is SIGKILLed mid-stream and restarted', async () => {
     const creating = (async () => {
       for (let i = 1; i <= 60; i++) {
