@@ -71,6 +71,11 @@ export class ApiClient {
 
   /** A request under this client's cluster. */
   async request<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
+    return (await this.exchange<T>(method, path, body, signal)).body;
+  }
+
+  /** A request under this client's cluster, answered with its status (e.g. 201 created vs 200). */
+  async exchange<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<{ status: number; body: T }> {
     return this.send<T>(method, `${this.base}${path}`, path, body, signal);
   }
 
@@ -82,14 +87,14 @@ export class ApiClient {
       const params = new URLSearchParams({ limit: String(MAX_PAGE_LIMIT) });
       if (cursor) params.set('cursor', cursor);
       const path = `/v1/clusters?${params}`;
-      const page = await this.send<ClusterList>('GET', `${this.root}${path}`, path);
+      const { body: page } = await this.send<ClusterList>('GET', `${this.root}${path}`, path);
       out.push(...page.clusters);
       cursor = page['next-cursor'];
     } while (cursor);
     return out;
   }
 
-  private async send<T>(method: string, url: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
+  private async send<T>(method: string, url: string, path: string, body?: unknown, signal?: AbortSignal): Promise<{ status: number; body: T }> {
     const timeout = AbortSignal.timeout(this.config.timeoutMs ?? DEFAULT_TIMEOUT_MS);
     const res = await fetch(url, {
       method,
@@ -103,7 +108,7 @@ export class ApiClient {
       const err = parseJson<{ error?: { code?: string; message?: string } }>(text)?.error;
       throw new ApiError(res.status, err?.code ?? 'http-error', err?.message ?? `${method} ${path}: HTTP ${res.status}`);
     }
-    return (text === '' ? undefined : JSON.parse(text)) as T;
+    return { status: res.status, body: (text === '' ? undefined : JSON.parse(text)) as T };
   }
 
   /** Every endpoint matching the query, following `next-cursor` across pages. */

@@ -44,7 +44,7 @@ function pinForeign(path: string, create: string[], key: number, value: number):
 
 const agentArgs = (d: { pinDir: string; stateDir: string }, node: string) =>
   ['run', '--url', dev.url, '--cluster', 'e2e-maps', '--node', node, '--token-file', join(work, 'token'), '--pin-dir', d.pinDir,
-    '--state-dir', d.stateDir, '--metrics-address', '127.0.0.1:0', '--ipv4', '192.168.85.1'];
+    '--state-dir', d.stateDir, '--socket', join(d.stateDir, 'agent.sock'), '--metrics-address', '127.0.0.1:0', '--ipv4', '192.168.85.1'];
 
 describe.skipIf(!canRun)('map ownership (root, real BPF maps)', () => {
   beforeAll(async () => {

@@ -21,8 +21,9 @@ const running: AgentProcess[] = [];
 const tokenFile = join(work, 'token');
 
 function agent(url: string, cluster: string, node: string, ...extra: string[]): AgentProcess {
+  const state = mkdtempSync(join(work, 'state-'));
   const a = spawnAgent(['run', '--url', url, '--cluster', cluster, '--node', node, '--token-file', tokenFile, '--backend', 'memory',
-    '--state-dir', mkdtempSync(join(work, 'state-')), '--metrics-address', '127.0.0.1:0', '--ipv4', '192.168.90.1', ...extra]);
+    '--state-dir', state, '--socket', join(state, 'agent.sock'), '--metrics-address', '127.0.0.1:0', '--ipv4', '192.168.90.1', ...extra]);
   running.push(a);
   return a;
 }

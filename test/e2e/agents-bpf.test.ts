@@ -31,7 +31,8 @@ const nodes: Record<string, NodeDir> = {
 function startAgent(node: string): void {
   const d = nodes[node]!;
   const child = spawn(process.execPath, [AGENT, 'run', '--url', dev.url, '--cluster', CLUSTER, '--node', node, '--token-file', join(work, 'token'),
-    '--bpffs', d.bpffs, '--state-dir', d.state, '--metrics-address', '127.0.0.1:0', '--ipv4', d.ip], { stdio: ['ignore', 'ignore', 'inherit'] });
+    '--bpffs', d.bpffs, '--state-dir', d.state, '--socket', join(d.state, 'agent.sock'), '--metrics-address', '127.0.0.1:0', '--ipv4', d.ip],
+    { stdio: ['ignore', 'ignore', 'inherit'] });
   agents[node] = child;
 }
 

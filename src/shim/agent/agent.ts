@@ -13,6 +13,7 @@ import type { MapBackend } from '../../datapath/backends/backend.js';
 import { IPCACHE_MAP, NODE_MAPS } from '../../datapath/maps.js';
 import { ApiClient, ApiError } from '../api-client.js';
 import { applyMapOps, readMaps } from './apply.js';
+import { AppliedRevision } from './applied-revision.js';
 import { RevisionAssembler } from './chunks.js';
 import type { AgentMetrics } from './metrics.js';
 import { planEvents, reconcileWithSnapshot } from './plan.js';
@@ -68,7 +69,8 @@ const PERSIST_INTERVAL_MS = 200;
 
 export class Agent {
   private client: ApiClient;
-  private applied = 0;
+  /** The revision the maps hold; the local API waits on it. */
+  readonly revision = new AppliedRevision();
   /** Chunks of a revision larger than one message, held until its last one arrives. */
   private readonly chunks = new RevisionAssembler();
   private nodeToken: string | undefined;
@@ -90,7 +92,20 @@ export class Agent {
   }
 
   get appliedRevision(): number {
-    return this.applied;
+    return this.revision.value;
+  }
+
+  private get applied(): number {
+    return this.revision.value;
+  }
+
+  private set applied(revision: number) {
+    this.revision.set(revision);
+  }
+
+  /** The control plane, with the node's token once registered. */
+  get api(): ApiClient {
+    return this.client;
   }
 
   /**

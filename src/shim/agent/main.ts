@@ -2,6 +2,7 @@
 import { Command, Option } from 'commander';
 import { VERSION } from '../version.js';
 import type { RunOptions } from './run.js';
+import { DEFAULT_AGENT_SOCKET } from './socket-path.js';
 
 /** Not cilium-agent's 9962, cilium-operator's 9963, Envoy's 9964, Hubble's 9965 or Hubble Relay's 9966. */
 export const DEFAULT_METRICS_ADDRESS = '127.0.0.1:9970';
@@ -32,6 +33,8 @@ export function buildAgentProgram(): Command {
     .addOption(new Option('--ipv6 <ip>', "this node's IPv6 address (when registering)").env('IDPLANE_NODE_IPV6'))
     .addOption(new Option('--lease-seconds <n>', 'lease of a node the agent registers (an existing node keeps its own); 0: none').env('IDPLANE_LEASE_SECONDS').default(String(DEFAULT_LEASE_SECONDS)))
     .addOption(new Option('--long-poll', 'follow the feed by long-poll instead of the WebSocket'))
+    .addOption(new Option('--socket <path>', 'unix socket of the local endpoint API (for idplane-cni), mode 0600').env('IDPLANE_AGENT_SOCKET').default(DEFAULT_AGENT_SOCKET))
+    .addOption(new Option('--sync-timeout-seconds <n>', "how long a local create waits for this node's maps before failing").env('IDPLANE_SYNC_TIMEOUT_SECONDS').default('30'))
     .addOption(logLevelOption())
     .action(async (o: RunOptions) => (await import('./run.js')).run(o));
   program

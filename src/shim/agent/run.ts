@@ -7,6 +7,7 @@ import { MemoryBackend } from '../../datapath/backends/memory.js';
 import { PinRecord } from '../../datapath/backends/pin-record.js';
 import { defaultPinDirectory } from '../../datapath/maps.js';
 import { Agent } from './agent.js';
+import { LocalApi } from './local-api.js';
 import { AgentMetrics, formatHostPort, parseHostPort } from './metrics.js';
 import { StateFile } from './state-file.js';
 
@@ -25,6 +26,8 @@ export interface RunOptions {
   leaseSeconds: string;
   longPoll?: boolean;
   logLevel: string;
+  socket: string;
+  syncTimeoutSeconds: string;
 }
 
 async function openBackend(o: RunOptions): Promise<MapBackend> {
@@ -33,15 +36,16 @@ async function openBackend(o: RunOptions): Promise<MapBackend> {
   return new BpfBackend(o.pinDir ?? defaultPinDirectory(o.bpffs), new PinRecord(o.stateDir));
 }
 
-function parseLease(s: string): number {
+function parseSeconds(flag: string, s: string, min: number, max: number): number {
   const n = Number(s);
-  if (!Number.isInteger(n) || n < 0 || n > 86400) throw new Error(`--lease-seconds: ${JSON.stringify(s)} is not a whole number of seconds in 0..86400`);
+  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`${flag}: ${JSON.stringify(s)} is not a whole number of seconds in ${min}..${max}`);
   return n;
 }
 
 export async function run(o: RunOptions): Promise<void> {
   const logger = pino({ name: 'idplane-agent', level: o.logLevel, base: { node: o.node } });
-  const leaseSeconds = parseLease(o.leaseSeconds);
+  const leaseSeconds = parseSeconds('--lease-seconds', o.leaseSeconds, 0, 86400);
+  const syncTimeoutMs = parseSeconds('--sync-timeout-seconds', o.syncTimeoutSeconds, 1, 3600) * 1000;
   const listen = parseHostPort(o.metricsAddress);
   const token = readFileSync(o.tokenFile, 'utf8').trim();
   const backend = await openBackend(o);
@@ -52,12 +56,14 @@ export async function run(o: RunOptions): Promise<void> {
     url: o.url, cluster: o.cluster, node: o.node, token, ipv4: o.ipv4, ipv6: o.ipv6, leaseSeconds,
     backend, stateFile: new StateFile(o.stateDir), metrics, logger, longPoll: o.longPoll,
   });
+  const localApi = new LocalApi({ node: o.node, api: () => agent.api, revision: agent.revision, syncTimeoutMs, logger });
   let stopping = false;
   // Stop heartbeating and leave: the node and its endpoints stay registered (see agent.ts).
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'stopping; the node stays registered until its lease lapses or an admin deletes it');
+    await localApi.close();
     await agent.stop();
     backend.close();
     server.close();
@@ -73,7 +79,11 @@ export async function run(o: RunOptions): Promise<void> {
     server.close();
     throw e;
   }
-  if (!stopping) logger.info('agent running');
+  if (stopping) return;
+  // Served once the maps are in sync: until then the CNI plugin is told to try again later.
+  await localApi.listen(o.socket);
+  logger.info({ socket: o.socket }, 'serving the local endpoint API');
+  logger.info('agent running');
 }
 
 export async function cleanup(o: { stateDir: string; logLevel: string }): Promise<void> {
