@@ -8,6 +8,7 @@ import type { ReservedIdentity } from '../src/core/identity.js';
 import { identityKeyOf } from '../src/core/identity-key.js';
 import { tunnelIpOf } from '../src/core/ip.js';
 import { buildLabelSet, parseLabel } from '../src/core/labels.js';
+import { cidrIdentityLabels } from '../src/core/policy/peers.js';
 import type { ClusterRow } from './stores/cluster-store.js';
 import type { EndpointView } from './stores/endpoint-store.js';
 import type { IdentityRow } from './stores/identity-store.js';
@@ -72,6 +73,19 @@ export function toReservedIdentity(r: ReservedIdentity, references: number): Ide
     labelsSHA256: identityKeyOf(buildLabelSet(r.labels.map(parseLabel))).sha256,
     namespace: null,
     references,
+    'created-at': null,
+  };
+}
+
+/** A CIDR identity (local scope): no namespace, no endpoints, no creation time of its own. */
+export function toCidrIdentity(id: number, prefix: string): Identity {
+  const labels = cidrIdentityLabels(prefix);
+  return {
+    id,
+    labels,
+    labelsSHA256: identityKeyOf(buildLabelSet(labels.map(parseLabel))).sha256,
+    namespace: null,
+    references: 0,
     'created-at': null,
   };
 }

@@ -59,6 +59,16 @@ export class PolicyStore {
     return this.sql.exec<{ prefix: string; id: number }>('SELECT prefix, id FROM cidr_identities ORDER BY id').toArray();
   }
 
+  /** CIDR identities numbered above `afterId`, in number order. */
+  cidrPage(afterId: number, limit: number): Iterable<{ prefix: string; id: number }> {
+    return this.sql.exec<{ prefix: string; id: number }>('SELECT prefix, id FROM cidr_identities WHERE id > ? ORDER BY id LIMIT ?', afterId, limit);
+  }
+
+  /** The identity of a prefix a policy names (canonical text), if any. */
+  cidrIdentityOf(prefix: string): number | undefined {
+    return this.sql.exec<{ id: number }>('SELECT id FROM cidr_identities WHERE prefix = ?', prefix).toArray()[0]?.id;
+  }
+
   cidrIdentity(id: number): string | undefined {
     return this.sql.exec<{ prefix: string }>('SELECT prefix FROM cidr_identities WHERE id = ?', id).toArray()[0]?.prefix;
   }

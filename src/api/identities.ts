@@ -8,11 +8,16 @@ export const Identity = z
     id: z.number().int(),
     labels: z.array(z.string()),
     labelsSHA256: z.string(),
-    namespace: z.string().nullable(),
-    references: z.number().int().openapi({ description: 'Endpoints using the identity' }),
-    'created-at': z.string().nullable().openapi({ description: 'RFC 3339; null for reserved identities' }),
+    namespace: z.string().nullable().openapi({ description: "Its pods' namespace (from its labels); null for reserved and CIDR identities" }),
+    references: z.number().int().openapi({ description: 'Endpoints using the identity; 0 for reserved and CIDR identities' }),
+    'created-at': z.string().nullable().openapi({ description: 'RFC 3339; null for reserved and CIDR identities' }),
   })
-  .openapi('Identity');
+  .openapi('Identity', {
+    description:
+      'A security identity: allocated for endpoint label sets (cluster scope), reserved (1–11), or a CIDR identity ' +
+      '(local scope, from 16777217): one per prefix a policy names, labelled `cidr:<prefix>` and `reserved:world`, ' +
+      'listed after the cluster identities while a policy names its prefix.',
+  });
 export type Identity = z.infer<typeof Identity>;
 
 export const IdentityListQuery = PageQuery.extend({
@@ -33,11 +38,15 @@ export const IpcacheEntry = z
   .object({
     prefix: z.string(),
     identity: z.number().int(),
-    node: z.string(),
-    'host-ip': z.string().nullable(),
-    endpoint: z.number().int(),
+    node: z.string().nullable().openapi({ description: "The endpoint's node; null for a CIDR identity's prefix" }),
+    'host-ip': z.string().nullable().openapi({ description: "The node's tunnel address; null for a CIDR identity's prefix" }),
+    endpoint: z.number().int().nullable().openapi({ description: "The endpoint holding the address; null for a CIDR identity's prefix" }),
   })
-  .openapi('IpcacheEntry');
+  .openapi('IpcacheEntry', {
+    description:
+      "An endpoint's address, or a prefix a policy names with its CIDR identity (no node, endpoint or tunnel). " +
+      "Where a policy names an endpoint's own address, the endpoint's entry is the one listed (as in Cilium's ipcache).",
+  });
 export type IpcacheEntry = z.infer<typeof IpcacheEntry>;
 
 export const Ipcache = z
