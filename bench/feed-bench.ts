@@ -40,7 +40,8 @@ async function bpfBackend(path: string): Promise<MapBackend> {
   return new BpfBackend(defaultPinDirectory(path), new PinRecord(mkdtempSync(join(tmpdir(), 'bench-pins-'))));
 }
 
-function syntheticIpcache(n: number): IpcacheEntry[] {
+/** Endpoint entries (a node and an endpoint each), as many as `n`. */
+function syntheticIpcache(n: number): (IpcacheEntry & { node: string; endpoint: number })[] {
   return Array.from({ length: n }, (_, i) => ({
     prefix: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}/32`, identity: 256 + (i % 16000), node: `node-${i % 100}`, 'host-ip': `192.168.${(i % 100) >> 8}.${i % 100}`, endpoint: 1 + (i % 4000),
   }));

@@ -1,10 +1,12 @@
-// The `ipcache` table: host prefix → identity, for every endpoint address in the cluster.
+// The `ipcache` table: host prefix → identity, for every endpoint address in the cluster; read
+// together with the prefixes of CIDR identities (`cidr_identities`) as the listed ipcache.
 
+/** An entry of the listed ipcache: an endpoint's address, or a CIDR identity's prefix (no node, no endpoint). */
 export type IpcacheRow = {
   prefix: string;
   identity: number;
-  node: string;
-  endpoint: number;
+  node: string | null;
+  endpoint: number | null;
   /** The node's addresses: its tunnel endpoint is tunnelIpOf of them. */
   node_ipv4: string | null;
   node_ipv6: string | null;
@@ -37,13 +39,22 @@ export class IpcacheStore {
     this.sql.exec('DELETE FROM ipcache WHERE node = ? AND endpoint = ?', node, endpoint);
   }
 
-  /** One page in prefix order, with the addresses of each entry's node. */
+  /**
+   * One page in prefix order of the effective entries, with the addresses of each endpoint's node:
+   * endpoint addresses and CIDR identities' prefixes, where an endpoint's address wins over the
+   * same prefix named by a policy (Cilium: a CIDR-generated entry yields to every other source).
+   */
   page(after: string | undefined, limit: number): Iterable<IpcacheRow> {
     return this.sql
       .exec<IpcacheRow>(
         `SELECT c.prefix, c.identity, c.node, c.endpoint, n.ipv4 AS node_ipv4, n.ipv6 AS node_ipv6
          FROM ipcache c LEFT JOIN nodes n ON n.name = c.node
-         WHERE c.prefix > ? ORDER BY c.prefix LIMIT ?`,
+         WHERE c.prefix > ?1
+         UNION ALL
+         SELECT d.prefix, d.id, NULL, NULL, NULL, NULL
+         FROM cidr_identities d
+         WHERE d.prefix > ?1 AND NOT EXISTS (SELECT 1 FROM ipcache e WHERE e.prefix = d.prefix)
+         ORDER BY 1 LIMIT ?2`,
         after ?? '', limit,
       );
   }

@@ -10,6 +10,8 @@ import { bigLabelSet, seedEndpoints } from './large-state.js';
 const ENDPOINTS = 250;
 const NODES = 13_000;
 const IPCACHE = 45_000;
+/** CIDR identities, listed after the cluster's own identities and among the ipcache entries. */
+const CIDR = 20_000;
 /** The page's own fields (revision, cursor) around its items. */
 const ENVELOPE = 1024;
 
@@ -27,6 +29,11 @@ await runInDurableObject(clusterStub(c.cluster), (_i, state) => {
      INSERT INTO ipcache (prefix, identity, node, endpoint) SELECT printf('10.250.%d.%d/32', x / 250, x % 250), 256, 'node-1', 1 FROM n`,
     IPCACHE,
   );
+  sql.exec(
+    `WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < ?)
+     INSERT INTO cidr_identities (prefix, id) SELECT printf('172.16.%d.%d/32', x / 250, x % 250), ? + x FROM n`,
+    CIDR, 1 << 24,
+  );
 });
 
 interface Row {
@@ -40,8 +47,8 @@ interface Row {
 const rows: Row[] = [
   { name: 'endpoints', path: `${c.base}/endpoints?limit=10000`, items: 'endpoints', key: (e) => `${e.node}/${e.id}`, total: ENDPOINTS },
   { name: "a node's endpoints", path: `${c.base}/nodes/node-1/endpoints?limit=10000`, items: 'endpoints', key: (e) => `${e.node}/${e.id}`, total: ENDPOINTS },
-  { name: 'identities', path: `${c.base}/identities?limit=10000`, items: 'identities', key: (i) => String(i.id), total: ENDPOINTS },
-  { name: 'ipcache', path: `${c.base}/ipcache?limit=100000`, items: 'entries', key: (e) => e.prefix, total: IPCACHE + 2 * ENDPOINTS },
+  { name: 'identities', path: `${c.base}/identities?limit=10000`, items: 'identities', key: (i) => String(i.id), total: ENDPOINTS + CIDR },
+  { name: 'ipcache', path: `${c.base}/ipcache?limit=100000`, items: 'entries', key: (e) => e.prefix, total: IPCACHE + 2 * ENDPOINTS + CIDR },
   { name: 'nodes', path: `${c.base}/nodes?limit=10000`, items: 'nodes', key: (n) => n.name, total: NODES + 1 },
 ];
 

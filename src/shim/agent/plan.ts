@@ -17,7 +17,8 @@ interface IpcacheFields {
   prefix: string;
   identity: number;
   hostIp: string | null;
-  node: string;
+  /** Null for a CIDR identity's prefix in a snapshot: no tunnel, as for prefix-upsert. */
+  node: string | null;
 }
 
 /** Parses node addresses once each: a snapshot has many pods on few nodes. */
@@ -29,13 +30,13 @@ function memoParseIp(): (ip: string) => ParsedIp | undefined {
   };
 }
 
-/** An ipcache entry: own pods carry no tunnel endpoint, others tunnel to their node. */
+/** An ipcache entry: own pods and CIDR prefixes carry no tunnel endpoint, other pods tunnel to their node. */
 function ipcachePut(self: string, e: IpcacheFields, parse?: (ip: string) => ParsedIp | undefined): MapOp & { kind: 'put' } {
   return {
     map: IPCACHE_MAP,
     kind: 'put',
     key: encodeIpcacheKey(e.prefix),
-    value: encodeIpcacheValue({ identity: e.identity, tunnelEndpoint: e.node === self ? null : e.hostIp, encryptKey: 0 }, parse),
+    value: encodeIpcacheValue({ identity: e.identity, tunnelEndpoint: e.node === null || e.node === self ? null : e.hostIp, encryptKey: 0 }, parse),
   };
 }
 

@@ -6,7 +6,7 @@ import { decodeIpcacheKey, decodeIpcacheValue, encodeIpcacheKey, encodeIpcacheVa
 import { decodeLxcKey, decodeLxcValue } from '../../../src/datapath/layout/lxc.js';
 import { IPCACHE_MAP, NODE_MAPS } from '../../../src/datapath/maps.js';
 import { applyMapOps, readMaps } from '../../../src/shim/agent/apply.js';
-import { desiredFromSnapshot, planEvents, planReconcile, type MapOp } from '../../../src/shim/agent/plan.js';
+import { desiredFromSnapshot, planEvents, planReconcile, snapshotPuts, type MapOp } from '../../../src/shim/agent/plan.js';
 
 /** Ops in readable form. */
 function readable(ops: MapOp[]) {
@@ -75,5 +75,17 @@ describe('planReconcile', () => {
     expect(readable(ops)).toEqual(['ipcache put 10.0.0.2/32 id=302 tunnel=-', 'ipcache put 10.0.0.3/32 id=303 tunnel=-', 'ipcache delete 10.0.0.9/32']);
     applyMapOps(backend, ops);
     expect(planReconcile(readMaps(backend, NODE_MAPS), desired)).toEqual([]);
+  });
+});
+
+describe('snapshotPuts', () => {
+  it("writes a CIDR identity's prefix (no node, endpoint or host IP) without a tunnel, as prefix-upsert does", () => {
+    const snapshot = [
+      { prefix: '10.0.0.7/32', identity: 300, node: 'node-b', 'host-ip': '192.168.0.2', endpoint: 7 },
+      { prefix: '203.0.113.0/24', identity: 16777217, node: null, 'host-ip': null, endpoint: null },
+    ];
+    const ops = [...snapshotPuts('node-a', snapshot, [])];
+    expect(readable(ops)).toEqual(['ipcache put 10.0.0.7/32 id=300 tunnel=192.168.0.2', 'ipcache put 203.0.113.0/24 id=16777217 tunnel=-']);
+    expect(ops[1]).toEqual(planEvents('node-a', [{ type: 'prefix-upsert', prefix: '203.0.113.0/24', identity: 16777217 }])[0]);
   });
 });
