@@ -13,7 +13,7 @@ import { decodeCursor, takePage } from '../paging.js';
 import { toEndpoint } from '../models.js';
 import { acquireIdentity, type IdentityCharge } from './allocation.js';
 import type { EndpointRow, EndpointView } from '../stores/endpoint-store.js';
-import { endpointJoined, endpointLeft } from './policy-events.js';
+import { endpointJoined, endpointLeft, endpointPrefixReleased } from './policy-events.js';
 
 /** The API model of an endpoint, with its identity's policy revision and enforcement. */
 export function endpointModel(state: ClusterState, v: EndpointView): Endpoint {
@@ -193,10 +193,16 @@ export function regenerateEndpoint(state: ClusterState, node: string, refText: s
   return regenerate(state, ep, currentLabels(state, ep), now, charge);
 }
 
-/** Removes an endpoint: its ipcache entries go and its identity reference is released. */
+/**
+ * Removes an endpoint: its ipcache entries go (a policy's CIDR entry for the same address comes
+ * back) and its identity reference is released.
+ */
 export function removeEndpoint(state: ClusterState, ep: EndpointRow, now: number): void {
   state.ipcache.deleteEndpoint(ep.node, ep.id);
-  for (const prefix of prefixesOf(ep)) state.emit({ type: 'ipcache-delete', prefix, node: ep.node, endpoint: ep.id });
+  for (const prefix of prefixesOf(ep)) {
+    state.emit({ type: 'ipcache-delete', prefix, node: ep.node, endpoint: ep.id });
+    endpointPrefixReleased(state, prefix);
+  }
   state.endpoints.delete(ep.node, ep.id);
   state.emit({ type: 'endpoint-delete', node: ep.node, id: ep.id, ipv4: ep.ipv4, ipv6: ep.ipv6 });
   endpointLeft(state, ep.node, ep.identity);

@@ -1,7 +1,7 @@
 // Every policy feed event is made here (POLICY-INTEGRATION.md): an identity's complete entries
 // (`policy-upsert`) or their end (`policy-delete`), each for the nodes hosting an endpoint of
 // the identity, and the CIDR identities' ipcache entries (`prefix-upsert`/`prefix-delete`), for
-// every node.
+// every node unless an endpoint holds the same address (its entry wins).
 import { encodeIdentityPolicy } from '../../src/datapath/layout/policy.js';
 import type { IdentityPolicy } from '../../src/api/node-policy.js';
 import type { FeedEvent } from '../../src/core/feed.js';
@@ -57,10 +57,22 @@ export function endpointLeft(state: ClusterState, node: string, identity: number
   if (state.endpoints.countOfIdentityOnNode(node, identity) === 0) state.emitTo({ type: 'policy-delete', identity }, [node]);
 }
 
+/**
+ * A CIDR identity's prefix, into every node's ipcache, unless an endpoint holds that address: the
+ * endpoint's entry wins (Cilium's ipcache: a CIDR-generated entry yields to every other source),
+ * so the feed keeps each map equal to the `/ipcache` listing.
+ */
 export function emitPrefixUpsert(state: ClusterState, prefix: string, identity: number): void {
-  state.emit({ type: 'prefix-upsert', prefix, identity });
+  if (!state.ipcache.holder(prefix)) state.emit({ type: 'prefix-upsert', prefix, identity });
 }
 
+/** A CIDR identity's prefix leaves every node's ipcache, unless an endpoint's entry holds it. */
 export function emitPrefixDelete(state: ClusterState, prefix: string): void {
-  state.emit({ type: 'prefix-delete', prefix });
+  if (!state.ipcache.holder(prefix)) state.emit({ type: 'prefix-delete', prefix });
+}
+
+/** An endpoint's address left the ipcache: a policy's CIDR identity of the same prefix takes its place. */
+export function endpointPrefixReleased(state: ClusterState, prefix: string): void {
+  const identity = state.policies.cidrIdentityOf(prefix);
+  if (identity !== undefined) emitPrefixUpsert(state, prefix, identity);
 }
