@@ -9,7 +9,7 @@ import { clusterStub, ERROR_RESPONSES, json, jsonBody } from './route-kit.js';
 const listIdentities = createRoute({
   method: 'get',
   path: '/v1/clusters/{cluster}/identities',
-  summary: 'List identities, or look one up by labels',
+  summary: "List identities (the cluster's, then the CIDR ones), or look one up by labels",
   request: { params: ClusterParam, query: IdentityListQuery },
   responses: { 200: json(IdentityList, 'Identities'), ...ERROR_RESPONSES },
 });
@@ -25,7 +25,7 @@ const getIdentity = createRoute({
 const getIpcache = createRoute({
   method: 'get',
   path: '/v1/clusters/{cluster}/ipcache',
-  summary: 'The ipcache: endpoint prefixes and their identities, at one revision',
+  summary: "The ipcache: endpoint addresses and policies' CIDR prefixes with their identities, at one revision",
   request: { params: ClusterParam, query: IpcacheQuery },
   responses: { 200: json(Ipcache, 'One page of the ipcache'), ...ERROR_RESPONSES },
 });

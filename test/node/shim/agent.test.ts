@@ -43,6 +43,18 @@ function newAgent(cluster: string, backend: MemoryBackend, stateDir: string, met
 
 const counter = async (m: AgentMetrics) => (await m.resyncs.get()).values[0]?.value ?? 0;
 
+/** A CNP naming `cidrs` (their CIDR identities enter every node's ipcache, unless an endpoint holds the address). */
+const cidrPolicy = (name: string, cidrs: string[]) => ({
+  apiVersion: 'cilium.io/v2', kind: 'CiliumNetworkPolicy', metadata: { name, namespace: 'default' },
+  spec: { endpointSelector: { matchLabels: { app: 'x' } }, egress: [{ toCIDR: cidrs }] },
+});
+
+/** The tunnel endpoint of one ipcache entry in the maps. */
+function tunnelOf(backend: MemoryBackend, prefix: string): string | null | undefined {
+  const entry = backend.entries(IPCACHE_MAP).find(([k]) => decodeIpcacheKey(k).prefix === prefix);
+  return entry && decodeIpcacheValue(entry[1]).tunnelEndpoint;
+}
+
 describe('agent', () => {
   it('follows the feed, then resumes from its persisted revision after a restart', async () => {
     const cluster = 'agent-resume';
@@ -92,13 +104,19 @@ describe('agent', () => {
 
     await api(cluster)('DELETE', '/nodes/node-b/endpoints/2');
     for (let i = 5; i <= 80; i++) await api(cluster)('PUT', `/nodes/node-b/endpoints/${i}`, { labels: ['k8s:app=s'], addressing: { ipv4: `10.71.0.${i}` } });
+    // A policy's CIDR prefixes: one outside the cluster, one an endpoint's address (its entry wins).
+    await api(cluster)('PUT', '/policies/default/out', cidrPolicy('out', ['203.0.113.0/24', '10.71.0.4/32']));
 
     const second = newAgent(cluster, backend, stateDir);
     await second.agent.start();
     expect(await counter(second.metrics)).toBe(1);
     const want = await ipcacheWanted(cluster);
     expect(want['10.71.0.2/32']).toBeUndefined();
+    expect(want['203.0.113.0/24']).toBeGreaterThan(1 << 24);
+    expect(want['10.71.0.4/32']).toBeLessThan(1 << 24);
     expect(ipcacheOf(backend)).toEqual(want);
+    expect(tunnelOf(backend, '203.0.113.0/24')).toBeNull();
+    expect(tunnelOf(backend, '10.71.0.4/32')).toBe('192.168.71.2');
     await second.agent.stop();
   });
 
@@ -111,6 +129,12 @@ describe('agent', () => {
     await agent.start();
     for (let i = 1; i <= 3; i++) await api(cluster)('PUT', `/nodes/node-b/endpoints/${i}`, { labels: ['k8s:app=lp'], addressing: { ipv4: `10.72.0.${i}` } });
     await eventually(async () => expect(ipcacheOf(backend)).toEqual(await ipcacheWanted(cluster)));
+    // CIDR prefixes by the feed: the one an endpoint holds comes back as the CIDR entry when the endpoint goes.
+    await api(cluster)('PUT', '/policies/default/out', cidrPolicy('out', ['198.51.100.0/24', '10.72.0.1/32']));
+    await api(cluster)('DELETE', '/nodes/node-b/endpoints/1');
+    await eventually(async () => expect(ipcacheOf(backend)).toEqual(await ipcacheWanted(cluster)));
+    expect(ipcacheOf(backend)['10.72.0.1/32']).toBeGreaterThan(1 << 24);
+    expect(tunnelOf(backend, '10.72.0.1/32')).toBeNull();
     const revision = (await api(cluster)('GET', '/ipcache')).revision as number;
     await eventually(() => expect(agent.appliedRevision).toBe(revision));
     const text = await metrics.registry.metrics();
