@@ -80,7 +80,7 @@ describe('pod labels from the Kubernetes API', () => {
     expect(err).toMatchObject({ status: 503, code: 'kubernetes-unavailable' });
   });
 
-  it.each([
+  it.each<{ name: string; create: string[]; pod: Record<string, string>; want: string[] }>([
     { name: 'pod labels added as k8s: labels', create: [], pod: { app: 'web' }, want: ['k8s:app=web'] },
     { name: "the pod's value wins over the create's, any source", create: ['k8s:app=old', 'app=older', 'k8s:tier=fe'], pod: { app: 'web' }, want: ['k8s:tier=fe', 'k8s:app=web'] },
     { name: "the create's other labels stay", create: ['container:io.x=1'], pod: { 'app.kubernetes.io/name': 'shop' }, want: ['container:io.x=1', 'k8s:app.kubernetes.io/name=shop'] },
