@@ -2,10 +2,12 @@
 // real pinned BPF map set. The moment a create answers, bpftool finds the endpoint's lxc and
 // ipcache entries; the moment a delete answers, they are gone; a label change answers with the
 // new identity already in the lxc entry. With the control plane down, a create fails at once
-// with 503 control-plane-unavailable.
+// with 503 control-plane-unavailable. The agent reads pod labels from a small local server that
+// answers the pod GET as kube-apiserver does (`--kubeconfig`).
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
-import { request } from 'node:http';
+import { createServer, request, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -23,6 +25,32 @@ const bpffs = join(work, 'bpffs');
 const socket = join(work, 'run/agent.sock');
 let dev: WranglerDev;
 let agent: ChildProcess | undefined;
+let apiserver: Server;
+
+/** pod-N has the labels its create carries too; `labelled` has more in the API than in the create. */
+function podLabelsOf(namespace: string, name: string): Record<string, string> | undefined {
+  if (namespace === 'default' && name === 'labelled') return { app: 'from-apiserver', 'app.kubernetes.io/part-of': 'shop' };
+  const m = /^pod-(\d+)$/.exec(name);
+  return namespace === 'default' && m ? { app: `local-${Number(m[1]) % 3}` } : undefined;
+}
+
+async function startApiserver(): Promise<string> {
+  apiserver = createServer((req, res) => {
+    const m = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/?]+)/.exec(req.url ?? '');
+    const labels = m && podLabelsOf(m[1]!, m[2]!);
+    if (!labels) return void res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ kind: 'Status', status: 'Failure', reason: 'NotFound', code: 404 }));
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ kind: 'Pod', apiVersion: 'v1', metadata: { name: m[2], namespace: m[1], labels } }));
+  });
+  await new Promise<void>((r) => apiserver.listen(0, '127.0.0.1', r));
+  const path = join(work, 'kubeconfig');
+  writeFileSync(path, JSON.stringify({
+    apiVersion: 'v1', kind: 'Config', 'current-context': 'e2e',
+    clusters: [{ name: 'e2e', cluster: { server: `http://127.0.0.1:${(apiserver.address() as AddressInfo).port}`, 'insecure-skip-tls-verify': true } }],
+    users: [{ name: 'agent', user: { token: 'e2e' } }],
+    contexts: [{ name: 'e2e', context: { cluster: 'e2e', user: 'agent' } }],
+  }));
+  return path;
+}
 const api = clusterApi(() => dev, CLUSTER);
 
 function local(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
@@ -70,8 +98,9 @@ describe.skipIf(!canRun)('the local endpoint API (root, real BPF maps)', () => {
     writeFileSync(join(work, 'token'), dev.token);
     mkdirSync(bpffs, { recursive: true });
     execFileSync('mount', ['-t', 'bpf', 'bpf', bpffs]);
+    const kubeconfig = await startApiserver();
     agent = spawn(process.execPath, [AGENT_BIN, 'run', '--url', dev.url, '--cluster', CLUSTER, '--node', 'node-l', '--token-file', join(work, 'token'),
-      '--bpffs', bpffs, '--state-dir', join(work, 'state'), '--socket', socket, '--metrics-address', '127.0.0.1:0', '--ipv4', '192.168.86.1'],
+      '--bpffs', bpffs, '--state-dir', join(work, 'state'), '--socket', socket, '--kubeconfig', kubeconfig, '--metrics-address', '127.0.0.1:0', '--ipv4', '192.168.86.1'],
     { stdio: ['ignore', 'ignore', 'inherit'] });
     await eventually(async () => expect((await local('GET', '/v1/healthz')).body.status).toBe('ok'), 30000);
   }, 120000);
@@ -83,6 +112,7 @@ describe.skipIf(!canRun)('the local endpoint API (root, real BPF maps)', () => {
       await exited;
     }
     await dev?.stop();
+    apiserver?.close();
     execFileSync('umount', [bpffs]);
   });
 
@@ -102,6 +132,16 @@ describe.skipIf(!canRun)('the local endpoint API (root, real BPF maps)', () => {
     expect(again.status).toBe(200);
     expect(again.body.id).toBe((await local('GET', '/v1/endpoint/cni-attachment-id:ctr1:eth0')).body.id);
     expect((await local('GET', '/v1/endpoint')).body.endpoints).toHaveLength(8);
+  });
+
+  it('takes the pod labels from the Kubernetes API; a pod it does not know is 404 pod-not-found', async () => {
+    const r = await local('PUT', '/v1/endpoint/cni-attachment-id:ctr9:eth0', { ...pod(9), labels: ['k8s:app=from-cni'], 'k8s-pod-name': 'labelled' });
+    expect(r.status).toBe(201);
+    expect(r.body.labels.identity).toEqual(expect.arrayContaining(['k8s:app=from-apiserver', 'k8s:app.kubernetes.io/part-of=shop']));
+    expect(r.body.labels.identity).not.toContain('k8s:app=from-cni');
+    const ghost = await local('PUT', '/v1/endpoint/cni-attachment-id:ctr10:eth0', { ...pod(10), 'k8s-pod-name': 'ghost' });
+    expect([ghost.status, ghost.body.error.code]).toEqual([404, 'pod-not-found']);
+    await local('DELETE', '/v1/endpoint/cni-attachment-id:ctr9:eth0');
   });
 
   it('answers a label change with the new identity already in the lxc entry', async () => {

@@ -12,6 +12,7 @@ import type { Logger } from 'pino';
 import type { Endpoint } from '../../api/endpoints.js';
 import { ApiError, type ApiClient } from '../api-client.js';
 import type { AppliedRevision } from './applied-revision.js';
+import { mergePodLabels, PodLookupError, type PodLabelSource } from './pod-labels.js';
 
 const MAX_BODY_BYTES = 1024 * 1024;
 /** Connections served at once: a runaway client cannot exhaust the agent's descriptors. */
@@ -24,6 +25,8 @@ export interface LocalApiOptions {
   revision: AppliedRevision;
   /** How long a change waits for the maps before answering 504 `sync-timeout`. */
   syncTimeoutMs: number;
+  /** With a kubeconfig: a create's pod labels come from the Kubernetes API. */
+  podLabels?: PodLabelSource;
   logger: Logger;
 }
 
@@ -60,6 +63,7 @@ async function readJsonObject(req: IncomingMessage): Promise<Record<string, unkn
 /** A failure as the local API answers it. */
 function toLocalError(e: unknown): LocalError {
   if (e instanceof LocalError) return e;
+  if (e instanceof PodLookupError) return new LocalError(e.status, e.code, e.message);
   if (e instanceof ApiError) return new LocalError(e.status, e.code, e.message);
   // fetch failed (refused, reset, DNS) or the client's timeout: the control plane is not there.
   const name = (e as Error).name;
@@ -87,6 +91,15 @@ export class LocalApi {
     }
   }
 
+  /** A create's body with its pod's labels from the Kubernetes API (with a kubeconfig). */
+  private async withPodLabels(body: Record<string, unknown>): Promise<Record<string, unknown>> {
+    const { 'k8s-namespace': namespace, 'k8s-pod-name': pod, labels = [] } = body;
+    if (!this.o.podLabels || typeof namespace !== 'string' || typeof pod !== 'string') return body;
+    // Labels that are not a list of strings: the control plane refuses them as they are.
+    if (!Array.isArray(labels) || !labels.every((l) => typeof l === 'string')) return body;
+    return { ...body, labels: mergePodLabels(labels, await this.o.podLabels(namespace, pod)) };
+  }
+
   /** A change through the control plane, answered once the maps hold its revision. */
   private async change(method: string, path: string, body: unknown, signal: AbortSignal): Promise<[number, Endpoint]> {
     const { status, body: ep } = await this.o.api().exchange<Endpoint>(method, path, body, signal);
@@ -109,7 +122,7 @@ export class LocalApi {
       const path = this.endpointPath(parts[2]!);
       switch (method) {
         case 'PUT':
-          return this.change('PUT', path, await readJsonObject(req), signal);
+          return this.change('PUT', path, await this.withPodLabels(await readJsonObject(req)), signal);
         case 'GET':
           return [200, await this.o.api().request<Endpoint>('GET', path, undefined, signal)];
         case 'DELETE':

@@ -8,6 +8,7 @@ import { PinRecord } from '../../datapath/backends/pin-record.js';
 import { defaultPinDirectory } from '../../datapath/maps.js';
 import { Agent } from './agent.js';
 import { LocalApi } from './local-api.js';
+import { kubernetesPodLabels } from './pod-labels.js';
 import { AgentMetrics, formatHostPort, parseHostPort } from './metrics.js';
 import { StateFile } from './state-file.js';
 
@@ -28,6 +29,7 @@ export interface RunOptions {
   logLevel: string;
   socket: string;
   syncTimeoutSeconds: string;
+  kubeconfig?: string;
 }
 
 async function openBackend(o: RunOptions): Promise<MapBackend> {
@@ -56,7 +58,8 @@ export async function run(o: RunOptions): Promise<void> {
     url: o.url, cluster: o.cluster, node: o.node, token, ipv4: o.ipv4, ipv6: o.ipv6, leaseSeconds,
     backend, stateFile: new StateFile(o.stateDir), metrics, logger, longPoll: o.longPoll,
   });
-  const localApi = new LocalApi({ node: o.node, api: () => agent.api, revision: agent.revision, syncTimeoutMs, logger });
+  const podLabels = o.kubeconfig === undefined ? undefined : await kubernetesPodLabels(o.kubeconfig);
+  const localApi = new LocalApi({ node: o.node, api: () => agent.api, revision: agent.revision, syncTimeoutMs, podLabels, logger });
   let stopping = false;
   // Stop heartbeating and leave: the node and its endpoints stay registered (see agent.ts).
   const shutdown = async (signal: string) => {

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient } from '../../../src/shim/api-client.js';
 import { AppliedRevision } from '../../../src/shim/agent/applied-revision.js';
 import { LocalApi } from '../../../src/shim/agent/local-api.js';
+import { PodLookupError, type PodLabelSource } from '../../../src/shim/agent/pod-labels.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'idplane-local-api-'));
 const logger = pino({ level: 'silent' });
@@ -36,11 +37,11 @@ beforeAll(async () => {
 });
 afterAll(() => controlPlane.close());
 
-async function serve(opts: { url?: string; syncTimeoutMs?: number } = {}) {
+async function serve(opts: { url?: string; syncTimeoutMs?: number; podLabels?: PodLabelSource } = {}) {
   const revision = new AppliedRevision();
   revision.set(5);
   const api = new ApiClient({ url: opts.url ?? url, cluster: 'c1', token: 'node-1.secret' });
-  const local = new LocalApi({ node: 'node-1', api: () => api, revision, syncTimeoutMs: opts.syncTimeoutMs ?? 5000, logger });
+  const local = new LocalApi({ node: 'node-1', api: () => api, revision, syncTimeoutMs: opts.syncTimeoutMs ?? 5000, podLabels: opts.podLabels, logger });
   const socket = join(dir, `agent-${Math.random().toString(36).slice(2)}.sock`);
   await local.listen(socket);
   return { revision, local, socket };
@@ -125,6 +126,26 @@ describe('local endpoint API', () => {
     seen.length = 0;
     const r = await call(socket, method, path, body);
     expect([r.status, r.body.error.code]).toEqual([status, code]);
+    expect(seen).toEqual([]);
+    await local.close();
+  });
+
+  it("with a kubeconfig, a create carries its pod's labels from the Kubernetes API; a missing pod is refused", async () => {
+    const podLabels: PodLabelSource = async (namespace, pod) => {
+      if (pod === 'ghost') throw new PodLookupError(404, 'pod-not-found', `pod ${namespace}/${pod} not found in the Kubernetes API`);
+      return { app: `${namespace}-${pod}` };
+    };
+    const { revision, local, socket } = await serve({ podLabels });
+    answer = () => [201, endpoint(6)];
+    seen.length = 0;
+    const create = { labels: ['k8s:app=from-cni', 'k8s:tier=fe'], 'k8s-namespace': 'shop', 'k8s-pod-name': 'web-1' };
+    const pending = call(socket, 'PUT', '/v1/endpoint/cilium-local:0', JSON.stringify(create));
+    revision.set(6);
+    expect((await pending).status).toBe(201);
+    expect(JSON.parse(seen[0]!.body).labels).toEqual(['k8s:tier=fe', 'k8s:app=shop-web-1']);
+    seen.length = 0;
+    const ghost = await call(socket, 'PUT', '/v1/endpoint/cilium-local:0', JSON.stringify({ ...create, 'k8s-pod-name': 'ghost' }));
+    expect([ghost.status, ghost.body.error.code]).toEqual([404, 'pod-not-found']);
     expect(seen).toEqual([]);
     await local.close();
   });
