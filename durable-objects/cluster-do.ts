@@ -10,7 +10,7 @@ import type { Identity, IdentityList, Ipcache } from '../src/api/identities.js';
 import type { NodePolicy } from '../src/api/node-policy.js';
 import type { Heartbeat, Node, NodeList, NodeRegistration, NodeSpec } from '../src/api/nodes.js';
 import type { Namespace, NamespaceList, NamespaceSpec } from '../src/api/namespaces.js';
-import type { IdentityPolicy, PolicyAnswer, PolicyList, PolicyMutation, TraceAnswer, TraceRequest } from '../src/api/policies.js';
+import type { IdentityPolicy, PolicyAnswer, PolicyList, PolicyMutation, PolicySelectors, TraceAnswer, TraceRequest } from '../src/api/policies.js';
 import type { PolicyKind } from '../src/core/policy/rule.js';
 import { authorize, PRINCIPAL_HEADER, type Principal, type Scope } from '../src/core/auth.js';
 import { DomainError, type ErrorBody, type Result } from '../src/core/errors.js';
@@ -351,6 +351,10 @@ export class ClusterDO extends DurableObject<Env> {
 
   async listPolicies(p: Principal, kind: PolicyKind, args: { namespace?: string; limit?: number; cursor?: string }): Promise<Result<PolicyList>> {
     return this.run(p, READER, () => policies.listPolicies(this.state, kind, args));
+  }
+
+  async getPolicySelectors(p: Principal, kind: PolicyKind, namespace: string | null, name: string, args: { limit?: number }): Promise<Result<PolicySelectors>> {
+    return this.run(p, READER, () => policyViews.policySelectors(this.state, kind, namespace, name, args.limit));
   }
 
   async getIdentityPolicy(p: Principal, nid: number): Promise<Result<IdentityPolicy>> {

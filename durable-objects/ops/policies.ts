@@ -82,7 +82,7 @@ export function putPolicy(state: ClusterState, input: PolicyInput, now: number):
 export function deletePolicy(state: ClusterState, kind: PolicyKind, namespace: string | null, name: string, now: number): PolicyMutation {
   const ref = policyRef({ namespace, name });
   const existing = state.policies.get(ref);
-  if (!existing || existing.kind !== kind) throw notFound(kind, namespace, name);
+  if (!existing || existing.kind !== kind) throw policyNotFound(kind, namespace, name);
   const policyRevision = state.bumpPolicyRevision();
   state.policies.delete(ref);
   applyChange(state, state.policy.deletePolicy(ref), policyRevision);
@@ -127,14 +127,14 @@ export function regenerateBatch(state: ClusterState, ids: readonly number[], now
   state.bumpRevision(now);
 }
 
-function notFound(kind: PolicyKind, namespace: string | null, name: string): DomainError {
+export function policyNotFound(kind: PolicyKind, namespace: string | null, name: string): DomainError {
   const what = kind === 'CiliumNetworkPolicy' ? `CiliumNetworkPolicy ${namespace}/${name}` : `CiliumClusterwideNetworkPolicy ${name}`;
   return new DomainError('policy-not-found', `${what} not found`);
 }
 
 export function getPolicy(state: ClusterState, kind: PolicyKind, namespace: string | null, name: string): { policy: PolicyObject; 'policy-revision': number } {
   const row = state.policies.get(policyRef({ namespace, name }));
-  if (!row || row.kind !== kind) throw notFound(kind, namespace, name);
+  if (!row || row.kind !== kind) throw policyNotFound(kind, namespace, name);
   return { policy: objectOf(row), 'policy-revision': state.policyRevision() };
 }
 

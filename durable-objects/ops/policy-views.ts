@@ -1,5 +1,6 @@
-// Reads of computed policy: an identity's (or an endpoint's) map entries and connection traces.
-import type { IdentityPolicy, PolicyMapEntry, TraceAnswer, TraceParty, TraceRequest } from '../../src/api/policies.js';
+// Reads of computed policy: an identity's (or an endpoint's) map entries, connection traces, and
+// which identities a policy's selectors select.
+import type { IdentityPolicy, PolicyMapEntry, PolicySelectors, TraceAnswer, TraceParty, TraceRequest } from '../../src/api/policies.js';
 import { parseEndpointRef } from '../../src/core/endpoint-ref.js';
 import { DomainError } from '../../src/core/errors.js';
 import { identityKeyOf } from '../../src/core/identity-key.js';
@@ -8,7 +9,10 @@ import { hasOwnPolicy, LOCAL_IDENTITY_SCOPE, type TraceParty as EngineParty } fr
 import type { PolicyEntry } from '../../src/core/policy/entries.js';
 import { encodeIdentityPolicy, encodePolicyEntry } from '../../src/datapath/layout/policy.js';
 import { reservedIdentity } from '../../src/core/identity.js';
+import { policyRef } from '../../src/core/policy/compile.js';
+import type { PolicyKind } from '../../src/core/policy/rule.js';
 import type { ClusterState } from '../cluster-state.js';
+import { policyNotFound } from './policies.js';
 import { identityPolicyRevision } from './policy-events.js';
 
 const PROTOCOLS = { TCP: 6, UDP: 17, SCTP: 132 } as const;
@@ -80,4 +84,14 @@ export function trace(state: ClusterState, t: ReturnType<typeof traceParties>): 
   const r = state.engine.trace(t.from, t.to, t.protocol, t.port);
   const side = (s: typeof r.egress) => ({ verdict: s.verdict, entry: s.entry && toApiEntry(encodePolicyEntry(s.entry as PolicyEntry)), policies: s.policies });
   return { verdict: r.verdict, from: t.from.id, to: t.to.id, egress: side(r.egress), ingress: side(r.ingress) };
+}
+
+const DEFAULT_SELECTOR_IDENTITIES = 100;
+
+/** Each selector of a policy with the identities it selects (at most `limit` each) and their count. */
+export function policySelectors(state: ClusterState, kind: PolicyKind, namespace: string | null, name: string, limit?: number): PolicySelectors {
+  const ref = policyRef({ namespace, name });
+  const selectors = state.policies.get(ref)?.kind === kind ? state.engine.policySelectors(ref, limit ?? DEFAULT_SELECTOR_IDENTITIES) : undefined;
+  if (!selectors) throw policyNotFound(kind, namespace, name);
+  return { 'policy-revision': state.policyRevision(), selectors };
 }

@@ -45,6 +45,37 @@ export const PolicyListQuery = z.object({
   cursor: z.string().max(4096).optional().openapi({ description: '`next-cursor` of the previous page' }),
 });
 
+export const MAX_SELECTOR_IDENTITIES = 1000;
+
+export const PolicySelectorsQuery = z.object({
+  limit: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(MAX_SELECTOR_IDENTITIES)
+    .optional()
+    .openapi({ description: `Identities listed per selector, at most ${MAX_SELECTOR_IDENTITIES}; 100 by default` }),
+});
+
+export const PolicySelectors = z
+  .object({
+    'policy-revision': PolicyRevision,
+    selectors: z
+      .array(
+        z.object({
+          selector: z.string().openapi({ description: 'The selector key (its extended-key JSON), as the SelectorCache names it' }),
+          identities: z.array(z.number().int()).openapi({ description: 'The lowest `limit` identities it selects, ascending' }),
+          count: z.number().int().openapi({ description: 'How many identities it selects in all' }),
+        }),
+      )
+      .openapi({
+        description:
+          "Each selector of the policy (rule subjects and peers, once each) sorted by selector key: what the SelectorCache holds for it, or, for a peer no identity's policy uses yet, what it would hold",
+      }),
+  })
+  .openapi('PolicySelectors');
+export type PolicySelectors = z.infer<typeof PolicySelectors>;
+
 const K8sName = z.string().min(1).max(253).openapi({ description: 'Validated with the policy body (errors name metadata.name / metadata.namespace)' });
 export const NamespaceParam = ClusterParam.extend({ namespace: K8sName.openapi({ param: { name: 'namespace', in: 'path' } }) });
 export const CnpParam = NamespaceParam.extend({ name: K8sName.openapi({ param: { name: 'name', in: 'path' } }) });

@@ -15,6 +15,8 @@ import {
   PolicyList,
   PolicyListQuery,
   PolicyMutation,
+  PolicySelectors,
+  PolicySelectorsQuery,
   TraceAnswer,
   TraceRequest,
 } from '../../src/api/policies.js';
@@ -36,6 +38,9 @@ const policyBody = {
   content: { 'application/yaml': { schema: z.string() }, 'application/json': { schema: z.record(z.string(), z.unknown()) } },
 } as const;
 
+const SELECTORS_DESCRIPTION =
+  "Each selector of the policy (rule subjects and peers, once each), sorted by selector key, with the lowest `limit` identities it selects (ascending) and how many it selects. A peer no identity's policy uses yet is not in the SelectorCache: it is shown with what it would select.";
+
 function routes<P extends typeof CnpParam | typeof CcnpParam>(base: string, params: P, what: PolicyKind) {
   return {
     // The body is read as text by the handler (YAML or JSON): not declared for validation.
@@ -48,6 +53,14 @@ function routes<P extends typeof CnpParam | typeof CcnpParam>(base: string, para
       responses: { 200: json(PolicyMutation, 'Replaced, or identical'), 201: json(PolicyMutation, 'Created'), ...ERROR_RESPONSES },
     }),
     get: createRoute({ method: 'get', path: base, summary: `Get a ${what}`, request: { params }, responses: { 200: json(PolicyAnswer, 'The policy'), ...ERROR_RESPONSES } }),
+    selectors: createRoute({
+      method: 'get',
+      path: `${base}/selectors`,
+      summary: `Which identities each selector of a ${what} selects`,
+      description: SELECTORS_DESCRIPTION,
+      request: { params, query: PolicySelectorsQuery },
+      responses: { 200: json(PolicySelectors, 'Each selector, by key, with the identities it selects'), ...ERROR_RESPONSES },
+    }),
     delete: createRoute({
       method: 'delete',
       path: base,
@@ -157,6 +170,14 @@ export function registerPolicyRoutes(app: OpenAPIHono<AppEnv>): void {
   app.openapi(ccnp.delete, async (c) => {
     const { cluster, name } = c.req.valid('param');
     return c.json(unwrap(await clusterStub(c.env, cluster).deletePolicy(c.get('principal'), CCNP, null, name)), 200);
+  });
+  app.openapi(cnp.selectors, async (c) => {
+    const { cluster, namespace, name } = c.req.valid('param');
+    return c.json(unwrap(await clusterStub(c.env, cluster).getPolicySelectors(c.get('principal'), CNP, namespace, name, c.req.valid('query'))), 200);
+  });
+  app.openapi(ccnp.selectors, async (c) => {
+    const { cluster, name } = c.req.valid('param');
+    return c.json(unwrap(await clusterStub(c.env, cluster).getPolicySelectors(c.get('principal'), CCNP, null, name, c.req.valid('query'))), 200);
   });
   app.openapi(identityPolicy, async (c) => {
     const { cluster, nid } = c.req.valid('param');

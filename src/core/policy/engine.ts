@@ -33,6 +33,7 @@ import { matchingRules } from './resolve.js';
 import type { PolicyDocument } from './rule.js';
 import { traceConnection, type TraceResult } from './trace.js';
 import { SelectorCache } from './selector-cache.js';
+import type { CompiledSelector } from './selector.js';
 import { MIN_CLUSTER_IDENTITY } from '../identity.js';
 
 /** Local (CIDR) identities start at 1<<24; they, and reserved identities, have no policy of their own. */
@@ -65,6 +66,13 @@ export interface PolicyTxn {
   regenerate(ids?: Iterable<number>): number[];
   /** Identities whose policy output changed since the unit began or the last call (then forgotten). */
   takeChanged(): number[];
+}
+
+/** One selector of a policy: at most `limit` of the identities it selects (ascending) and their count. */
+export interface PolicySelection {
+  selector: string;
+  identities: number[];
+  count: number;
 }
 
 /** A trace endpoint: a known identity, or one that would be allocated for `labels`. */
@@ -179,16 +187,27 @@ export class PolicyEngine {
     return this.cache.selections();
   }
 
-  /** Selector keys of a policy's rules and peers, for a "which identities does it select" view. */
-  policySelectors(ref: string): string[] | undefined {
+  /**
+   * The "which identities does it select" view of a policy: each of its selectors (rule subjects
+   * and peers, once each, sorted by selector key) with the lowest `limit` identities it selects,
+   * ascending, and how many it selects; undefined for an unknown policy. Work and size grow with
+   * the policy's selectors, not the cache's: each reads its cached selection, or is evaluated once
+   * when the cache does not hold it (a peer of a policy no identity's policy uses yet).
+   */
+  policySelectors(ref: string, limit: number): PolicySelection[] | undefined {
     const p = this.policies.get(ref);
     if (!p) return undefined;
-    const keys = new Set<string>();
+    const selectors = new Map<string, CompiledSelector>();
     for (const r of p.rules) {
-      keys.add(r.subject.key);
-      for (const s of r.sections) for (const sel of s.peers ?? []) keys.add(sel.key);
+      selectors.set(r.subject.key, r.subject);
+      for (const s of r.sections) for (const sel of s.peers ?? []) selectors.set(sel.key, sel);
     }
-    return [...keys];
+    return [...selectors]
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([key, selector]) => {
+        const selected = this.cache.selectionOf(selector);
+        return { selector: key, identities: [...selected].sort((a, b) => a - b).slice(0, limit), count: selected.size };
+      });
   }
 
   private putPolicy(doc: PolicyDocument): PolicyChange {

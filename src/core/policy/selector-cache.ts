@@ -141,13 +141,7 @@ export class SelectorCache {
     const refs = this.refs.get(selector.key) ?? 0;
     this.journal.set(this.refs, selector.key, refs + 1);
     if (refs === 0) {
-      const selected = new Set<number>();
-      const test = (id: number) => {
-        if (selectorMatches(selector, this.identities.get(id)!)) selected.add(id);
-      };
-      if (selector.namespaces) for (const ns of selector.namespaces) this.identitiesByNamespace.get(ns)?.forEach(test);
-      else for (const id of this.identities.keys()) test(id);
-      this.journal.set(this.selectors, selector.key, { selector, selected });
+      this.journal.set(this.selectors, selector.key, { selector, selected: this.evaluate(selector) });
       if (!selector.namespaces) this.journal.add(this.unpinned, selector.key);
       for (const ns of new Set(selector.namespaces)) this.addToIndex(this.selectorsByNamespace, ns, selector.key);
     }
@@ -158,6 +152,25 @@ export class SelectorCache {
       this.journal.set(this.peerUsers, selector.key, users);
     }
     this.journal.add(users, peerUser);
+  }
+
+  /**
+   * The identities a selector selects: its cached selection, or, for a selector the cache does not
+   * hold (no rule or policy group uses it), what it would hold, evaluated once and not kept.
+   */
+  selectionOf(selector: CompiledSelector): ReadonlySet<number> {
+    return this.selectors.get(selector.key)?.selected ?? this.evaluate(selector);
+  }
+
+  /** Tests a selector against the identities it can match (those of its namespaces when pinned). */
+  private evaluate(selector: CompiledSelector): Set<number> {
+    const selected = new Set<number>();
+    const test = (id: number) => {
+      if (selectorMatches(selector, this.identities.get(id)!)) selected.add(id);
+    };
+    if (selector.namespaces) for (const ns of selector.namespaces) this.identitiesByNamespace.get(ns)?.forEach(test);
+    else for (const id of this.identities.keys()) test(id);
+    return selected;
   }
 
   release(key: string, peerUser?: number): void {

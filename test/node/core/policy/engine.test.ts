@@ -64,15 +64,33 @@ describe('transactions', () => {
     expect(engine.policyOf(2000)).toBeUndefined();
   });
 
-  it('shows the selectors of a policy and what the SelectorCache holds for them', () => {
+  it('shows each selector of a policy, by key, with the identities it selects (at most limit) and their count', () => {
     const engine = engineWith([cnp('default', 'p1', { endpointSelector: SERVER, ingress: [{ endpoints: [CLIENT] }] })]);
-    const keys = engine.policySelectors('default/p1')!;
-    expect(keys).toEqual([
-      '{"matchLabels":{"any.app":"server","k8s.io.kubernetes.pod.namespace":"default"},"matchExpressions":[]}',
-      '{"matchLabels":{"any.app":"client","k8s.io.kubernetes.pod.namespace":"default"},"matchExpressions":[]}',
+    const server = '{"matchLabels":{"any.app":"server","k8s.io.kubernetes.pod.namespace":"default"},"matchExpressions":[]}';
+    const client = '{"matchLabels":{"any.app":"client","k8s.io.kubernetes.pod.namespace":"default"},"matchExpressions":[]}';
+    expect(engine.policySelectors('default/p1', 100)).toEqual([
+      { selector: client, identities: [1000, 1003], count: 2 },
+      { selector: server, identities: [1001], count: 1 },
     ]);
-    expect(engine.selections().filter((s) => keys.includes(s.selector)).map((s) => s.identities)).toEqual([[1000, 1003], [1001]]);
-    expect(engine.policySelectors('default/none')).toBeUndefined();
+    expect(engine.policySelectors('default/p1', 1)![0]).toEqual({ selector: client, identities: [1000], count: 2 });
+    expect(engine.policySelectors('default/p1', 100)!.map((s) => s.identities)).toEqual(
+      engine.selections().filter((s) => s.selector === client || s.selector === server).map((s) => s.identities),
+    );
+    expect(engine.policySelectors('default/none', 100)).toBeUndefined();
+  });
+
+  it('answers for peers the SelectorCache does not hold (no identity uses the policy) without caching them', () => {
+    const engine = engineWith([cnp('default', 'p1', { endpointSelector: { matchLabels: { app: 'nobody' } }, ingress: [{ endpoints: [CLIENT] }, { cidr: ['10.0.0.0/8'] }] })]);
+    const cached = engine.selections();
+    expect(engine.policySelectors('default/p1', 100)!.map(({ identities, count }) => ({ identities, count }))).toEqual([
+      { identities: [1000, 1003], count: 2 },
+      { identities: [], count: 0 },
+      // A CIDR selector selects the identities of the prefixes inside it too.
+      { identities: [16777217, 16777218, 16777219], count: 3 },
+    ]);
+    expect(engine.selections()).toEqual(cached);
+    engine.transaction((tx) => tx.addIdentity(2000, pod('default', 'k8s:app=client')));
+    expect(engine.policySelectors('default/p1', 100)![0]).toMatchObject({ identities: [1000, 1003, 2000], count: 3 });
   });
 
   it('refuses nested units: a transaction or a trace inside a transaction', () => {
