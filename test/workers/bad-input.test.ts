@@ -11,6 +11,28 @@ const nsSeeded = await call('PUT', `${c.base}/namespaces/default`, { body: { lab
 if (nsSeeded.status !== 201) throw new Error(`seed failed: ${JSON.stringify(nsSeeded.body)}`);
 if (seeded.status !== 201) throw new Error(`seed failed: ${JSON.stringify(seeded.body)}`);
 
+// Policies in place (one naming a CIDR, so a CIDR identity is stored too): every refused policy
+// request must leave them, the policy revision, the CIDR identities and each identity's policy
+// revision as they were.
+const yaml = { 'content-type': 'application/yaml' };
+const cnpBody = (spec: Record<string, unknown>, metadata: Record<string, unknown> = { name: 'p', namespace: 'default' }) => ({
+  apiVersion: 'cilium.io/v2', kind: 'CiliumNetworkPolicy', metadata, spec,
+});
+const ccnpBody = (spec: Record<string, unknown>, metadata: Record<string, unknown> = { name: 'g' }) => ({
+  apiVersion: 'cilium.io/v2', kind: 'CiliumClusterwideNetworkPolicy', metadata, spec,
+});
+const webSpec = { endpointSelector: { matchLabels: { app: 'web' } }, ingress: [{ fromCIDR: ['10.1.0.0/16'] }] };
+for (const [path, body] of [[`${c.base}/policies/default/p`, cnpBody(webSpec)], [`${c.base}/clusterwide-policies/g`, ccnpBody(webSpec)]] as const) {
+  const put = await call('PUT', path, { body });
+  if (put.status !== 201) throw new Error(`seed failed: ${JSON.stringify(put.body)}`);
+}
+const cnp = `${c.base}/policies/default/p`;
+const ccnp = `${c.base}/clusterwide-policies/g`;
+const webIdentity: number = seeded.body.identity.id;
+const trace = (from: unknown, to: unknown = { identity: webIdentity }, rest: Record<string, unknown> = { protocol: 'TCP', port: 80 }) => withBody({ from, to, ...rest });
+/** Over the 1 MiB policy body limit. */
+const hugeYaml = `apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata:\n  name: p\n  annotations:\n    big: "${'x'.repeat(1024 * 1024)}"\nspec:\n  endpointSelector: {}\n`;
+
 interface Row {
   name: string;
   method: string;
@@ -96,6 +118,73 @@ const rows: Row[] = [
   { name: 'delete unknown namespace', method: 'DELETE', path: `${c.base}/namespaces/nope`, status: 404, code: 'namespace-not-found' },
   { name: 'namespace list limit over 10000', method: 'GET', path: `${c.base}/namespaces?limit=10001`, status: 400, code: 'invalid-request' },
   { name: 'namespace list with a forged cursor', method: 'GET', path: `${c.base}/namespaces?cursor=bm9wZQ`, status: 400, code: 'invalid-cursor' },
+  { name: 'CNP: malformed YAML', method: 'PUT', path: cnp, opts: { rawBody: 'spec: [a', headers: yaml }, status: 400, code: 'invalid-policy' },
+  { name: 'CNP: malformed JSON', method: 'PUT', path: cnp, opts: { rawBody: '{"spec": ' }, status: 400, code: 'invalid-policy' },
+  { name: 'CNP: YAML sent as text/plain (read as JSON)', method: 'PUT', path: cnp, opts: { rawBody: 'kind: CiliumNetworkPolicy', headers: { 'content-type': 'text/plain' } }, status: 400, code: 'invalid-policy' },
+  { name: 'CNP: two YAML documents', method: 'PUT', path: cnp, opts: { rawBody: 'kind: a\n---\nkind: b\n', headers: yaml }, status: 400, code: 'invalid-policy' },
+  { name: 'CNP: empty body', method: 'PUT', path: cnp, opts: { rawBody: '', headers: yaml }, status: 400, code: 'invalid-policy' },
+  { name: 'CNP: a list, not an object', method: 'PUT', path: cnp, opts: { rawBody: '[1, 2]' }, status: 400, code: 'invalid-policy' },
+  { name: 'CNP: a YAML scalar', method: 'PUT', path: cnp, opts: { rawBody: 'just text', headers: yaml }, status: 400, code: 'invalid-policy' },
+  { name: 'CNP: name not the path', method: 'PUT', path: cnp, opts: withBody(cnpBody(webSpec, { name: 'q' })), status: 400, code: 'invalid-policy' },
+  { name: 'CNP: namespace not the path', method: 'PUT', path: cnp, opts: withBody(cnpBody(webSpec, { name: 'p', namespace: 'shop' })), status: 400, code: 'invalid-policy' },
+  { name: 'CNP: bad namespace in the path', method: 'PUT', path: `${c.base}/policies/Default/p`, opts: withBody(cnpBody(webSpec, { name: 'p' })), status: 400, code: 'invalid-policy' },
+  { name: 'CNP: bad name in the path', method: 'PUT', path: `${c.base}/policies/default/P_1`, opts: withBody(cnpBody(webSpec, { name: 'P_1' })), status: 400, code: 'invalid-policy' },
+  { name: 'CNP: name over 253 characters in the path', method: 'PUT', path: `${c.base}/policies/default/${'a'.repeat(254)}`, opts: withBody(cnpBody(webSpec, {})), status: 400, code: 'invalid-request' },
+  { name: 'CNP: kind CCNP', method: 'PUT', path: cnp, opts: withBody({ ...cnpBody(webSpec), kind: 'CiliumClusterwideNetworkPolicy' }), status: 400, code: 'invalid-policy' },
+  { name: 'CNP: wrong apiVersion', method: 'PUT', path: cnp, opts: withBody({ ...cnpBody(webSpec), apiVersion: 'cilium.io/v1' }), status: 400, code: 'invalid-policy' },
+  { name: 'CNP: no spec', method: 'PUT', path: cnp, opts: withBody({ apiVersion: 'cilium.io/v2', kind: 'CiliumNetworkPolicy', metadata: { name: 'p' } }), status: 400, code: 'invalid-policy' },
+  { name: 'CNP: bad port', method: 'PUT', path: cnp, opts: withBody(cnpBody({ endpointSelector: {}, ingress: [{ toPorts: [{ ports: [{ port: '65536' }] }] }] })), status: 400, code: 'invalid-policy' },
+  { name: 'CNP: bad CIDR', method: 'PUT', path: cnp, opts: withBody(cnpBody({ endpointSelector: {}, ingress: [{ fromCIDR: ['10.0.0.0/33'] }] })), status: 400, code: 'invalid-policy' },
+  { name: 'CNP: bad selector operator', method: 'PUT', path: cnp, opts: withBody(cnpBody({ endpointSelector: { matchExpressions: [{ key: 'app', operator: 'Like' }] }, ingress: [{}] })), status: 400, code: 'invalid-policy' },
+  { name: 'CNP: unsupported toFQDNs', method: 'PUT', path: cnp, opts: withBody(cnpBody({ endpointSelector: {}, egress: [{ toFQDNs: [{ matchName: 'a.example' }] }] })), status: 400, code: 'unsupported-policy-field' },
+  { name: 'CNP: over 1 MiB', method: 'PUT', path: cnp, opts: { rawBody: hugeYaml, headers: yaml }, status: 413, code: 'payload-too-large' },
+  { name: 'CCNP: malformed YAML', method: 'PUT', path: ccnp, opts: { rawBody: 'spec: {a', headers: yaml }, status: 400, code: 'invalid-policy' },
+  { name: 'CCNP: with a namespace', method: 'PUT', path: ccnp, opts: withBody(ccnpBody(webSpec, { name: 'g', namespace: 'default' })), status: 400, code: 'invalid-policy' },
+  { name: 'CCNP: kind CNP', method: 'PUT', path: ccnp, opts: withBody({ ...ccnpBody(webSpec), kind: 'CiliumNetworkPolicy' }), status: 400, code: 'invalid-policy' },
+  { name: 'CCNP: name not the path', method: 'PUT', path: ccnp, opts: withBody(ccnpBody(webSpec, { name: 'h' })), status: 400, code: 'invalid-policy' },
+  { name: 'CCNP: unsupported L7 rules', method: 'PUT', path: ccnp, opts: withBody(ccnpBody({ endpointSelector: {}, ingress: [{ toPorts: [{ ports: [{ port: '80', protocol: 'TCP' }], rules: { http: [{}] } }] }] })), status: 400, code: 'unsupported-policy-field' },
+  { name: 'CCNP: over 1 MiB', method: 'PUT', path: ccnp, opts: { rawBody: hugeYaml.replace('CiliumNetworkPolicy', 'CiliumClusterwideNetworkPolicy').replace('name: p', 'name: g'), headers: yaml }, status: 413, code: 'payload-too-large' },
+  { name: 'GET unknown CNP', method: 'GET', path: `${c.base}/policies/default/nope`, status: 404, code: 'policy-not-found' },
+  { name: 'GET a CCNP by a CNP path', method: 'GET', path: `${c.base}/policies/default/g`, status: 404, code: 'policy-not-found' },
+  { name: 'GET unknown CCNP', method: 'GET', path: `${c.base}/clusterwide-policies/nope`, status: 404, code: 'policy-not-found' },
+  { name: 'DELETE unknown CNP', method: 'DELETE', path: `${c.base}/policies/default/nope`, status: 404, code: 'policy-not-found' },
+  { name: 'DELETE unknown CCNP', method: 'DELETE', path: `${c.base}/clusterwide-policies/nope`, status: 404, code: 'policy-not-found' },
+  { name: 'CNP list limit 0', method: 'GET', path: `${c.base}/policies?limit=0`, status: 400, code: 'invalid-request' },
+  { name: 'CNP list limit over 1000', method: 'GET', path: `${c.base}/policies?limit=1001`, status: 400, code: 'invalid-request' },
+  { name: 'CNP list limit not a number', method: 'GET', path: `${c.base}/policies?limit=ten`, status: 400, code: 'invalid-request' },
+  { name: 'CNP list with a forged cursor', method: 'GET', path: `${c.base}/policies?cursor=bm9wZQ`, status: 400, code: 'invalid-cursor' },
+  { name: 'namespace CNP list limit over 1000', method: 'GET', path: `${c.base}/policies/default?limit=1001`, status: 400, code: 'invalid-request' },
+  { name: 'namespace CNP list with a forged cursor', method: 'GET', path: `${c.base}/policies/default?cursor=e30`, status: 400, code: 'invalid-cursor' },
+  { name: 'CCNP list limit fractional', method: 'GET', path: `${c.base}/clusterwide-policies?limit=1.5`, status: 400, code: 'invalid-request' },
+  { name: 'CCNP list with a forged cursor', method: 'GET', path: `${c.base}/clusterwide-policies?cursor=!!`, status: 400, code: 'invalid-cursor' },
+  { name: 'trace: malformed JSON', method: 'POST', path: `${c.base}/policy/trace`, opts: { rawBody: '{"from":' }, status: 400, code: 'malformed-json' },
+  { name: 'trace: no destination', method: 'POST', path: `${c.base}/policy/trace`, opts: withBody({ from: { identity: 2 }, protocol: 'TCP', port: 80 }), status: 400, code: 'invalid-request' },
+  { name: 'trace: unknown protocol name', method: 'POST', path: `${c.base}/policy/trace`, opts: trace({ identity: 2 }, undefined, { protocol: 'ICMP', port: 0 }), status: 400, code: 'invalid-request' },
+  { name: 'trace: protocol number over 255', method: 'POST', path: `${c.base}/policy/trace`, opts: trace({ identity: 2 }, undefined, { protocol: 256, port: 0 }), status: 400, code: 'invalid-request' },
+  { name: 'trace: port over 65535', method: 'POST', path: `${c.base}/policy/trace`, opts: trace({ identity: 2 }, undefined, { protocol: 'TCP', port: 65536 }), status: 400, code: 'invalid-request' },
+  { name: 'trace: a party in two forms', method: 'POST', path: `${c.base}/policy/trace`, opts: trace({ identity: 2, labels: ['k8s:app=web'] }), status: 400, code: 'invalid-request' },
+  { name: 'trace: unknown field', method: 'POST', path: `${c.base}/policy/trace`, opts: trace({ identity: 2 }, undefined, { protocol: 'TCP', port: 80, verbose: true }), status: 400, code: 'invalid-request' },
+  { name: 'trace: unknown identity', method: 'POST', path: `${c.base}/policy/trace`, opts: trace({ identity: 70000 }), status: 404, code: 'identity-not-found' },
+  { name: 'trace: bad label', method: 'POST', path: `${c.base}/policy/trace`, opts: trace({ labels: ['k8s:app=we b'] }), status: 400, code: 'invalid-label' },
+  { name: 'trace: bad endpoint ref', method: 'POST', path: `${c.base}/policy/trace`, opts: trace({ endpoint: { node: 'node-1', ref: 'docker:x' } }), status: 400, code: 'invalid-endpoint-ref' },
+  { name: 'trace: unknown endpoint', method: 'POST', path: `${c.base}/policy/trace`, opts: trace({ endpoint: { node: 'node-1', ref: '99' } }), status: 404, code: 'endpoint-not-found' },
+  { name: 'trace: endpoint of an unknown node', method: 'POST', path: `${c.base}/policy/trace`, opts: trace({ endpoint: { node: 'node-9', ref: '1' } }), status: 404, code: 'node-not-found' },
+  { name: 'identity policy: id not a number', method: 'GET', path: `${c.base}/identities/abc/policy`, status: 400, code: 'invalid-request' },
+  { name: 'identity policy: id over 10 digits', method: 'GET', path: `${c.base}/identities/12345678901/policy`, status: 400, code: 'invalid-request' },
+  { name: 'identity policy: unknown identity', method: 'GET', path: `${c.base}/identities/70000/policy`, status: 404, code: 'identity-not-found' },
+  { name: 'identity policy: a reserved identity', method: 'GET', path: `${c.base}/identities/2/policy`, status: 404, code: 'policy-not-found' },
+  { name: 'identity policy: a CIDR identity', method: 'GET', path: `${c.base}/identities/${(1 << 24) + 1}/policy`, status: 404, code: 'policy-not-found' },
+  { name: 'endpoint policy: bad ref', method: 'GET', path: `${ep}/docker:abc/policy`, status: 400, code: 'invalid-endpoint-ref' },
+  { name: 'endpoint policy: unknown endpoint', method: 'GET', path: `${ep}/99/policy`, status: 404, code: 'endpoint-not-found' },
+  { name: 'endpoint policy: unknown node', method: 'GET', path: `${c.base}/nodes/node-9/endpoints/1/policy`, status: 404, code: 'node-not-found' },
+  { name: 'node policy limit 0', method: 'GET', path: `${c.base}/nodes/node-1/policy?limit=0`, status: 400, code: 'invalid-request' },
+  { name: 'node policy cursor of another list', method: 'GET', path: `${c.base}/nodes/node-1/policy?cursor=eyJuYW1lc3BhY2UiOiIiLCJuYW1lIjoiZyJ9`, status: 400, code: 'invalid-cursor' },
+  { name: 'selectors limit 0', method: 'GET', path: `${cnp}/selectors?limit=0`, status: 400, code: 'invalid-request' },
+  { name: 'selectors limit over 1000', method: 'GET', path: `${cnp}/selectors?limit=1001`, status: 400, code: 'invalid-request' },
+  { name: 'selectors limit not a number', method: 'GET', path: `${ccnp}/selectors?limit=all`, status: 400, code: 'invalid-request' },
+  { name: 'selectors limit fractional', method: 'GET', path: `${ccnp}/selectors?limit=2.5`, status: 400, code: 'invalid-request' },
+  { name: 'selectors of an unknown CNP', method: 'GET', path: `${c.base}/policies/default/nope/selectors`, status: 404, code: 'policy-not-found' },
+  { name: 'selectors of an unknown CCNP', method: 'GET', path: `${c.base}/clusterwide-policies/nope/selectors`, status: 404, code: 'policy-not-found' },
   { name: 'unknown route', method: 'GET', path: `${c.base}/nope`, status: 404, code: 'not-found' },
   { name: 'unknown route outside a cluster', method: 'GET', path: '/v1/nope', status: 404, code: 'not-found' },
   { name: 'feed socket without an upgrade', method: 'GET', path: `${c.base}/feed/ws?since=0`, status: 400, code: 'invalid-request' },

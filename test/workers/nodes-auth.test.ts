@@ -66,6 +66,8 @@ const routes: Route[] = [
   { name: 'GET CCNP', request: () => ['GET', `${base}/clusterwide-policies/g`], allowed: ['admin', 'own', 'other'] },
   { name: 'list CCNPs', request: () => ['GET', `${base}/clusterwide-policies`], allowed: ['admin', 'own', 'other'] },
   { name: 'DELETE CCNP', request: () => ['DELETE', `${base}/clusterwide-policies/gone-${next()}`], allowed: ['admin'] },
+  { name: 'CNP selectors', request: () => ['GET', `${base}/policies/seed/p/selectors?limit=10`], allowed: ['admin', 'own', 'other'] },
+  { name: 'CCNP selectors', request: () => ['GET', `${base}/clusterwide-policies/g/selectors`], allowed: ['admin', 'own', 'other'] },
   { name: 'identity policy', request: () => ['GET', `${base}/identities/${seeded.body.identity.id}/policy`], allowed: ['admin', 'own', 'other'] },
   { name: 'endpoint policy', request: () => ['GET', `${base}/nodes/n1/endpoints/1/policy`], allowed: ['admin', 'own'] },
   { name: 'policy trace', request: () => ['POST', `${base}/policy/trace`, { from: { identity: 2 }, to: { endpoint: { node: 'n1', ref: '1' } }, protocol: 'TCP', port: 80 }], allowed: ['admin', 'own', 'other'] },
