@@ -20,6 +20,8 @@ const isPosition = (v: unknown): v is Position =>
 export function getNodePolicy(state: ClusterState, node: string, args: { limit?: number; cursor?: string }): NodePolicy {
   if (!state.nodes.exists(node)) throw new DomainError('node-not-found', `node ${JSON.stringify(node)} not found`);
   const from = args.cursor === undefined ? { revision: state.revision(), identity: 0 } : decodeCursor(args.cursor, isPosition);
+  // A cursor names a revision the cluster has reached: a node told a later one would wait for it.
+  if (from.revision < 0 || from.revision > state.revision() || from.identity < 0) throw new DomainError('invalid-cursor', 'cursor is not one this API issued');
   const { items, ...next } = takePage(policiesOf(state, node, from.identity), args.limit ?? DEFAULT_LIMIT, (p) => p, (p) => ({ revision: from.revision, identity: p.identity }));
   return { revision: from.revision, identities: items, ...next };
 }

@@ -30,6 +30,8 @@ const cnp = `${c.base}/policies/default/p`;
 const ccnp = `${c.base}/clusterwide-policies/g`;
 const webIdentity: number = seeded.body.identity.id;
 const trace = (from: unknown, to: unknown = { identity: webIdentity }, rest: Record<string, unknown> = { protocol: 'TCP', port: 80 }) => withBody({ from, to, ...rest });
+/** A cursor as the API encodes one (base64url JSON), for positions it never issued. */
+const cursorOf = (position: unknown) => btoa(JSON.stringify(position)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
 /** Over the 1 MiB policy body limit. */
 const hugeYaml = `apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata:\n  name: p\n  annotations:\n    big: "${'x'.repeat(1024 * 1024)}"\nspec:\n  endpointSelector: {}\n`;
 
@@ -137,6 +139,9 @@ const rows: Row[] = [
   { name: 'CNP: bad CIDR', method: 'PUT', path: cnp, opts: withBody(cnpBody({ endpointSelector: {}, ingress: [{ fromCIDR: ['10.0.0.0/33'] }] })), status: 400, code: 'invalid-policy' },
   { name: 'CNP: bad selector operator', method: 'PUT', path: cnp, opts: withBody(cnpBody({ endpointSelector: { matchExpressions: [{ key: 'app', operator: 'Like' }] }, ingress: [{}] })), status: 400, code: 'invalid-policy' },
   { name: 'CNP: unsupported toFQDNs', method: 'PUT', path: cnp, opts: withBody(cnpBody({ endpointSelector: {}, egress: [{ toFQDNs: [{ matchName: 'a.example' }] }] })), status: 400, code: 'unsupported-policy-field' },
+  { name: 'CNP: YAML alias inside its own anchor', method: 'PUT', path: cnp, opts: { rawBody: 'a: &a [*a]\n', headers: yaml }, status: 400, code: 'invalid-policy' },
+  { name: 'CNP: JSON nested 5000 levels', method: 'PUT', path: cnp, opts: { rawBody: `${'{"a":'.repeat(5000)}1${'}'.repeat(5000)}` }, status: 400, code: 'invalid-policy' },
+  { name: 'CNP: YAML nested 5000 levels', method: 'PUT', path: cnp, opts: { rawBody: `${'['.repeat(5000)}${']'.repeat(5000)}`, headers: yaml }, status: 400, code: 'invalid-policy' },
   { name: 'CNP: over 1 MiB', method: 'PUT', path: cnp, opts: { rawBody: hugeYaml, headers: yaml }, status: 413, code: 'payload-too-large' },
   { name: 'CCNP: malformed YAML', method: 'PUT', path: ccnp, opts: { rawBody: 'spec: {a', headers: yaml }, status: 400, code: 'invalid-policy' },
   { name: 'CCNP: with a namespace', method: 'PUT', path: ccnp, opts: withBody(ccnpBody(webSpec, { name: 'g', namespace: 'default' })), status: 400, code: 'invalid-policy' },
@@ -178,6 +183,8 @@ const rows: Row[] = [
   { name: 'endpoint policy: unknown endpoint', method: 'GET', path: `${ep}/99/policy`, status: 404, code: 'endpoint-not-found' },
   { name: 'endpoint policy: unknown node', method: 'GET', path: `${c.base}/nodes/node-9/endpoints/1/policy`, status: 404, code: 'node-not-found' },
   { name: 'node policy limit 0', method: 'GET', path: `${c.base}/nodes/node-1/policy?limit=0`, status: 400, code: 'invalid-request' },
+  { name: 'node policy cursor beyond the cluster revision', method: 'GET', path: `${c.base}/nodes/node-1/policy?cursor=${cursorOf({ revision: 1e300, identity: 0 })}`, status: 400, code: 'invalid-cursor' },
+  { name: 'node policy cursor with a negative identity', method: 'GET', path: `${c.base}/nodes/node-1/policy?cursor=${cursorOf({ revision: 1, identity: -1 })}`, status: 400, code: 'invalid-cursor' },
   { name: 'node policy cursor of another list', method: 'GET', path: `${c.base}/nodes/node-1/policy?cursor=eyJuYW1lc3BhY2UiOiIiLCJuYW1lIjoiZyJ9`, status: 400, code: 'invalid-cursor' },
   { name: 'selectors limit 0', method: 'GET', path: `${cnp}/selectors?limit=0`, status: 400, code: 'invalid-request' },
   { name: 'selectors limit over 1000', method: 'GET', path: `${cnp}/selectors?limit=1001`, status: 400, code: 'invalid-request' },

@@ -53,11 +53,33 @@ function yamlDocuments(text: string): Document[] {
 }
 
 function documentValue(doc: Document): unknown {
+  let value: unknown;
   try {
-    return doc.toJS(TO_JS);
+    value = doc.toJS(TO_JS);
   } catch (e) {
     return invalid(`malformed YAML: ${firstLine((e as Error).message)}`);
   }
+  const problem = nestingProblem(value);
+  if (problem) invalid(`malformed YAML: ${problem}`);
+  return value;
+}
+
+/** Deeper than any policy the CRD schema allows: bounds the recursion of every later walk. */
+const MAX_NESTING = 100;
+
+/**
+ * Why a parsed value cannot be walked: a cycle (an alias inside its own anchor, `a: &a [*a]`,
+ * which go-yaml refuses) or nesting deeper than MAX_NESTING objects and arrays.
+ */
+function nestingProblem(value: unknown, ancestors = new Set<object>()): string | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  if (ancestors.has(value)) return 'an alias refers to a node that contains it';
+  if (ancestors.size >= MAX_NESTING) return `nesting deeper than ${MAX_NESTING} levels`;
+  ancestors.add(value);
+  let problem: string | undefined;
+  for (const child of Object.values(value)) if ((problem = nestingProblem(child, ancestors))) break;
+  ancestors.delete(value);
+  return problem;
 }
 
 /**
@@ -67,11 +89,15 @@ function documentValue(doc: Document): unknown {
 export function parsePolicyBody(text: string, contentType: string | undefined): unknown {
   checkSize(text);
   if (!isYamlContentType(contentType)) {
+    let value: unknown;
     try {
-      return JSON.parse(text);
+      value = JSON.parse(text);
     } catch (e) {
       return invalid(`malformed JSON: ${(e as Error).message} (send content-type: application/yaml for YAML)`);
     }
+    const problem = nestingProblem(value);
+    if (problem) invalid(`malformed JSON: ${problem}`);
+    return value;
   }
   const values = yamlDocuments(text).map(documentValue).filter((v) => v !== null && v !== undefined);
   if (values.length !== 1) invalid(`expected one YAML document, found ${values.length}`);

@@ -44,6 +44,11 @@ describe('parsePolicyBody', () => {
     });
   });
 
+  it('takes 100 levels of nesting, and a shared (not cyclic) alias', () => {
+    expect(parsePolicyBody(`${'['.repeat(100)}${']'.repeat(100)}`, 'application/json')).toBeInstanceOf(Array);
+    expect(parsePolicyBody('a: &a {k: v}\nb: [*a, *a]\n', 'application/yaml')).toEqual({ a: { k: 'v' }, b: [{ k: 'v' }, { k: 'v' }] });
+  });
+
   it('skips empty YAML documents around the one object', () => {
     expect(parsePolicyBody('---\nkind: X\n---\n', 'application/yaml')).toEqual({ kind: 'X' });
   });
@@ -54,6 +59,10 @@ describe('parsePolicyBody', () => {
     { name: 'two documents', text: 'a: 1\n---\nb: 2\n', type: 'application/yaml', message: /^expected one YAML document, found 2$/ },
     { name: 'no document', text: '', type: 'application/yaml', message: /^expected one YAML document, found 0$/ },
     { name: 'alias bomb', text: `a: &a [x, x, x, x, x, x, x, x, x, x]\n${Array.from({ length: 12 }, (_, i) => `b${i}: &b${i} [${'*' + (i === 0 ? 'a' : `b${i - 1}`)}, ${'*' + (i === 0 ? 'a' : `b${i - 1}`)}]`).join('\n')}\nc: [${Array.from({ length: 120 }, () => '*b11').join(', ')}]\n`, type: 'application/yaml', message: /^malformed YAML: Excessive alias count/ },
+    { name: 'alias inside its own anchor', text: 'a: &a [*a]\n', type: 'application/yaml', message: /^malformed YAML: an alias refers to a node that contains it$/ },
+    { name: 'map alias inside its own anchor', text: 'a: &a {b: [1, *a]}\n', type: 'application/yaml', message: /^malformed YAML: an alias refers to a node that contains it$/ },
+    { name: 'YAML nested 101 levels', text: `${'['.repeat(101)}${']'.repeat(101)}`, type: 'application/yaml', message: /^malformed YAML: nesting deeper than 100 levels$/ },
+    { name: 'JSON nested 101 levels', text: `${'{"a":'.repeat(101)}1${'}'.repeat(101)}`, type: 'application/json', message: /^malformed JSON: nesting deeper than 100 levels$/ },
     { name: 'JSON trailing comma', text: '{"a": 1,}', type: 'application/json', message: /^malformed JSON: .* \(send content-type: application\/yaml for YAML\)$/ },
     { name: 'YAML sent as JSON', text: 'kind: CiliumNetworkPolicy', type: undefined, message: /^malformed JSON: / },
   ])('$name → invalid-policy', ({ text, type, message }) => {
