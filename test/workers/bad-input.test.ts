@@ -28,7 +28,8 @@ for (const [path, body] of [[`${c.base}/policies/default/p`, cnpBody(webSpec)], 
 }
 const cnp = `${c.base}/policies/default/p`;
 const ccnp = `${c.base}/clusterwide-policies/g`;
-const webIdentity: number = seeded.body.identity.id;
+/** The endpoint's identity since its namespace got labels. */
+const webIdentity: number = (await c.getEndpoint('node-1', '1')).body.identity.id;
 const trace = (from: unknown, to: unknown = { identity: webIdentity }, rest: Record<string, unknown> = { protocol: 'TCP', port: 80 }) => withBody({ from, to, ...rest });
 /** A cursor as the API encodes one (base64url JSON), for positions it never issued. */
 const cursorOf = (position: unknown) => btoa(JSON.stringify(position)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
@@ -200,6 +201,16 @@ const rows: Row[] = [
 ];
 
 describe('bad input', () => {
+  it('compares the policy state: policies, the policy revision, CIDR identities, identity policy revisions and the engine', async () => {
+    const state = await dumpState(c.cluster);
+    expect(state.policies).toHaveLength(2);
+    expect(state.meta).toContainEqual({ key: 'policy-revision', value: '3' });
+    expect(state.cidr_identities).toEqual([{ prefix: '10.1.0.0/16', id: (1 << 24) + 1 }]);
+    expect(state.identities).toContainEqual(expect.objectContaining({ id: webIdentity, refcount: 1, policy_revision: 3 }));
+    const [engine] = state['policy engine (in memory)'] as { policies: [number, { ingressEnforced: boolean } | undefined][] }[];
+    expect(engine!.policies).toContainEqual([webIdentity, expect.objectContaining({ ingressEnforced: true })]);
+  });
+
   it.each(rows)('$name → $status $code, state unchanged', async ({ method, path, opts, status, code }) => {
     const before = await dumpState(c.cluster);
     const res = await call(method, path, opts);

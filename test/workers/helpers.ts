@@ -2,6 +2,7 @@
 // fresh clusters (storage is shared between the tests of one file) and state dumps.
 import { env, runInDurableObject, SELF } from 'cloudflare:test';
 import type { ClusterDO } from '../../durable-objects/cluster-do.js';
+import type { ClusterState } from '../../durable-objects/cluster-state.js';
 
 export const ADMIN_TOKEN = 'test-admin-token';
 const BASE = 'http://idplane.test';
@@ -90,9 +91,31 @@ export async function dumpStorage(stub: DurableObjectStub): Promise<Record<strin
   });
 }
 
-/** Every row of every table of a cluster: compare before/after to prove nothing changed. */
-export function dumpState(cluster: string): Promise<Record<string, unknown[]>> {
-  return dumpStorage(clusterStub(cluster));
+/**
+ * What the cluster's policy engine (state derived in memory from the tables) answers: every
+ * selector's selection, the stale identities, the prefixes policies name, and each identity's
+ * computed policy.
+ */
+export function dumpPolicyEngine(cluster: string) {
+  return runInDurableObject(clusterStub(cluster), (instance) => {
+    const { state } = instance as unknown as { state: ClusterState };
+    const ids = [...state.identities.allLabels().map((i) => i.id), ...state.policies.cidrIdentities().map((i) => i.id)];
+    return {
+      selections: state.engine.selections(),
+      stale: state.engine.stale(),
+      prefixes: state.engine.namedPrefixes(),
+      policies: ids.map((id) => [id, state.engine.policyOf(id)]),
+    };
+  });
+}
+
+/**
+ * Every row of every table of a cluster (policies, the policy revision in meta, CIDR identities
+ * and each identity's policy revision included), and what its policy engine answers: compare
+ * before/after to prove nothing changed.
+ */
+export async function dumpState(cluster: string): Promise<Record<string, unknown[]>> {
+  return { ...(await dumpStorage(clusterStub(cluster))), 'policy engine (in memory)': [await dumpPolicyEngine(cluster)] };
 }
 
 export interface ManualClock {

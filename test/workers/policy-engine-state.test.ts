@@ -8,7 +8,7 @@ import * as endpoints from '../../durable-objects/ops/endpoints.js';
 import * as policies from '../../durable-objects/ops/policies.js';
 import * as policyViews from '../../durable-objects/ops/policy-views.js';
 import type { ClusterState } from '../../durable-objects/cluster-state.js';
-import { call, clusterStub, clusterWithNodes, dumpState } from './helpers.js';
+import { call, clusterStub, clusterWithNodes, dumpPolicyEngine, dumpState } from './helpers.js';
 
 const allowWeb = {
   apiVersion: 'cilium.io/v2', kind: 'CiliumNetworkPolicy', metadata: { name: 'allow-web', namespace: 'shop' },
@@ -20,21 +20,12 @@ const allowWeb = {
 
 type Internals = { state: ClusterState; transact: <T>(op: (now: number) => T) => T };
 
-/** What the engine answers: every selector's selection and every identity's computed entries. */
-async function engineView(cluster: string) {
-  return runInDurableObject(clusterStub(cluster), (instance) => {
-    const { state } = instance as unknown as Internals;
-    const ids = [...state.identities.allLabels().map((i) => i.id), ...state.policies.cidrIdentities().map((i) => i.id)];
-    return { selections: state.engine.selections(), stale: state.engine.stale(), policies: ids.map((id) => [id, state.engine.policyOf(id)]) };
-  });
-}
-
 describe('rollback', () => {
   it('leaves the engine and every answer unchanged after a rolled-back put and create', async () => {
     const c = await clusterWithNodes(['node-1']);
     const web = await c.createEndpoint('node-1', '0', { labels: ['k8s:app=web'], 'k8s-namespace': 'shop' });
     await call('PUT', `${c.base}/policies/shop/allow-web`, { body: allowWeb });
-    const before = { state: await dumpState(c.cluster), engine: await engineView(c.cluster), answer: await call('GET', `${c.base}/identities/${web.body.identity.id}/policy`) };
+    const before = { state: await dumpState(c.cluster), engine: await dumpPolicyEngine(c.cluster), answer: await call('GET', `${c.base}/identities/${web.body.identity.id}/policy`) };
 
     const failures = await runInDurableObject(clusterStub(c.cluster), (instance) => {
       const i = instance as unknown as Internals;
@@ -60,7 +51,7 @@ describe('rollback', () => {
       ];
     });
     expect(failures).toEqual(['fails after its writes', 'fails after its writes']);
-    expect(await engineView(c.cluster)).toEqual(before.engine);
+    expect(await dumpPolicyEngine(c.cluster)).toEqual(before.engine);
     expect(await dumpState(c.cluster)).toEqual(before.state);
     expect(await call('GET', `${c.base}/identities/${web.body.identity.id}/policy`)).toEqual(before.answer);
   });
