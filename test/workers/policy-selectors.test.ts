@@ -106,6 +106,16 @@ describe('policy selectors', () => {
     });
   });
 
+  it('is documented in the OpenAPI document with its limit and the order of the selectors', async () => {
+    const doc = await call('GET', '/openapi.json');
+    for (const path of ['/v1/clusters/{cluster}/policies/{namespace}/{name}/selectors', '/v1/clusters/{cluster}/clusterwide-policies/{name}/selectors']) {
+      const get = doc.body.paths[path].get;
+      expect(get.parameters).toContainEqual(expect.objectContaining({ name: 'limit', in: 'query', schema: expect.objectContaining({ minimum: 1, maximum: 1000 }) }));
+      expect(get.description).toContain('sorted by selector key');
+      expect(get.responses['200'].content['application/json'].schema).toEqual({ $ref: '#/components/schemas/PolicySelectors' });
+    }
+  });
+
   it.each([
     { name: 'an unknown CNP', path: '/policies/shop/nope/selectors' },
     { name: 'a CNP of another namespace', path: '/policies/other/allow-web/selectors' },
