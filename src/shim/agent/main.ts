@@ -35,6 +35,7 @@ export function buildAgentProgram(): Command {
     .addOption(new Option('--long-poll', 'follow the feed by long-poll instead of the WebSocket'))
     .addOption(new Option('--socket <path>', 'unix socket of the local endpoint API (for idplane-cni), mode 0600').env('IDPLANE_AGENT_SOCKET').default(DEFAULT_AGENT_SOCKET))
     .addOption(new Option('--kubeconfig <path>', "read each new pod's labels from the Kubernetes API with this kubeconfig (containerd does not pass them to CNI)").env('IDPLANE_KUBECONFIG'))
+    .addOption(new Option('--stale-endpoint-grace-seconds <n>', "remove an endpoint whose host interface has been gone this long (its CNI DEL never ran); 0: never").env('IDPLANE_STALE_ENDPOINT_GRACE_SECONDS').default('300'))
     .addOption(new Option('--sync-timeout-seconds <n>', "how long a local create waits for this node's maps before failing").env('IDPLANE_SYNC_TIMEOUT_SECONDS').default('30'))
     .addOption(logLevelOption())
     .action(async (o: RunOptions) => (await import('./run.js')).run(o));

@@ -22,6 +22,11 @@ export class AgentMetrics {
     registers: [this.registry],
   });
   readonly errors = new Counter({ name: 'idplane_agent_errors_total', help: 'Errors by kind', labelNames: ['kind'], registers: [this.registry] });
+  readonly staleEndpointsRemoved = new Counter({
+    name: 'idplane_agent_stale_endpoints_removed_total',
+    help: 'Endpoints removed because their host interface was gone (their CNI DEL never ran)',
+    registers: [this.registry],
+  });
   readonly resyncs = new Counter({ name: 'idplane_agent_resyncs_total', help: 'Snapshot reconciliations', registers: [this.registry] });
 
   constructor(defaultMetrics = false) {

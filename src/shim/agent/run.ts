@@ -1,7 +1,7 @@
 // The node agent's process: `run` (open the maps, serve metrics, run the agent until SIGTERM) and
 // `cleanup`. Loaded by main.ts only when a command runs, so `--help` and `--version` stay fast.
 import { readFileSync } from 'node:fs';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import type { MapBackend } from '../../datapath/backends/backend.js';
 import { MemoryBackend } from '../../datapath/backends/memory.js';
 import { PinRecord } from '../../datapath/backends/pin-record.js';
@@ -9,6 +9,8 @@ import { defaultPinDirectory } from '../../datapath/maps.js';
 import { Agent } from './agent.js';
 import { LocalApi } from './local-api.js';
 import { kubernetesPodLabels } from './pod-labels.js';
+import { StaleEndpointCollector } from './stale-endpoints.js';
+import { hostInterfaceExists } from '../../datapath/host-interfaces.js';
 import { AgentMetrics, formatHostPort, parseHostPort } from './metrics.js';
 import { StateFile } from './state-file.js';
 
@@ -30,6 +32,7 @@ export interface RunOptions {
   socket: string;
   syncTimeoutSeconds: string;
   kubeconfig?: string;
+  staleEndpointGraceSeconds: string;
 }
 
 async function openBackend(o: RunOptions): Promise<MapBackend> {
@@ -48,6 +51,7 @@ export async function run(o: RunOptions): Promise<void> {
   const logger = pino({ name: 'idplane-agent', level: o.logLevel, base: { node: o.node } });
   const leaseSeconds = parseSeconds('--lease-seconds', o.leaseSeconds, 0, 86400);
   const syncTimeoutMs = parseSeconds('--sync-timeout-seconds', o.syncTimeoutSeconds, 1, 3600) * 1000;
+  const staleGraceMs = parseSeconds('--stale-endpoint-grace-seconds', o.staleEndpointGraceSeconds, 0, 86400) * 1000;
   const listen = parseHostPort(o.metricsAddress);
   const token = readFileSync(o.tokenFile, 'utf8').trim();
   const backend = await openBackend(o);
@@ -60,12 +64,14 @@ export async function run(o: RunOptions): Promise<void> {
   });
   const podLabels = o.kubeconfig === undefined ? undefined : await kubernetesPodLabels(o.kubeconfig);
   const localApi = new LocalApi({ node: o.node, api: () => agent.api, revision: agent.revision, syncTimeoutMs, podLabels, logger });
+  let staleSweeps: NodeJS.Timeout | undefined;
   let stopping = false;
   // Stop heartbeating and leave: the node and its endpoints stay registered (see agent.ts).
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'stopping; the node stays registered until its lease lapses or an admin deletes it');
+    clearInterval(staleSweeps);
     await localApi.close();
     await agent.stop();
     backend.close();
@@ -86,7 +92,28 @@ export async function run(o: RunOptions): Promise<void> {
   // Served once the maps are in sync: until then the CNI plugin is told to try again later.
   await localApi.listen(o.socket);
   logger.info({ socket: o.socket }, 'serving the local endpoint API');
+  if (staleGraceMs > 0) staleSweeps = sweepStaleEndpoints(agent, o.node, staleGraceMs, metrics, logger);
   logger.info('agent running');
+}
+
+/** Looks for endpoints whose host interface is gone every quarter grace period (at most a minute). */
+function sweepStaleEndpoints(agent: Agent, node: string, graceMs: number, metrics: AgentMetrics, logger: Logger): NodeJS.Timeout {
+  const collector = new StaleEndpointCollector({
+    node, api: () => agent.api, interfaceExists: hostInterfaceExists, graceMs, now: Date.now, logger,
+    onRemoved: () => metrics.staleEndpointsRemoved.inc(),
+  });
+  let running = false;
+  return setInterval(() => {
+    if (running) return;
+    running = true;
+    collector
+      .sweep()
+      .catch((e: unknown) => {
+        metrics.errors.inc({ kind: 'stale-endpoints' });
+        logger.warn({ err: e }, 'looking for stale endpoints failed; trying again at the next sweep');
+      })
+      .finally(() => (running = false));
+  }, Math.min(60_000, Math.max(1000, graceMs / 4)));
 }
 
 export async function cleanup(o: { stateDir: string; logLevel: string }): Promise<void> {
