@@ -5,6 +5,13 @@ import type { PolicyMapEntry, PolicyObject, PolicySelectors, TraceAnswer, TraceS
 import { byteOrder } from './get.js';
 import { formatTable, humanDuration } from './table.js';
 
+/**
+ * `get cnp|ccnp -o json|yaml` of a list: kubectl's List object, which `apply -f` reads back
+ * (a bare `{items}` is no object kubectl or `idplane apply` accepts).
+ */
+export function policyList(items: readonly PolicyObject[]) {
+  return { apiVersion: 'v1', items, kind: 'List', metadata: { resourceVersion: '' } };
+}
 
 /** kubectl's order: the API server lists by storage key, <namespace>/<name>, in byte order. */
 export function sortPolicies(items: readonly PolicyObject[]): PolicyObject[] {

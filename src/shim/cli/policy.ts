@@ -6,7 +6,7 @@ import { ApiError, type ApiClient, type PolicyRef } from '../api-client.js';
 import type { TracePeer } from '../policy-api-types.js';
 import { applyTargets, planApply, resourceName } from './apply.js';
 import { renderStructured } from './get.js';
-import { remoteIdentities, renderBpfPolicy, renderClusterwidePolicies, renderNetworkPolicies, renderPolicySelectors, renderTrace, sortPolicies } from './policy-render.js';
+import { policyList, remoteIdentities, renderBpfPolicy, renderClusterwidePolicies, renderNetworkPolicies, renderPolicySelectors, renderTrace, sortPolicies } from './policy-render.js';
 
 export interface PolicyCommandContext {
   write: (s: string) => void;
@@ -130,7 +130,7 @@ export function registerPolicyCommands(program: Command, get: Command, ctx: Poli
         name !== undefined
           ? [(await client.getPolicy({ kind: 'CiliumNetworkPolicy', namespace: opts.namespace, name })).policy]
           : sortPolicies(await client.listPolicies(allNamespaces ? 'all-namespaces' : { namespace: opts.namespace }));
-      if (opts.output) write(`${await renderStructured(name !== undefined ? items[0] : { items }, opts.output)}\n`);
+      if (opts.output) write(`${await renderStructured(name !== undefined ? items[0] : policyList(items), opts.output)}\n`);
       else if (items.length === 0) writeErr(allNamespaces ? 'No resources found\n' : `No resources found in ${opts.namespace} namespace.\n`);
       else write(`${renderNetworkPolicies(items, { allNamespaces, now: Date.now() })}\n`);
     });
@@ -146,7 +146,7 @@ export function registerPolicyCommands(program: Command, get: Command, ctx: Poli
         name !== undefined
           ? [(await client.getPolicy({ kind: 'CiliumClusterwideNetworkPolicy', name })).policy]
           : sortPolicies(await client.listPolicies('clusterwide'));
-      if (opts.output) write(`${await renderStructured(name !== undefined ? items[0] : { items }, opts.output)}\n`);
+      if (opts.output) write(`${await renderStructured(name !== undefined ? items[0] : policyList(items), opts.output)}\n`);
       else if (items.length === 0) writeErr('No resources found\n');
       else write(`${renderClusterwidePolicies(items)}\n`);
     });

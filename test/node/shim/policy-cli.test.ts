@@ -133,9 +133,14 @@ describe('idplane get cnp|ccnp and delete', () => {
 
   it('prints -o json and -o yaml as the stored objects', async () => {
     const json = JSON.parse((await idplane(['get', 'cnp', '-n', 'prod', '-o', 'json'])).stdout);
-    expect(json).toEqual({ items: [api.policies.get('prod/x')] });
+    expect(json).toEqual({ apiVersion: 'v1', items: [api.policies.get('prod/x')], kind: 'List', metadata: { resourceVersion: '' } });
     const { parse } = await import('yaml');
     expect(parse((await idplane(['get', 'ccnp', 'deny-z', '-o', 'yaml'])).stdout)).toEqual(api.policies.get('deny-z'));
+  });
+
+  it('reads its own -o yaml list back with apply -f - as unchanged, as kubectl does', async () => {
+    const listed = (await idplane(['get', 'cnp', '-A', '-o', 'yaml'])).stdout;
+    expect((await idplane(['apply', '-f', '-'], listed)).stdout).toBe(['a', 'b', 'c', 'x'].map((n) => `ciliumnetworkpolicy.cilium.io/${n} unchanged\n`).join(''));
   });
 
   it('says when a namespace has no policies', async () => {
