@@ -4,9 +4,8 @@ import type { Cluster, ClusterList } from '../api/clusters.js';
 import type { Endpoint, EndpointList } from '../api/endpoints.js';
 import type { Identity, IdentityList, Ipcache, IpcacheEntry } from '../api/identities.js';
 import type { NodeList } from '../api/nodes.js';
-import type { IdentityPolicy, PolicyAnswer, PolicyList, PolicyMutation, PolicyObject, TraceAnswer, TraceRequest } from '../api/policies.js';
+import type { IdentityPolicy, PolicyAnswer, PolicyList, PolicyMutation, PolicyObject, PolicySelectors, TraceAnswer, TraceRequest } from '../api/policies.js';
 import { MAX_IPCACHE_PAGE, MAX_PAGE_LIMIT } from '../core/page-limits.js';
-import type { PolicySelectors } from './policy-api-types.js';
 
 const DEFAULT_TIMEOUT_MS = 60_000;
 

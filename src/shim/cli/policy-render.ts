@@ -1,8 +1,7 @@
 // Tables of the policy commands: `kubectl get cnp|ccnp`, `cilium bpf policy get` (POLICY.md §1:
 // cilium-dbg/cmd/bpf_policy_get.go) and a `cilium policy trace`-like verdict, from API answers.
 import { PROTO_SCTP, PROTO_TCP, PROTO_UDP } from '../../core/policy/map-key.js';
-import type { PolicyMapEntry, PolicyObject, TraceAnswer } from '../../api/policies.js';
-import type { PolicySelectors } from '../policy-api-types.js';
+import type { PolicyMapEntry, PolicyObject, PolicySelectors, TraceAnswer } from '../../api/policies.js';
 import { byteOrder } from './get.js';
 import { formatTable, humanDuration } from './table.js';
 

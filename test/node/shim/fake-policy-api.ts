@@ -3,8 +3,7 @@
 // a trace answer and the proposed selectors view. Pages hold at most two items, so clients must follow `next-cursor`.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { IdentityPolicy, PolicyObject, TraceAnswer } from '../../../src/api/policies.js';
-import type { PolicySelectors } from '../../../src/shim/policy-api-types.js';
+import type { IdentityPolicy, PolicyObject, PolicySelectors, TraceAnswer } from '../../../src/api/policies.js';
 
 export const TOKEN = 'admin-token';
 const PAGE = 2;
