@@ -277,8 +277,8 @@ describe('idplane policy trace', () => {
   });
 });
 
-// Needs the route GET …/policies/{ns}/{name}/selectors (branch policy-selectors): the CLI's table
-// against the API's answer, and the subject and peer selecting the web and client identities.
+// The selectors view (GET …/policies/{ns}/{name}/selectors): the CLI's table against the API's
+// answer, and the subject and peer selecting the web and client identities.
 describe('idplane policy selectors', () => {
   it('lists each selector of a CNP with the identities it selects, as the API answers', async () => {
     const answer = await api('GET', '/policies/default/allow-client/selectors?limit=100');
