@@ -4,8 +4,8 @@ import type { Cluster, ClusterList } from '../api/clusters.js';
 import type { Endpoint, EndpointList } from '../api/endpoints.js';
 import type { Identity, IdentityList, Ipcache, IpcacheEntry } from '../api/identities.js';
 import type { NodeList } from '../api/nodes.js';
+import type { IdentityPolicy, PolicyAnswer, PolicyList, PolicyMutation, PolicyObject, PolicySelectors, TraceAnswer, TraceRequest } from '../api/policies.js';
 import { MAX_IPCACHE_PAGE, MAX_PAGE_LIMIT } from '../core/page-limits.js';
-import type { ComputedPolicy, PolicyAnswer, PolicyKindName, PolicyList, PolicyObject, PolicySelectors, TraceAnswer, TraceRequest } from './policy-api-types.js';
 
 const DEFAULT_TIMEOUT_MS = 60_000;
 
@@ -38,7 +38,7 @@ function parseJson<T>(text: string): T | undefined {
 
 /** One stored policy: a CNP by namespace and name, a CCNP by name. */
 export interface PolicyRef {
-  kind: PolicyKindName;
+  kind: PolicyObject['kind'];
   namespace?: string;
   name: string;
 }
@@ -194,12 +194,12 @@ export class ApiClient {
     }
   }
 
-  async putPolicy(ref: PolicyRef, document: unknown): Promise<PolicyAnswer> {
-    return this.request<PolicyAnswer>('PUT', policyPath(ref), document);
+  async putPolicy(ref: PolicyRef, document: unknown): Promise<PolicyMutation> {
+    return this.request<PolicyMutation>('PUT', policyPath(ref), document);
   }
 
-  async deletePolicy(ref: PolicyRef): Promise<PolicyAnswer> {
-    return this.request<PolicyAnswer>('DELETE', policyPath(ref));
+  async deletePolicy(ref: PolicyRef): Promise<PolicyMutation> {
+    return this.request<PolicyMutation>('DELETE', policyPath(ref));
   }
 
   /** Every policy in the scope, following `next-cursor` across pages. */
@@ -219,8 +219,8 @@ export class ApiClient {
   }
 
   /** The entries an endpoint's `cilium_policy_v2_<id>` map must hold. */
-  async endpointPolicy(node: string, ref: string): Promise<ComputedPolicy> {
-    return this.request<ComputedPolicy>('GET', `/nodes/${encodeURIComponent(node)}/endpoints/${encodeURIComponent(ref)}/policy`);
+  async endpointPolicy(node: string, ref: string): Promise<IdentityPolicy> {
+    return this.request<IdentityPolicy>('GET', `/nodes/${encodeURIComponent(node)}/endpoints/${encodeURIComponent(ref)}/policy`);
   }
 
   /** Which identities each of a policy's selectors selects (at most `limit` identities each). */

@@ -2,7 +2,7 @@
 // kubectl reports it: `ciliumnetworkpolicy.cilium.io/NAME created|configured|unchanged`.
 import type { PolicyFileDocument } from '../../core/policy/parse.js';
 import { ApiError, type ApiClient, type PolicyRef } from '../api-client.js';
-import type { PolicyObject } from '../policy-api-types.js';
+import type { PolicyObject } from '../../api/policies.js';
 
 export type ApplyOutcome = 'created' | 'configured' | 'unchanged';
 

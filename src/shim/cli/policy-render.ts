@@ -1,10 +1,17 @@
 // Tables of the policy commands: `kubectl get cnp|ccnp`, `cilium bpf policy get` (POLICY.md §1:
 // cilium-dbg/cmd/bpf_policy_get.go) and a `cilium policy trace`-like verdict, from API answers.
 import { PROTO_SCTP, PROTO_TCP, PROTO_UDP } from '../../core/policy/map-key.js';
-import type { PolicyMapEntry, PolicyObject, PolicySelectors, TraceAnswer, TraceSideAnswer } from '../policy-api-types.js';
+import type { PolicyMapEntry, PolicyObject, PolicySelectors, TraceAnswer } from '../../api/policies.js';
 import { byteOrder } from './get.js';
 import { formatTable, humanDuration } from './table.js';
 
+/**
+ * `get cnp|ccnp -o json|yaml` of a list: kubectl's List object, which `apply -f` reads back
+ * (a bare `{items}` is no object kubectl or `idplane apply` accepts).
+ */
+export function policyList(items: readonly PolicyObject[]) {
+  return { apiVersion: 'v1', items, kind: 'List', metadata: { resourceVersion: '' } };
+}
 
 /** kubectl's order: the API server lists by storage key, <namespace>/<name>, in byte order. */
 export function sortPolicies(items: readonly PolicyObject[]): PolicyObject[] {
@@ -114,7 +121,7 @@ export function renderPolicySelectors(answer: PolicySelectors, opts: { labels: R
   return formatTable(['SELECTOR', 'IDENTITY', ...(opts.numeric ? [] : ['LABELS'])], opts.numeric ? rows.map((r) => r.slice(0, 2)) : rows, { minWidth: 5, empty: '' });
 }
 
-function describeSide(side: TraceSideAnswer): string {
+function describeSide(side: TraceAnswer['egress']): string {
   if (!side.entry) return side.verdict === 'allow' ? 'not enforced (no policy of its own)' : 'no entry matches (default deny)';
   const e = side.entry;
   const peer = e.identity === 0 ? 'ANY' : `identity ${e.identity}`;
@@ -124,7 +131,7 @@ function describeSide(side: TraceSideAnswer): string {
 
 /** `cilium policy trace`: each side's verdict with the entry and policies that decided it, then the verdict. */
 export function renderTrace(answer: TraceAnswer, query: { from: string; to: string; port: string }): string {
-  const party = (text: string, id: number | undefined) => (id === undefined || text === `identity ${id}` ? text : `${text} (identity ${id})`);
+  const party = (text: string, id: number) => (text === `identity ${id}` ? text : `${text} (identity ${id})`);
   return [
     `Tracing From: ${party(query.from, answer.from)} => To: ${party(query.to, answer.to)} Ports: [${query.port}]`,
     '',

@@ -3,10 +3,10 @@
 import { readFile } from 'node:fs/promises';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { ApiError, type ApiClient, type PolicyRef } from '../api-client.js';
-import type { TracePeer } from '../policy-api-types.js';
+import type { TraceParty, TraceRequest } from '../../api/policies.js';
 import { applyTargets, planApply, resourceName } from './apply.js';
 import { renderStructured } from './get.js';
-import { remoteIdentities, renderBpfPolicy, renderClusterwidePolicies, renderNetworkPolicies, renderPolicySelectors, renderTrace, sortPolicies } from './policy-render.js';
+import { policyList, remoteIdentities, renderBpfPolicy, renderClusterwidePolicies, renderNetworkPolicies, renderPolicySelectors, renderTrace, sortPolicies } from './policy-render.js';
 
 export interface PolicyCommandContext {
   write: (s: string) => void;
@@ -19,8 +19,10 @@ export interface PolicyCommandContext {
 type Structured = 'json' | 'yaml';
 const structuredOption = () => new Option('-o, --output <format>', 'output format').choices(['json', 'yaml']);
 
+const PROTOCOL_NAMES = ['TCP', 'UDP', 'SCTP'] as const;
+
 /** `--dport 80/TCP` (the protocol defaults to TCP; a name or an IANA number). */
-export function parseDport(text: string): { port: number; protocol: string | number } {
+export function parseDport(text: string): Pick<TraceRequest, 'port' | 'protocol'> {
   const m = /^(\d{1,5})(?:\/([A-Za-z]+|\d{1,3}))?$/.exec(text);
   const port = m ? Number(m[1]) : NaN;
   if (!m || port > 65535) throw new InvalidArgumentError('expected PORT or PORT/PROTOCOL, e.g. 80/TCP');
@@ -29,8 +31,8 @@ export function parseDport(text: string): { port: number; protocol: string | num
     if (Number(proto) > 255) throw new InvalidArgumentError('a protocol number is 0-255');
     return { port, protocol: Number(proto) };
   }
-  const name = proto.toUpperCase();
-  if (!['TCP', 'UDP', 'SCTP'].includes(name)) throw new InvalidArgumentError('protocol is TCP, UDP, SCTP or an IANA number');
+  const name = PROTOCOL_NAMES.find((p) => p === proto.toUpperCase());
+  if (name === undefined) throw new InvalidArgumentError('protocol is TCP, UDP, SCTP or an IANA number');
   return { port, protocol: name };
 }
 
@@ -41,7 +43,7 @@ export interface PeerFlags {
 }
 
 /** One side of a trace from exactly one of --X-identity, --X-labels (comma-separated), --X-endpoint NODE/REF. */
-export function tracePeer(flags: PeerFlags, side: 'src' | 'dst'): { peer: TracePeer; text: string } {
+export function tracePeer(flags: PeerFlags, side: 'src' | 'dst'): { peer: TraceParty; text: string } {
   const given = Object.entries(flags).filter(([, v]) => v !== undefined);
   if (given.length !== 1) throw new Error(`give exactly one of --${side}-identity, --${side}-labels, --${side}-endpoint`);
   if (flags.identity !== undefined) {
@@ -130,7 +132,7 @@ export function registerPolicyCommands(program: Command, get: Command, ctx: Poli
         name !== undefined
           ? [(await client.getPolicy({ kind: 'CiliumNetworkPolicy', namespace: opts.namespace, name })).policy]
           : sortPolicies(await client.listPolicies(allNamespaces ? 'all-namespaces' : { namespace: opts.namespace }));
-      if (opts.output) write(`${await renderStructured(name !== undefined ? items[0] : { items }, opts.output)}\n`);
+      if (opts.output) write(`${await renderStructured(name !== undefined ? items[0] : policyList(items), opts.output)}\n`);
       else if (items.length === 0) writeErr(allNamespaces ? 'No resources found\n' : `No resources found in ${opts.namespace} namespace.\n`);
       else write(`${renderNetworkPolicies(items, { allNamespaces, now: Date.now() })}\n`);
     });
@@ -146,7 +148,7 @@ export function registerPolicyCommands(program: Command, get: Command, ctx: Poli
         name !== undefined
           ? [(await client.getPolicy({ kind: 'CiliumClusterwideNetworkPolicy', name })).policy]
           : sortPolicies(await client.listPolicies('clusterwide'));
-      if (opts.output) write(`${await renderStructured(name !== undefined ? items[0] : { items }, opts.output)}\n`);
+      if (opts.output) write(`${await renderStructured(name !== undefined ? items[0] : policyList(items), opts.output)}\n`);
       else if (items.length === 0) writeErr('No resources found\n');
       else write(`${renderClusterwidePolicies(items)}\n`);
     });

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { splitPolicyDocuments } from '../../../src/core/policy/parse.js';
 import { applyOutcome, planApply, resourceName } from '../../../src/shim/cli/apply.js';
-import type { PolicyObject } from '../../../src/shim/policy-api-types.js';
+import type { PolicyObject } from '../../../src/api/policies.js';
 
 const FILE = `
 apiVersion: cilium.io/v2

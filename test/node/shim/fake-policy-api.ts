@@ -3,7 +3,7 @@
 // a trace answer and the proposed selectors view. Pages hold at most two items, so clients must follow `next-cursor`.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { ComputedPolicy, PolicyObject, PolicySelectors, TraceAnswer } from '../../../src/shim/policy-api-types.js';
+import type { IdentityPolicy, PolicyObject, PolicySelectors, TraceAnswer } from '../../../src/api/policies.js';
 
 export const TOKEN = 'admin-token';
 const PAGE = 2;
@@ -21,7 +21,7 @@ export interface FakeApi {
 
 export interface FakeData {
   identities: Map<number, string[]>;
-  endpointPolicies: Map<string, ComputedPolicy>;
+  endpointPolicies: Map<string, IdentityPolicy>;
   trace: TraceAnswer;
   /** The proposed selectors view, by policy key, before `limit` is applied. */
   selectors: Map<string, PolicySelectors>;

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ApiError } from '../../../src/shim/api-client.js';
 import { buildProgram } from '../../../src/shim/cli/main.js';
-import type { PolicyMapEntry } from '../../../src/shim/policy-api-types.js';
+import type { PolicyMapEntry } from '../../../src/api/policies.js';
 import { startFakeApi, TOKEN, type FakeApi } from './fake-policy-api.js';
 
 let api: FakeApi;
@@ -31,8 +31,10 @@ beforeAll(async () => {
     ]),
     trace: {
       verdict: 'allow',
+      from: 300,
+      to: 512,
       egress: { verdict: 'allow', entry: null, policies: [] },
-      ingress: { verdict: 'allow', entry: { identity: 300, direction: 'ingress', protocol: 6, port: 80, 'prefix-length': 24, verdict: 'allow', policies: ['default/web'] }, policies: ['default/web'] },
+      ingress: { verdict: 'allow', entry: entry({ identity: 300, direction: 'ingress', protocol: 6, port: 80, 'prefix-length': 24, policies: ['default/web'] }), policies: ['default/web'] },
     },
     selectors: new Map([
       ['default/web', { 'policy-revision': 2, selectors: [{ selector: JSON.stringify({ matchLabels: { 'any.app': 'web' }, matchExpressions: [] }), identities: [1, 300, 999], count: 3 }] }],
@@ -133,9 +135,14 @@ describe('idplane get cnp|ccnp and delete', () => {
 
   it('prints -o json and -o yaml as the stored objects', async () => {
     const json = JSON.parse((await idplane(['get', 'cnp', '-n', 'prod', '-o', 'json'])).stdout);
-    expect(json).toEqual({ items: [api.policies.get('prod/x')] });
+    expect(json).toEqual({ apiVersion: 'v1', items: [api.policies.get('prod/x')], kind: 'List', metadata: { resourceVersion: '' } });
     const { parse } = await import('yaml');
     expect(parse((await idplane(['get', 'ccnp', 'deny-z', '-o', 'yaml'])).stdout)).toEqual(api.policies.get('deny-z'));
+  });
+
+  it('reads its own -o yaml list back with apply -f - as unchanged, as kubectl does', async () => {
+    const listed = (await idplane(['get', 'cnp', '-A', '-o', 'yaml'])).stdout;
+    expect((await idplane(['apply', '-f', '-'], listed)).stdout).toBe(['a', 'b', 'c', 'x'].map((n) => `ciliumnetworkpolicy.cilium.io/${n} unchanged\n`).join(''));
   });
 
   it('says when a namespace has no policies', async () => {

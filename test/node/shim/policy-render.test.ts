@@ -2,7 +2,9 @@
 import { describe, expect, it } from 'vitest';
 import { parseDport, parsePolicyKind, tracePeer } from '../../../src/shim/cli/policy.js';
 import { portProtoString, renderBpfPolicy, renderClusterwidePolicies, renderNetworkPolicies, renderPolicySelectors, renderTrace, selectorText, sortBpfEntries } from '../../../src/shim/cli/policy-render.js';
-import type { PolicyMapEntry, PolicyObject, TraceAnswer, TraceSideAnswer } from '../../../src/shim/policy-api-types.js';
+import type { PolicyMapEntry, PolicyObject, TraceAnswer } from '../../../src/api/policies.js';
+
+type TraceSide = TraceAnswer['egress'];
 
 const NOW = Date.parse('2026-11-29T12:00:00Z');
 
@@ -110,13 +112,15 @@ describe('bpf policy get (cilium bpf policy get)', () => {
 describe('policy trace', () => {
   const answer: TraceAnswer = {
     verdict: 'deny',
-    egress: { verdict: 'allow', entry: { identity: 0, direction: 'egress', protocol: 0, port: 0, 'prefix-length': 0, verdict: 'allow', policies: [] }, policies: [] },
-    ingress: { verdict: 'deny', entry: { identity: 300, direction: 'ingress', protocol: 6, port: 80, 'prefix-length': 24, verdict: 'deny', policies: ['default/deny'] }, policies: ['default/deny'] },
+    from: 300,
+    to: 512,
+    egress: { verdict: 'allow', entry: entry({ identity: 0, direction: 'egress' }), policies: [] },
+    ingress: { verdict: 'deny', entry: entry({ identity: 300, direction: 'ingress', protocol: 6, port: 80, 'prefix-length': 24, verdict: 'deny', policies: ['default/deny'] }), policies: ['default/deny'] },
   };
 
   it('prints each side with its deciding entry and policies, then the verdict', () => {
     expect(renderTrace(answer, { from: 'identity 300', to: 'endpoint node-1/cilium-local:0', port: '80/TCP' }).split('\n')).toEqual([
-      'Tracing From: identity 300 => To: endpoint node-1/cilium-local:0 Ports: [80/TCP]',
+      'Tracing From: identity 300 => To: endpoint node-1/cilium-local:0 (identity 512) Ports: [80/TCP]',
       '',
       'Egress of the source:       Allow: Egress ANY ANY prefix 0, from policies: none',
       'Ingress of the destination: Deny: Ingress identity 300 80/TCP prefix 24, from policies: default/deny',
@@ -126,15 +130,15 @@ describe('policy trace', () => {
   });
 
   it('names the identities the API traced when the query gave labels or an endpoint', () => {
-    const lines = renderTrace({ ...answer, from: 300, to: 512 }, { from: 'identity 300', to: '[k8s:app=web]', port: '80/TCP' }).split('\n');
+    const lines = renderTrace(answer, { from: 'identity 300', to: '[k8s:app=web]', port: '80/TCP' }).split('\n');
     expect(lines[0]).toBe('Tracing From: identity 300 => To: [k8s:app=web] (identity 512) Ports: [80/TCP]');
   });
 
-  it.each<[TraceSideAnswer, string]>([
+  it.each<[TraceSide, string]>([
     [{ verdict: 'allow', entry: null, policies: [] }, 'Allow: not enforced (no policy of its own)'],
     [{ verdict: 'deny', entry: null, policies: [] }, 'Deny: no entry matches (default deny)'],
   ])('a side without an entry: %o', (side, want) => {
-    const text = renderTrace({ verdict: side.verdict, egress: side, ingress: { verdict: 'allow', entry: null, policies: [] } }, { from: 'a', to: 'b', port: '1/TCP' });
+    const text = renderTrace({ verdict: side.verdict, from: 1, to: 2, egress: side, ingress: { verdict: 'allow', entry: null, policies: [] } }, { from: 'a', to: 'b', port: '1/TCP' });
     expect(text.split('\n')[2]).toBe(`Egress of the source:       ${want}`);
     expect(text.split('\n').at(-1)).toBe(`Final verdict: ${side.verdict === 'allow' ? 'ALLOWED' : 'DENIED'}`);
   });
