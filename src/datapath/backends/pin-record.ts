@@ -32,6 +32,17 @@ export class PinRecord {
   add(pin: OwnedPin): void {
     const pins = this.list().filter((p) => p.path !== pin.path);
     pins.push(pin);
+    this.write(pins);
+  }
+
+  /** Forgets a pin after it was removed (a crash before leaves a record of nothing, which cleanup skips). */
+  remove(path: string): void {
+    const pins = this.list();
+    const kept = pins.filter((p) => p.path !== path);
+    if (kept.length !== pins.length) this.write(kept);
+  }
+
+  private write(pins: OwnedPin[]): void {
     const tmp = `${this.path}.tmp`;
     writeFileSync(tmp, JSON.stringify(pins, null, 2), { mode: 0o600 });
     renameSync(tmp, this.path);

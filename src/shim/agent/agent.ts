@@ -6,17 +6,21 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import WebSocket from 'ws';
+import type { Endpoint } from '../../api/endpoints.js';
+import type { IpcacheEntry } from '../../api/identities.js';
 import type { Node, NodeRegistration } from '../../api/nodes.js';
 import { parseNodeToken } from '../../core/auth.js';
 import { positionAfter, type FeedBatch, type FeedPage } from '../../core/feed.js';
 import type { MapBackend } from '../../datapath/backends/backend.js';
-import { IPCACHE_MAP, NODE_MAPS } from '../../datapath/maps.js';
+import { IPCACHE_MAP, NODE_MAPS, POLICY_MAPS } from '../../datapath/maps.js';
 import { ApiClient, ApiError } from '../api-client.js';
 import { applyMapOps, readMaps } from './apply.js';
 import { AppliedRevision } from './applied-revision.js';
 import { RevisionAssembler } from './chunks.js';
 import type { AgentMetrics } from './metrics.js';
-import { planEvents, reconcileWithSnapshot } from './plan.js';
+import { NodeView } from './node-view.js';
+import { planRevision } from './plan.js';
+import { reconcileWithSnapshot } from './reconcile.js';
 import type { StateFile } from './state-file.js';
 import { backoffDelayMs, heartbeatIntervalMs, type Backoff } from './timing.js';
 
@@ -85,6 +89,8 @@ export class Agent {
   private persistTimer: NodeJS.Timeout | undefined;
   /** Aborts an in-flight long-poll when the agent stops. */
   private readonly stopping = new AbortController();
+  /** The node's own state the maps are written from (policies it hosts, its endpoints, node addresses). */
+  private view = new NodeView();
 
   constructor(private readonly o: AgentOptions) {
     this.client = new ApiClient({ url: o.url, cluster: o.cluster, token: o.token });
@@ -119,7 +125,8 @@ export class Agent {
     const saved = this.o.stateFile.read();
     this.applied = saved.appliedRevision;
     this.nodeToken = saved.nodeToken;
-    const created = this.o.backend.openMaps(NODE_MAPS);
+    // The policy maps pinned now are checked with the others: one of another layout is refused.
+    const created = this.o.backend.openMaps([...NODE_MAPS, ...this.o.backend.pinnedMaps(POLICY_MAPS)]);
     const mapsLost = created.length > 0 || this.o.backend.isEmpty(IPCACHE_MAP);
     for (let attempt = 1; ; attempt++) {
       try {
@@ -127,7 +134,10 @@ export class Agent {
         // Heartbeat from now on, so a long first sync cannot let the lease lapse.
         this.scheduleHeartbeat();
         if (this.applied === 0 || mapsLost) await this.resync();
-        else await this.catchUpLongPoll();
+        else {
+          await this.reconcileOwn();
+          await this.catchUpLongPoll();
+        }
         break;
       } catch (e) {
         if (this.stopped) return;
@@ -255,19 +265,50 @@ export class Agent {
     for (const map of NODE_MAPS) this.o.metrics.mapEntries.set({ map: map.name }, this.o.backend.entries(map).length);
   }
 
+  /**
+   * The node's own state, each listing at a revision at or after the one the maps stand at (the
+   * feed that follows replays what they missed): every node's addresses, the node's endpoints,
+   * and the policies of the identities it hosts.
+   */
+  private async ownSnapshot(): Promise<{ view: NodeView; own: Endpoint[] }> {
+    const { nodes } = await this.client.listNodes();
+    const own = await this.client.listNodeEndpoints(this.o.node);
+    const { identities } = await this.client.nodePolicySnapshot(this.o.node);
+    return { view: NodeView.fromSnapshot({ nodes, own, policies: identities }), own };
+  }
+
+  /** Brings the maps to a snapshot (no ipcache: a restart, which keeps the pods' ipcache entries for the feed). */
+  private reconcile(ipcache: IpcacheEntry[] | undefined, own: Endpoint[], view: NodeView): number {
+    const backend = this.o.backend;
+    const current = readMaps(backend, NODE_MAPS);
+    const ops = applyMapOps(backend, reconcileWithSnapshot(this.o.node, current, backend.pinnedMaps(POLICY_MAPS), view, { ipcache, own }));
+    this.view = view;
+    return ops;
+  }
+
   /** Reconciles the maps with a snapshot: missing and changed entries written, stale ones removed. */
   async resync(): Promise<void> {
     const end = this.o.metrics.applySeconds.startTimer();
     const snapshot = await this.client.ipcacheSnapshot();
-    const own = await this.client.listNodeEndpoints(this.o.node);
-    const ops = applyMapOps(this.o.backend, reconcileWithSnapshot(this.o.node, readMaps(this.o.backend, NODE_MAPS), snapshot.entries, own));
+    const { view, own } = await this.ownSnapshot();
+    const ops = this.reconcile(snapshot.entries, own, view);
     this.applied = snapshot.revision;
     this.chunks.reset();
     await this.persist();
     end();
     this.o.metrics.resyncs.inc();
     this.countEntries();
-    this.o.logger.info({ revision: this.applied, ops, ipcache: snapshot.entries.length, endpoints: own.length }, 'reconciled with snapshot');
+    this.o.logger.info({ revision: this.applied, ops, ipcache: snapshot.entries.length, endpoints: own.length, policies: view.policies.size }, 'reconciled with snapshot');
+  }
+
+  /**
+   * At a restart: the node's own maps reconciled with its state now (policy maps of endpoints
+   * gone while the agent was down are removed), and the view rebuilt, before the feed resumes.
+   */
+  private async reconcileOwn(): Promise<void> {
+    const { view, own } = await this.ownSnapshot();
+    const ops = this.reconcile(undefined, own, view);
+    this.o.logger.info({ revision: this.applied, ops, endpoints: own.length, policies: view.policies.size }, "reconciled the node's own maps");
   }
 
   /**
@@ -281,7 +322,9 @@ export class Agent {
       if (chunk.revision <= this.applied) continue;
       const b = this.chunks.add(chunk);
       if (b === undefined) continue;
-      applyMapOps(this.o.backend, planEvents(this.o.node, b.events));
+      const { ops, draft } = planRevision(this.o.node, this.view, b.events);
+      applyMapOps(this.o.backend, ops);
+      draft.commit();
       this.applied = b.revision;
       events += b.events.length;
       const appliedAt = Date.now();
