@@ -6,8 +6,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import WebSocket from 'ws';
-import type { Endpoint } from '../../api/endpoints.js';
-import type { IpcacheEntry } from '../../api/identities.js';
 import type { Node, NodeRegistration } from '../../api/nodes.js';
 import { parseNodeToken } from '../../core/auth.js';
 import { positionAfter, type FeedBatch, type FeedPage } from '../../core/feed.js';
@@ -21,6 +19,7 @@ import type { AgentMetrics } from './metrics.js';
 import { NodeView } from './node-view.js';
 import { planRevision } from './plan.js';
 import { reconcileWithSnapshot } from './reconcile.js';
+import { loadSnapshot, type Snapshot } from './snapshot.js';
 import type { StateFile } from './state-file.js';
 import { backoffDelayMs, heartbeatIntervalMs, type Backoff } from './timing.js';
 
@@ -265,40 +264,27 @@ export class Agent {
     for (const map of NODE_MAPS) this.o.metrics.mapEntries.set({ map: map.name }, this.o.backend.entries(map).length);
   }
 
-  /**
-   * The node's own state, each listing at a revision at or after the one the maps stand at (the
-   * feed that follows replays what they missed): every node's addresses, the node's endpoints,
-   * and the policies of the identities it hosts.
-   */
-  private async ownSnapshot(): Promise<{ view: NodeView; own: Endpoint[] }> {
-    const { nodes } = await this.client.listNodes();
-    const own = await this.client.listNodeEndpoints(this.o.node);
-    const { identities } = await this.client.nodePolicySnapshot(this.o.node);
-    return { view: NodeView.fromSnapshot({ nodes, own, policies: identities }), own };
-  }
-
-  /** Brings the maps to a snapshot (no ipcache: a restart, which keeps the pods' ipcache entries for the feed). */
-  private reconcile(ipcache: IpcacheEntry[] | undefined, own: Endpoint[], view: NodeView): number {
+  /** Brings the maps to a snapshot (without the ipcache: a restart, which leaves the pods' ipcache entries to the feed). */
+  private reconcile(snapshot: Snapshot): number {
     const backend = this.o.backend;
     const current = readMaps(backend, NODE_MAPS);
-    const ops = applyMapOps(backend, reconcileWithSnapshot(this.o.node, current, backend.pinnedMaps(POLICY_MAPS), view, { ipcache, own }));
-    this.view = view;
+    const ops = applyMapOps(backend, reconcileWithSnapshot(this.o.node, current, backend.pinnedMaps(POLICY_MAPS), snapshot.view, { ipcache: snapshot.ipcache?.entries, own: snapshot.own }));
+    this.view = snapshot.view;
     return ops;
   }
 
   /** Reconciles the maps with a snapshot: missing and changed entries written, stale ones removed. */
   async resync(): Promise<void> {
     const end = this.o.metrics.applySeconds.startTimer();
-    const snapshot = await this.client.ipcacheSnapshot();
-    const { view, own } = await this.ownSnapshot();
-    const ops = this.reconcile(snapshot.entries, own, view);
-    this.applied = snapshot.revision;
+    const snapshot = await loadSnapshot(this.client, this.o.node, true);
+    const ops = this.reconcile(snapshot);
+    this.applied = snapshot.ipcache!.revision;
     this.chunks.reset();
     await this.persist();
     end();
     this.o.metrics.resyncs.inc();
     this.countEntries();
-    this.o.logger.info({ revision: this.applied, ops, ipcache: snapshot.entries.length, endpoints: own.length, policies: view.policies.size }, 'reconciled with snapshot');
+    this.o.logger.info({ revision: this.applied, ops, ipcache: snapshot.ipcache!.entries.length, endpoints: snapshot.own.length, policies: snapshot.view.policies.size }, 'reconciled with snapshot');
   }
 
   /**
@@ -306,9 +292,9 @@ export class Agent {
    * gone while the agent was down are removed), and the view rebuilt, before the feed resumes.
    */
   private async reconcileOwn(): Promise<void> {
-    const { view, own } = await this.ownSnapshot();
-    const ops = this.reconcile(undefined, own, view);
-    this.o.logger.info({ revision: this.applied, ops, endpoints: own.length, policies: view.policies.size }, "reconciled the node's own maps");
+    const snapshot = await loadSnapshot(this.client, this.o.node, false);
+    const ops = this.reconcile(snapshot);
+    this.o.logger.info({ revision: this.applied, ops, endpoints: snapshot.own.length, policies: snapshot.view.policies.size }, "reconciled the node's own maps");
   }
 
   /**

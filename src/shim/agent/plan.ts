@@ -61,7 +61,11 @@ function lxcPuts(e: LxcFields): (MapOp & { kind: 'put' })[] {
   return [e.ipv4, e.ipv6].filter((ip): ip is string => ip !== null).map((ip) => ({ map: LXC_MAP, kind: 'put' as const, key: encodeLxcKey(ip), value }));
 }
 
-/** The ipcache entries of a node's addresses, as Cilium's node manager writes them: no tunnel. */
+/**
+ * The ipcache entries of a node's addresses as Cilium v1.18's node manager writes them
+ * (NodeUpdated): host (1) for its own node, remote-node (6) for the others, and no tunnel endpoint
+ * (a node's Internal/ExternalIP gets one only with node encryption or the host firewall).
+ */
 export function nodeAddressPuts(self: string, name: string, a: NodeAddresses): (MapOp & { kind: 'put' })[] {
   const value = encodeIpcacheValue({ identity: name === self ? HOST_IDENTITY : REMOTE_NODE_IDENTITY, tunnelEndpoint: null, encryptKey: 0 });
   return nodeAddressPrefixes(a).map((prefix) => ({ map: IPCACHE_MAP, kind: 'put' as const, key: encodeIpcacheKey(prefix), value }));
