@@ -15,7 +15,9 @@ import { defaultPinDirectory, NODE_MAPS } from '../src/datapath/maps.js';
 import { Agent } from '../src/shim/agent/agent.js';
 import { applyMapOps, readMaps } from '../src/shim/agent/apply.js';
 import { AgentMetrics } from '../src/shim/agent/metrics.js';
-import { planEvents, reconcileWithSnapshot } from '../src/shim/agent/plan.js';
+import { NodeView } from '../src/shim/agent/node-view.js';
+import { planRevision } from '../src/shim/agent/plan.js';
+import { reconcileWithSnapshot } from '../src/shim/agent/reconcile.js';
 import { StateFile } from '../src/shim/agent/state-file.js';
 import { rootUnavailableReason } from '../test/e2e/root.js';
 import { putCluster } from '../test/e2e/support.js';
@@ -119,7 +121,8 @@ async function propagation(bpffs: string | undefined): Promise<void> {
 function applyRate(name: string, backend: MapBackend): void {
   const events: FeedEvent[] = syntheticIpcache(100_000).map((e) => ({ type: 'ipcache-upsert', prefix: e.prefix, identity: e.identity, 'host-ip': e['host-ip'], node: e.node, endpoint: e.endpoint }));
   const t0 = performance.now();
-  for (let i = 0; i < events.length; i += 100) applyMapOps(backend, planEvents('node-0', events.slice(i, i + 100)));
+  const view = new NodeView();
+  for (let i = 0; i < events.length; i += 100) applyMapOps(backend, planRevision('node-0', view, events.slice(i, i + 100)).ops);
   const s = (performance.now() - t0) / 1000;
   console.log(`events one agent applies (${name}): ${(events.length / s).toFixed(0)}/s (100k ipcache upserts in batches of 100)`);
 }
@@ -128,10 +131,10 @@ function snapshotApply(backend: MapBackend): void {
   const entries = syntheticIpcache(100_000);
   const current = () => readMaps(backend, NODE_MAPS);
   const t0 = performance.now();
-  applyMapOps(backend, reconcileWithSnapshot('node-0', current(), entries, []));
+  applyMapOps(backend, reconcileWithSnapshot('node-0', current(), [], new NodeView(), { ipcache: entries, own: [] }));
   const first = (performance.now() - t0) / 1000;
   const t1 = performance.now();
-  const again = applyMapOps(backend, reconcileWithSnapshot('node-0', current(), entries, []));
+  const again = applyMapOps(backend, reconcileWithSnapshot('node-0', current(), [], new NodeView(), { ipcache: entries, own: [] }));
   const second = (performance.now() - t1) / 1000;
   console.log(`100k-entry ipcache snapshot into an empty real BPF map: ${first.toFixed(2)} s (budget ≤ 0.5 s); reconciling the same snapshot against the full map (read back + diff, ${again} ops): ${second.toFixed(2)} s`);
 }

@@ -234,8 +234,9 @@ export class ClusterDO extends DurableObject<Env> {
     return this.run(p, ADMIN, () => nodes.getNode(this.state, name));
   }
 
+  /** Node tokens may list (as every Cilium agent reads every CiliumNode): an agent writes each node's addresses in its ipcache. */
   async listNodes(p: Principal, args: { limit?: number; cursor?: string }): Promise<Result<NodeList>> {
-    return this.run(p, ADMIN, () => nodes.listNodes(this.state, args));
+    return this.run(p, READER, () => nodes.listNodes(this.state, args));
   }
 
   async heartbeat(p: Principal, name: string, beat: Heartbeat): Promise<Result<Node>> {

@@ -1,8 +1,7 @@
 // Schemas of a node's policy snapshot (GET /nodes/{node}/policy): what a node's agent loads to
 // resync its policy maps, then follows with the feed's policy events from `revision` on.
 import { z } from '@hono/zod-openapi';
-
-export const MAX_NODE_POLICY_LIMIT = 1000;
+import { MAX_NODE_POLICY_LIMIT } from '../core/page-limits.js';
 
 export const NodePolicyQuery = z.object({
   limit: z.coerce.number().int().min(1).max(MAX_NODE_POLICY_LIMIT).optional().openapi({ description: `Identities per page, at most ${MAX_NODE_POLICY_LIMIT} (default 100)` }),

@@ -33,6 +33,10 @@ export const RESERVED_IDENTITIES: readonly ReservedIdentity[] = [
   { id: 11, name: 'overlay-to-encrypt', labels: [] },
 ];
 
+/** The identity of the node's own addresses, and of every other node's (NodeUpdated in pkg/node/manager). */
+export const HOST_IDENTITY: NumericIdentity = 1;
+export const REMOTE_NODE_IDENTITY: NumericIdentity = 6;
+
 const RESERVED_BY_ID = new Map(RESERVED_IDENTITIES.map((r) => [r.id, r]));
 
 export function reservedIdentity(id: NumericIdentity): ReservedIdentity | undefined {

@@ -1,8 +1,10 @@
 // The pinned maps the agent writes, addressed by pin name + layout, with Cilium v1.18's
-// definitions (bpf/lib/eps.h, maps.h; pkg/maps/ipcache, pkg/maps/lxcmap). The agent owns a pin
+// definitions (bpf/lib/eps.h, maps.h, policy.h; pkg/maps/ipcache, lxcmap, policymap): two maps
+// every node has, and one policy map per endpoint, named from a template. The agent owns a pin
 // only if its layout is exactly this one: a map of another layout is refused, never replaced.
 import { IPCACHE_KEY, REMOTE_ENDPOINT_INFO } from './layout/ipcache.js';
 import { ENDPOINT_INFO, ENDPOINT_KEY } from './layout/lxc.js';
+import { POLICY_ENTRY, POLICY_KEY } from './layout/policy.js';
 
 export const BPF_MAP_TYPE_HASH = 1;
 export const BPF_MAP_TYPE_LPM_TRIE = 11;
@@ -38,6 +40,36 @@ export const LXC_MAP: MapRef = {
 
 /** The maps every node has, opened at start; per-endpoint maps are opened as they are used. */
 export const NODE_MAPS: readonly MapRef[] = [IPCACHE_MAP, LXC_MAP];
+
+/** A family of per-endpoint maps: `<prefix><endpoint id, 5 digits>` (bpf.LocalMapName), one layout. */
+export interface EndpointMapTemplate {
+  prefix: string;
+  layout: MapLayout;
+}
+
+/** `cilium_policy_v2_%05d` (policymap.MapName; bpf/lib/policy.h POLICY_MAP_SIZE, BPF_F_NO_PREALLOC). */
+export const POLICY_MAPS: EndpointMapTemplate = {
+  prefix: 'cilium_policy_v2_',
+  layout: { type: BPF_MAP_TYPE_LPM_TRIE, keySize: POLICY_KEY.size, valueSize: POLICY_ENTRY.size, maxEntries: 16384, flags: BPF_F_NO_PREALLOC },
+};
+
+/** Endpoint IDs are u16 on the wire; Cilium's node-local ones are 1..4095. */
+const MAX_ENDPOINT_ID = 0xffff;
+
+/** The map of one endpoint. */
+export function endpointMap(template: EndpointMapTemplate, endpointId: number): MapRef {
+  if (!Number.isInteger(endpointId) || endpointId < 0 || endpointId > MAX_ENDPOINT_ID) throw new Error(`not an endpoint ID: ${endpointId}`);
+  return { name: `${template.prefix}${String(endpointId).padStart(5, '0')}`, layout: template.layout };
+}
+
+/** The endpoint a pin name of the family belongs to; undefined for any other name. */
+export function endpointOfMap(template: EndpointMapTemplate, name: string): number | undefined {
+  if (!name.startsWith(template.prefix)) return undefined;
+  const digits = name.slice(template.prefix.length);
+  if (!/^[0-9]{5}$/.test(digits)) return undefined;
+  const id = Number(digits);
+  return id <= MAX_ENDPOINT_ID ? id : undefined;
+}
 
 /** `<bpffs>/tc/globals`, where Cilium pins its maps (the default pin directory). */
 export function defaultPinDirectory(bpffs: string): string {

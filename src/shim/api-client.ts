@@ -3,9 +3,10 @@
 import type { Cluster, ClusterList } from '../api/clusters.js';
 import type { Endpoint, EndpointList } from '../api/endpoints.js';
 import type { Identity, IdentityList, Ipcache, IpcacheEntry } from '../api/identities.js';
+import type { IdentityPolicy as NodeIdentityPolicy, NodePolicy } from '../api/node-policy.js';
 import type { NodeList } from '../api/nodes.js';
 import type { IdentityPolicy, PolicyAnswer, PolicyList, PolicyMutation, PolicyObject, PolicySelectors, TraceAnswer, TraceRequest } from '../api/policies.js';
-import { MAX_IPCACHE_PAGE, MAX_PAGE_LIMIT } from '../core/page-limits.js';
+import { MAX_IPCACHE_PAGE, MAX_NODE_POLICY_LIMIT, MAX_PAGE_LIMIT } from '../core/page-limits.js';
 
 const DEFAULT_TIMEOUT_MS = 60_000;
 
@@ -149,6 +150,22 @@ export class ApiClient {
       cursor = page['next-cursor'];
     } while (cursor);
     return { revision: revision ?? 0, entries };
+  }
+
+  /** A node's policy snapshot: the policy of every identity it hosts, across pages, with the revision of the first. */
+  async nodePolicySnapshot(node: string): Promise<{ revision: number; identities: NodeIdentityPolicy[] }> {
+    const identities: NodeIdentityPolicy[] = [];
+    let revision: number | undefined;
+    let cursor: string | undefined;
+    do {
+      const params = new URLSearchParams({ limit: String(MAX_NODE_POLICY_LIMIT) });
+      if (cursor) params.set('cursor', cursor);
+      const page = await this.request<NodePolicy>('GET', `/nodes/${encodeURIComponent(node)}/policy?${params}`);
+      revision ??= page.revision;
+      identities.push(...page.identities);
+      cursor = page['next-cursor'];
+    } while (cursor);
+    return { revision: revision ?? 0, identities };
   }
 
   /** Every node, following `next-cursor`, with the revision of the first page. */

@@ -1,5 +1,5 @@
-// As root, with real pinned maps: the agent refuses a map of another layout (and touches nothing),
-// and `idplane-agent cleanup` removes exactly the pins the agent made.
+// As root, with real pinned maps: the agent refuses a map of another layout, a per-endpoint policy
+// map too (and touches nothing), and `idplane-agent cleanup` removes exactly the pins the agent made.
 import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -73,6 +73,10 @@ describe.skipIf(!canRun)('map ownership (root, real BPF maps)', () => {
     {
       name: 'an lxc map of another size', map: 'cilium_lxc', create: ['type', 'hash', 'key', '20', 'value', '48', 'entries', '1024'],
       found: 'hash, key 20 B, value 48 B, 1024 entries, flags 0x0', expected: 'hash, key 20 B, value 48 B, 65535 entries, flags 0x0',
+    },
+    {
+      name: 'an endpoint policy map of another size', map: 'cilium_policy_v2_00001', create: ['type', 'lpm_trie', 'key', '12', 'value', '8', 'entries', '1024', 'flags', '1'],
+      found: 'lpm_trie, key 12 B, value 8 B, 1024 entries, flags 0x1', expected: 'lpm_trie, key 12 B, value 8 B, 16384 entries, flags 0x1',
     },
   ])('refuses $name with what it found and expects, exits 1 and leaves the map and the cluster untouched', async ({ map, create, found, expected }) => {
     const d = freshDirs();

@@ -73,9 +73,14 @@ function dumpIpcache(node: string): Record<string, number> {
   }));
 }
 
-async function wantedIpcache(): Promise<Record<string, number>> {
+/** What `node`'s ipcache must hold: the cluster's, plus every node's address (its own as host, 1; others as remote-node, 6). */
+async function wantedIpcache(node: string): Promise<Record<string, number>> {
   const r = await api('GET', '/ipcache');
-  return Object.fromEntries(r.entries.map((e: { prefix: string; identity: number }) => [e.prefix, e.identity]));
+  const list = (await api('GET', '/nodes')).nodes as { name: string; ipv4: string }[];
+  return {
+    ...Object.fromEntries(r.entries.map((e: { prefix: string; identity: number }) => [e.prefix, e.identity])),
+    ...Object.fromEntries(list.map((n) => [`${n.ipv4}/32`, n.name === node ? 1 : 6])),
+  };
 }
 
 describe.skipIf(!canRun)('two agents writing real BPF maps', () => {
@@ -138,6 +143,14 @@ describe.skipIf(!canRun)('two agents writing real BPF maps', () => {
     }
   });
 
+  it("holds each node's address as Cilium's agent writes it: its own as host (1), the other's as remote-node (6), no tunnel", () => {
+    const identityAndFlags = (v: number[] | null) => v && [v[0]! | (v[1]! << 8), v.slice(4, 8).join('.'), v[23]];
+    expect(identityAndFlags(lookup('node-a', '192.168.80.1'))).toEqual([1, '0.0.0.0', 0]);
+    expect(identityAndFlags(lookup('node-a', '192.168.80.2'))).toEqual([6, '0.0.0.0', 0]);
+    expect(identityAndFlags(lookup('node-b', '192.168.80.2'))).toEqual([1, '0.0.0.0', 0]);
+    expect(identityAndFlags(lookup('node-b', '192.168.80.1'))).toEqual([6, '0.0.0.0', 0]);
+  });
+
   it('loses nothing when an agent is SIGKILLed mid-stream and restarted', async () => {
     const creating = (async () => {
       for (let i = 1; i <= 60; i++) {
@@ -149,17 +162,17 @@ describe.skipIf(!canRun)('two agents writing real BPF maps', () => {
     await creating;
     await api('DELETE', '/nodes/node-a/endpoints/1');
     startAgent('node-b');
-    await eventually(async () => expect(dumpIpcache('node-b')).toEqual(await wantedIpcache()), 30000);
-    expect(Object.keys(dumpIpcache('node-b'))).toHaveLength(59);
+    await eventually(async () => expect(dumpIpcache('node-b')).toEqual(await wantedIpcache('node-b')), 30000);
+    expect(Object.keys(dumpIpcache('node-b'))).toHaveLength(59 + 2);
   });
 
   it('loses nothing when wrangler restarts', async () => {
-    const before = await wantedIpcache();
+    const before = await wantedIpcache('node-b');
     await dev.stop();
     dev = await startWranglerDev({ persistDir: dev.persistDir, token: dev.token, port: dev.port });
-    expect(await wantedIpcache()).toEqual(before);
+    expect(await wantedIpcache('node-b')).toEqual(before);
     await api('PUT', '/nodes/node-a/endpoints/cilium-local:0', { labels: ['k8s:app=after'], addressing: { ipv4: '10.82.0.1' } });
-    await eventually(async () => expect(dumpIpcache('node-b')).toEqual(await wantedIpcache()), 30000);
+    await eventually(async () => expect(dumpIpcache('node-b')).toEqual(await wantedIpcache('node-b')), 30000);
     expect(dumpIpcache('node-b')['10.82.0.1/32']).toBeDefined();
   });
 
@@ -167,7 +180,9 @@ describe.skipIf(!canRun)('two agents writing real BPF maps', () => {
     await api('PUT', '/nodes/node-c', { ipv4: '192.168.80.3', 'lease-seconds': 2 });
     await api('PUT', '/nodes/node-c/endpoints/1', { labels: ['k8s:app=c'], addressing: { ipv4: '10.83.0.1' } });
     await eventually(() => expect(lookup('node-b', '10.83.0.1')).not.toBeNull());
+    expect(lookup('node-b', '192.168.80.3')?.[0]).toBe(6);
     await eventually(() => expect(lookup('node-b', '10.83.0.1')).toBeNull(), 20000);
+    await eventually(() => expect(lookup('node-b', '192.168.80.3')).toBeNull());
     expect((await api('GET', '/nodes')).nodes.map((n: { name: string }) => n.name)).toEqual(['node-a', 'node-b']);
   });
 
@@ -176,6 +191,6 @@ describe.skipIf(!canRun)('two agents writing real BPF maps', () => {
     const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
-    expect(dumpIpcache('node-b')).toEqual(await wantedIpcache());
+    expect(dumpIpcache('node-b')).toEqual(await wantedIpcache('node-b'));
   });
 });

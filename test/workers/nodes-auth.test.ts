@@ -37,7 +37,7 @@ let counter = 10;
 const next = () => ++counter;
 const routes: Route[] = [
   { name: 'PUT node', request: () => ['PUT', `${base}/nodes/n1`, { ipv4: '192.168.9.1' }], allowed: ['admin'] },
-  { name: 'GET nodes', request: () => ['GET', `${base}/nodes`], allowed: ['admin'] },
+  { name: 'GET nodes', request: () => ['GET', `${base}/nodes`], allowed: ['admin', 'own', 'other'] },
   { name: 'GET node', request: () => ['GET', `${base}/nodes/n1`], allowed: ['admin'] },
   { name: 'DELETE node', request: () => ['DELETE', `${base}/nodes/gone-${next()}`], allowed: ['admin'] },
   { name: 'heartbeat', request: () => ['POST', `${base}/nodes/n1/heartbeat`, { 'applied-revision': 1 }], allowed: ['admin', 'own'] },

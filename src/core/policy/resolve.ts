@@ -2,6 +2,7 @@
 // rule.go, l4.go; POLICY.md §6, §7): enforcement per direction, the L4 filters of the rules that
 // select it, and the identity-0 entries. The entries for each remote identity come from
 // `peerSlice`, given which identities each peer selector selects.
+import { HOST_IDENTITY } from '../identity.js';
 import type { CompiledRule } from './compile.js';
 import { INGRESS, PROTO_SCTP, PROTO_TCP, PROTO_UDP, packKey, portProtoKey, type Direction, type PortProtoKey } from './map-key.js';
 import { insertEntry, insertLocalhost, type Slice } from './map-state.js';
@@ -9,7 +10,7 @@ import { portRangeBlocks } from './port-range.js';
 import type { PortProtocolName } from './rule.js';
 import { labelValue, labelsHave, POD_NAMESPACE_KEY, selectorMatches, type CompiledSelector, type MatchLabel } from './selector.js';
 
-export const HOST_IDENTITY = 1;
+export { HOST_IDENTITY };
 
 interface Contribution {
   deny: boolean;

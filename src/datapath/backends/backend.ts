@@ -1,6 +1,6 @@
 // Where map operations land: real pinned BPF maps, or memory (tests, non-Linux hosts). Maps are
-// addressed by name + layout (MapRef), so per-endpoint maps need no change here.
-import type { MapRef } from '../maps.js';
+// addressed by name + layout (MapRef); per-endpoint maps are found by their name template.
+import type { EndpointMapTemplate, MapRef } from '../maps.js';
 
 export interface MapBackend {
   /**
@@ -17,6 +17,10 @@ export interface MapBackend {
   /** Every entry, for reconciliation and read-back. */
   entries(map: MapRef): [Uint8Array, Uint8Array][];
   isEmpty(map: MapRef): boolean;
+  /** The maps of a per-endpoint family present now (pinned, whatever their layout). */
+  pinnedMaps(template: EndpointMapTemplate): MapRef[];
+  /** Unpins a map the agent owns (a map of another layout is refused); a missing one is not an error. */
+  removeMap(map: MapRef): void;
   close(): void;
 }
 

@@ -1,8 +1,8 @@
 // Real pinned BPF maps in Cilium's layout. A pin of the expected layout is reused (the agent's
 // own maps survive its restarts); a pin of any other layout is refused and left untouched; a
 // missing one is created, recorded as the agent's own (./pin-record.ts), and pinned.
-import { mkdirSync, rmSync, statfsSync } from 'node:fs';
-import { layoutMismatch, MapOwnershipError, type MapRef } from '../maps.js';
+import { mkdirSync, readdirSync, rmSync, statfsSync } from 'node:fs';
+import { endpointOfMap, layoutMismatch, MapOwnershipError, type EndpointMapTemplate, type MapRef } from '../maps.js';
 import type { MapBackend } from './backend.js';
 import { BpfSyscalls } from './bpf-syscall.js';
 import type { PinRecord } from './pin-record.js';
@@ -91,6 +91,22 @@ export class BpfBackend implements MapBackend {
 
   isEmpty(map: MapRef): boolean {
     return this.sys.nextKey(this.fdOf(map), null, map.layout.keySize) === undefined;
+  }
+
+  pinnedMaps(template: EndpointMapTemplate): MapRef[] {
+    return readdirSync(this.pinDir).filter((name) => endpointOfMap(template, name) !== undefined).sort().map((name) => ({ name, layout: template.layout }));
+  }
+
+  removeMap(map: MapRef): void {
+    const path = this.pathOf(map);
+    const fd = this.sys.objGet(path);
+    if (fd === undefined) return;
+    this.sys.close(fd);
+    this.openMap(map); // refuses a map of another layout
+    this.sys.close(this.opened.get(map.name)!.fd);
+    this.opened.delete(map.name);
+    rmSync(path);
+    this.record.remove(path);
   }
 
   close(): void {

@@ -1,6 +1,6 @@
 // In-memory maps: the same contract as the BPF backend (layouts checked the same way), for tests
 // and hosts without BPF.
-import { layoutMismatch, MapOwnershipError, type MapLayout, type MapRef } from '../maps.js';
+import { endpointOfMap, layoutMismatch, MapOwnershipError, type EndpointMapTemplate, type MapLayout, type MapRef } from '../maps.js';
 import { hexOf, type MapBackend } from './backend.js';
 
 interface MemoryMap {
@@ -46,6 +46,16 @@ export class MemoryBackend implements MapBackend {
 
   isEmpty(map: MapRef): boolean {
     return this.entriesOf(map).size === 0;
+  }
+
+  pinnedMaps(template: EndpointMapTemplate): MapRef[] {
+    return [...this.maps.keys()].filter((name) => endpointOfMap(template, name) !== undefined).map((name) => ({ name, layout: template.layout }));
+  }
+
+  removeMap(map: MapRef): void {
+    if (!this.maps.has(map.name)) return;
+    this.openMap(map);
+    this.maps.delete(map.name);
   }
 
   close(): void {}

@@ -10,13 +10,16 @@ import type { Node, NodeRegistration } from '../../api/nodes.js';
 import { parseNodeToken } from '../../core/auth.js';
 import { positionAfter, type FeedBatch, type FeedPage } from '../../core/feed.js';
 import type { MapBackend } from '../../datapath/backends/backend.js';
-import { IPCACHE_MAP, NODE_MAPS } from '../../datapath/maps.js';
+import { IPCACHE_MAP, NODE_MAPS, POLICY_MAPS } from '../../datapath/maps.js';
 import { ApiClient, ApiError } from '../api-client.js';
 import { applyMapOps, readMaps } from './apply.js';
 import { AppliedRevision } from './applied-revision.js';
 import { RevisionAssembler } from './chunks.js';
 import type { AgentMetrics } from './metrics.js';
-import { planEvents, reconcileWithSnapshot } from './plan.js';
+import { NodeView } from './node-view.js';
+import { planRevision } from './plan.js';
+import { reconcileWithSnapshot } from './reconcile.js';
+import { loadSnapshot, type Snapshot } from './snapshot.js';
 import type { StateFile } from './state-file.js';
 import { backoffDelayMs, heartbeatIntervalMs, type Backoff } from './timing.js';
 
@@ -85,6 +88,8 @@ export class Agent {
   private persistTimer: NodeJS.Timeout | undefined;
   /** Aborts an in-flight long-poll when the agent stops. */
   private readonly stopping = new AbortController();
+  /** The node's own state the maps are written from (policies it hosts, its endpoints, node addresses). */
+  private view = new NodeView();
 
   constructor(private readonly o: AgentOptions) {
     this.client = new ApiClient({ url: o.url, cluster: o.cluster, token: o.token });
@@ -119,7 +124,8 @@ export class Agent {
     const saved = this.o.stateFile.read();
     this.applied = saved.appliedRevision;
     this.nodeToken = saved.nodeToken;
-    const created = this.o.backend.openMaps(NODE_MAPS);
+    // The policy maps pinned now are checked with the others: one of another layout is refused.
+    const created = this.o.backend.openMaps([...NODE_MAPS, ...this.o.backend.pinnedMaps(POLICY_MAPS)]);
     const mapsLost = created.length > 0 || this.o.backend.isEmpty(IPCACHE_MAP);
     for (let attempt = 1; ; attempt++) {
       try {
@@ -127,7 +133,10 @@ export class Agent {
         // Heartbeat from now on, so a long first sync cannot let the lease lapse.
         this.scheduleHeartbeat();
         if (this.applied === 0 || mapsLost) await this.resync();
-        else await this.catchUpLongPoll();
+        else {
+          await this.reconcileOwn();
+          await this.catchUpLongPoll();
+        }
         break;
       } catch (e) {
         if (this.stopped) return;
@@ -255,19 +264,37 @@ export class Agent {
     for (const map of NODE_MAPS) this.o.metrics.mapEntries.set({ map: map.name }, this.o.backend.entries(map).length);
   }
 
+  /** Brings the maps to a snapshot (without the ipcache: a restart, which leaves the pods' ipcache entries to the feed). */
+  private reconcile(snapshot: Snapshot): number {
+    const backend = this.o.backend;
+    const current = readMaps(backend, NODE_MAPS);
+    const ops = applyMapOps(backend, reconcileWithSnapshot(this.o.node, current, backend.pinnedMaps(POLICY_MAPS), snapshot.view, { ipcache: snapshot.ipcache?.entries, own: snapshot.own }));
+    this.view = snapshot.view;
+    return ops;
+  }
+
   /** Reconciles the maps with a snapshot: missing and changed entries written, stale ones removed. */
   async resync(): Promise<void> {
     const end = this.o.metrics.applySeconds.startTimer();
-    const snapshot = await this.client.ipcacheSnapshot();
-    const own = await this.client.listNodeEndpoints(this.o.node);
-    const ops = applyMapOps(this.o.backend, reconcileWithSnapshot(this.o.node, readMaps(this.o.backend, NODE_MAPS), snapshot.entries, own));
-    this.applied = snapshot.revision;
+    const snapshot = await loadSnapshot(this.client, this.o.node, true);
+    const ops = this.reconcile(snapshot);
+    this.applied = snapshot.ipcache!.revision;
     this.chunks.reset();
     await this.persist();
     end();
     this.o.metrics.resyncs.inc();
     this.countEntries();
-    this.o.logger.info({ revision: this.applied, ops, ipcache: snapshot.entries.length, endpoints: own.length }, 'reconciled with snapshot');
+    this.o.logger.info({ revision: this.applied, ops, ipcache: snapshot.ipcache!.entries.length, endpoints: snapshot.own.length, policies: snapshot.view.policies.size }, 'reconciled with snapshot');
+  }
+
+  /**
+   * At a restart: the node's own maps reconciled with its state now (policy maps of endpoints
+   * gone while the agent was down are removed), and the view rebuilt, before the feed resumes.
+   */
+  private async reconcileOwn(): Promise<void> {
+    const snapshot = await loadSnapshot(this.client, this.o.node, false);
+    const ops = this.reconcile(snapshot);
+    this.o.logger.info({ revision: this.applied, ops, endpoints: snapshot.own.length, policies: snapshot.view.policies.size }, "reconciled the node's own maps");
   }
 
   /**
@@ -281,7 +308,9 @@ export class Agent {
       if (chunk.revision <= this.applied) continue;
       const b = this.chunks.add(chunk);
       if (b === undefined) continue;
-      applyMapOps(this.o.backend, planEvents(this.o.node, b.events));
+      const { ops, draft } = planRevision(this.o.node, this.view, b.events);
+      applyMapOps(this.o.backend, ops);
+      draft.commit();
       this.applied = b.revision;
       events += b.events.length;
       const appliedAt = Date.now();

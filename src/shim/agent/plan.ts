@@ -1,17 +1,22 @@
-// Pure planning: feed events or a snapshot → map operations for this node. Applying the result
-// (./apply.ts) is the only side effect.
+// Pure planning: feed events → map operations for this node (./reconcile.ts plans from a
+// snapshot). Applying the result (./apply.ts) is the only side effect.
 import type { Endpoint } from '../../api/endpoints.js';
 import type { IpcacheEntry } from '../../api/identities.js';
 import type { FeedEvent } from '../../core/feed.js';
-import { hexOf } from '../../datapath/backends/backend.js';
+import { HOST_IDENTITY, REMOTE_NODE_IDENTITY } from '../../core/identity.js';
 import { encodeIpcacheKey, encodeIpcacheValue } from '../../datapath/layout/ipcache.js';
 import { encodeLxcKey, encodeLxcValue } from '../../datapath/layout/lxc.js';
-import { IPCACHE_MAP, LXC_MAP, type MapRef } from '../../datapath/maps.js';
-import { parseIp, type ParsedIp } from '../../core/ip.js';
+import { endpointMap, IPCACHE_MAP, LXC_MAP, POLICY_MAPS, type MapRef } from '../../datapath/maps.js';
+import { hostPrefixOf, parseIp, type ParsedIp } from '../../core/ip.js';
+import type { NodeAddresses, NodeView, PolicyEntries, ViewDraft } from './node-view.js';
 
 export type MapOp =
   | { map: MapRef; kind: 'put'; key: Uint8Array; value: Uint8Array }
-  | { map: MapRef; kind: 'delete'; key: Uint8Array };
+  | { map: MapRef; kind: 'delete'; key: Uint8Array }
+  /** The map holds exactly these entries (hex) afterwards; created when absent. */
+  | { map: MapRef; kind: 'replace'; entries: PolicyEntries }
+  /** The map is unpinned. */
+  | { map: MapRef; kind: 'remove-map' };
 
 interface IpcacheFields {
   prefix: string;
@@ -56,48 +61,113 @@ function lxcPuts(e: LxcFields): (MapOp & { kind: 'put' })[] {
   return [e.ipv4, e.ipv6].filter((ip): ip is string => ip !== null).map((ip) => ({ map: LXC_MAP, kind: 'put' as const, key: encodeLxcKey(ip), value }));
 }
 
-export function planEvents(self: string, events: readonly FeedEvent[]): MapOp[] {
+/**
+ * The ipcache entries of a node's addresses as Cilium v1.18's node manager writes them
+ * (NodeUpdated): host (1) for its own node, remote-node (6) for the others, and no tunnel endpoint
+ * (a node's Internal/ExternalIP gets one only with node encryption or the host firewall).
+ */
+export function nodeAddressPuts(self: string, name: string, a: NodeAddresses): (MapOp & { kind: 'put' })[] {
+  const value = encodeIpcacheValue({ identity: name === self ? HOST_IDENTITY : REMOTE_NODE_IDENTITY, tunnelEndpoint: null, encryptKey: 0 });
+  return nodeAddressPrefixes(a).map((prefix) => ({ map: IPCACHE_MAP, kind: 'put' as const, key: encodeIpcacheKey(prefix), value }));
+}
+
+function nodeAddressPrefixes(a: NodeAddresses): string[] {
+  return [a.ipv4 && hostPrefixOf(a.ipv4, 4), a.ipv6 && hostPrefixOf(a.ipv6, 6)].filter((p): p is string => !!p);
+}
+
+/** Whether a prefix is a node's address in the draft (a node's entry wins over a CIDR identity's). */
+function isNodeAddress(draft: ViewDraft, prefix: string): boolean {
+  if (!prefix.endsWith('/32') && !prefix.endsWith('/128')) return false;
+  for (const [, a] of draft.nodes.entries()) if (nodeAddressPrefixes(a).includes(prefix)) return true;
+  return false;
+}
+
+/** A node's addresses changed (null: the node is gone): the entries of its new ones, then the removal of the others. */
+function planNodeAddresses(self: string, draft: ViewDraft, name: string, next: NodeAddresses | null): MapOp[] {
+  const before = draft.nodes.get(name);
+  if (next) draft.nodes.set(name, next);
+  else draft.nodes.delete(name);
+  const ops: MapOp[] = next ? nodeAddressPuts(self, name, next) : [];
+  const kept = next ? nodeAddressPrefixes(next) : [];
+  for (const prefix of before ? nodeAddressPrefixes(before) : []) {
+    if (!kept.includes(prefix)) ops.push({ map: IPCACHE_MAP, kind: 'delete', key: encodeIpcacheKey(prefix) });
+  }
+  return ops;
+}
+
+/**
+ * One applied revision's operations, in the order that keeps a pod protected: every local
+ * endpoint whose policy changed gets its map's complete entry set first (a new endpoint's map is
+ * created and filled before its lxc entry appears), then the ipcache and lxc changes in event
+ * order, then the maps of endpoints gone by the revision's end (their lxc entries removed above).
+ * The draft holds what the revision leaves in the view; commit it once the operations are applied.
+ */
+export function planRevision(self: string, view: NodeView, events: readonly FeedEvent[]): { ops: MapOp[]; draft: ViewDraft } {
+  const draft = view.draft();
   const ops: MapOp[] = [];
+  const changedPolicies = new Set<number>();
+  const refill = new Set<number>();
+  const removed = new Set<number>();
   for (const e of events) {
     switch (e.type) {
       case 'ipcache-upsert':
         ops.push(ipcachePut(self, { prefix: e.prefix, identity: e.identity, hostIp: e['host-ip'], node: e.node }));
         break;
       case 'ipcache-delete':
-      case 'prefix-delete':
         ops.push({ map: IPCACHE_MAP, kind: 'delete', key: encodeIpcacheKey(e.prefix) });
         break;
       case 'prefix-upsert':
         // A CIDR identity's prefix: outside the cluster, so no tunnel.
-        ops.push({ map: IPCACHE_MAP, kind: 'put', key: encodeIpcacheKey(e.prefix), value: encodeIpcacheValue({ identity: e.identity, tunnelEndpoint: null, encryptKey: 0 }) });
+        if (!isNodeAddress(draft, e.prefix)) ops.push({ map: IPCACHE_MAP, kind: 'put', key: encodeIpcacheKey(e.prefix), value: encodeIpcacheValue({ identity: e.identity, tunnelEndpoint: null, encryptKey: 0 }) });
+        break;
+      case 'prefix-delete':
+        if (!isNodeAddress(draft, e.prefix)) ops.push({ map: IPCACHE_MAP, kind: 'delete', key: encodeIpcacheKey(e.prefix) });
         break;
       case 'endpoint-upsert':
-        if (e.node === self) {
-          ops.push(...lxcPuts({ id: e.id, identity: e.identity, ipv4: e.ipv4, ipv6: e.ipv6, ifindex: e['interface-index'], mac: e.mac, hostMac: e['host-mac'] }));
-        }
+        if (e.node !== self) break;
+        if (draft.endpoints.get(e.id) !== e.identity) refill.add(e.id);
+        draft.endpoints.set(e.id, e.identity);
+        removed.delete(e.id);
+        ops.push(...lxcPuts({ id: e.id, identity: e.identity, ipv4: e.ipv4, ipv6: e.ipv6, ifindex: e['interface-index'], mac: e.mac, hostMac: e['host-mac'] }));
         break;
       case 'endpoint-delete':
-        if (e.node === self) {
-          for (const ip of [e.ipv4, e.ipv6]) if (ip !== null) ops.push({ map: LXC_MAP, kind: 'delete', key: encodeLxcKey(ip) });
-        }
+        if (e.node !== self) break;
+        draft.endpoints.delete(e.id);
+        refill.delete(e.id);
+        removed.add(e.id);
+        for (const ip of [e.ipv4, e.ipv6]) if (ip !== null) ops.push({ map: LXC_MAP, kind: 'delete', key: encodeLxcKey(ip) });
+        break;
+      case 'policy-upsert':
+        draft.policies.set(e.identity, e.entries);
+        changedPolicies.add(e.identity);
+        break;
+      case 'policy-delete':
+        draft.policies.delete(e.identity);
+        changedPolicies.add(e.identity);
+        break;
+      case 'node-upsert':
+        ops.push(...planNodeAddresses(self, draft, e.name, { ipv4: e.ipv4, ipv6: e.ipv6 }));
+        break;
+      case 'node-delete':
+        ops.push(...planNodeAddresses(self, draft, e.name, null));
         break;
       default:
-        // identity and node events carry nothing these maps hold; policy events go to the
-        // per-endpoint policy maps, which this agent does not write yet
+        // identity events carry nothing these maps hold
         break;
     }
   }
-  return ops;
+  if (changedPolicies.size > 0) {
+    for (const [id, identity] of draft.endpoints.entries()) if (changedPolicies.has(identity)) refill.add(id);
+  }
+  const fills: MapOp[] = [...refill].map((id) => policyReplace(id, draft.policies.get(draft.endpoints.get(id)!)));
+  const removals: MapOp[] = [...removed].map((id) => ({ map: endpointMap(POLICY_MAPS, id), kind: 'remove-map' as const }));
+  return { ops: [...fills, ...ops, ...removals], draft };
 }
 
-/** What one map holds now. */
-export interface MapContents {
-  map: MapRef;
-  entries: [Uint8Array, Uint8Array][];
+/** An endpoint's policy map set to its identity's entries (none when the identity has no policy of its own). */
+export function policyReplace(endpoint: number, entries: PolicyEntries | undefined): MapOp {
+  return { map: endpointMap(POLICY_MAPS, endpoint), kind: 'replace', entries: entries ?? [] };
 }
-
-/** What maps should hold: map name → hex key → entry. */
-export type DesiredMaps = Map<string, { map: MapRef; entries: Map<string, { key: Uint8Array; value: Uint8Array }> }>;
 
 /** The entries a snapshot of the ipcache and of this node's endpoints puts in the maps. */
 export function* snapshotPuts(self: string, ipcache: readonly IpcacheEntry[], own: readonly Endpoint[]): Generator<MapOp & { kind: 'put' }> {
@@ -109,51 +179,4 @@ export function* snapshotPuts(self: string, ipcache: readonly IpcacheEntry[], ow
       ifindex: ep['interface-index'] ?? null, mac: ep.mac ?? null, hostMac: ep['host-mac'] ?? null,
     });
   }
-}
-
-/** What the maps should hold according to a snapshot. */
-export function desiredFromSnapshot(self: string, ipcache: readonly IpcacheEntry[], own: readonly Endpoint[]): DesiredMaps {
-  const desired: DesiredMaps = new Map();
-  for (const op of snapshotPuts(self, ipcache, own)) {
-    let m = desired.get(op.map.name);
-    if (!m) desired.set(op.map.name, (m = { map: op.map, entries: new Map() }));
-    m.entries.set(hexOf(op.key), op);
-  }
-  return desired;
-}
-
-/**
- * Reconciliation of the maps in `current`: every missing or different entry is written first,
- * then stale ones deleted, so a live entry is never absent in between.
- */
-export function planReconcile(current: readonly MapContents[], desired: DesiredMaps): MapOp[] {
-  const puts: MapOp[] = [];
-  const deletes: MapOp[] = [];
-  for (const { map, entries } of current) {
-    const want = desired.get(map.name)?.entries ?? new Map<string, { key: Uint8Array; value: Uint8Array }>();
-    const have = new Map(entries.map(([k, v]) => [hexOf(k), hexOf(v)]));
-    for (const [hex, { key, value }] of want) {
-      if (have.get(hex) !== hexOf(value)) puts.push({ map, kind: 'put', key, value });
-    }
-    for (const [k] of entries) if (!want.has(hexOf(k))) deletes.push({ map, kind: 'delete', key: k });
-  }
-  for (const { map, entries } of desired.values()) {
-    if (current.some((c) => c.map.name === map.name)) continue;
-    for (const { key, value } of entries.values()) puts.push({ map, kind: 'put', key, value });
-  }
-  return [...puts, ...deletes];
-}
-
-/**
- * The operations that bring maps holding `current` to a snapshot. Empty maps (a new node) take
- * the snapshot's entries as they stream, without building the diff.
- */
-export function reconcileWithSnapshot(
-  self: string,
-  current: readonly MapContents[],
-  ipcache: readonly IpcacheEntry[],
-  own: readonly Endpoint[],
-): Iterable<MapOp> {
-  if (current.every((c) => c.entries.length === 0)) return snapshotPuts(self, ipcache, own);
-  return planReconcile(current, desiredFromSnapshot(self, ipcache, own));
 }

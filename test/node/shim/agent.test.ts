@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryBackend } from '../../../src/datapath/backends/memory.js';
-import { IPCACHE_MAP } from '../../../src/datapath/maps.js';
+import { hexOf } from '../../../src/datapath/backends/backend.js';
+import { endpointMap, endpointOfMap, IPCACHE_MAP, POLICY_MAPS } from '../../../src/datapath/maps.js';
 import { decodeIpcacheKey, decodeIpcacheValue } from '../../../src/datapath/layout/ipcache.js';
 import { Agent } from '../../../src/shim/agent/agent.js';
 import { AgentMetrics } from '../../../src/shim/agent/metrics.js';
@@ -28,9 +29,33 @@ function ipcacheOf(backend: MemoryBackend): Record<string, number> {
   return Object.fromEntries(backend.entries(IPCACHE_MAP).map(([k, v]) => [decodeIpcacheKey(k).prefix, decodeIpcacheValue(v).identity]));
 }
 
+/** The cluster's ipcache, plus every node's addresses: node-a's (the agent's own) as host (1), others as remote-node (6). */
 async function ipcacheWanted(cluster: string): Promise<Record<string, number>> {
   const r = await api(cluster)('GET', '/ipcache');
-  return Object.fromEntries(r.entries.map((e: { prefix: string; identity: number }) => [e.prefix, e.identity]));
+  const nodes = (await api(cluster)('GET', '/nodes')).nodes as { name: string; ipv4?: string }[];
+  return {
+    ...Object.fromEntries(r.entries.map((e: { prefix: string; identity: number }) => [e.prefix, e.identity])),
+    ...Object.fromEntries(nodes.filter((n) => n.ipv4).map((n) => [`${n.ipv4}/32`, n.name === 'node-a' ? 1 : 6])),
+  };
+}
+
+/** Every policy map in the backend: endpoint ID → its entries as the policy API writes them (key → value hex). */
+function policyMapsOf(backend: MemoryBackend): Record<number, Record<string, string>> {
+  return Object.fromEntries(backend.pinnedMaps(POLICY_MAPS).map((map) => [
+    endpointOfMap(POLICY_MAPS, map.name)!,
+    Object.fromEntries(backend.entries(map).map(([k, v]) => [hexOf(k), hexOf(v)])),
+  ]));
+}
+
+/** What the control plane says each of node-a's endpoints' maps must hold. */
+async function policyMapsWanted(cluster: string): Promise<Record<number, Record<string, string>>> {
+  const { endpoints } = await api(cluster)('GET', '/nodes/node-a/endpoints');
+  const out: Record<number, Record<string, string>> = {};
+  for (const ep of endpoints as { id: number }[]) {
+    const policy = await api(cluster)('GET', `/nodes/node-a/endpoints/${ep.id}/policy`);
+    out[ep.id] = Object.fromEntries((policy.entries as { key: string; value: string }[]).map((e) => [e.key, e.value]));
+  }
+  return out;
 }
 
 function newAgent(cluster: string, backend: MemoryBackend, stateDir: string, metrics = new AgentMetrics(), longPoll = false) {
@@ -168,7 +193,54 @@ describe('agent', () => {
     await second.agent.start();
     expect(await counter(second.metrics)).toBe(1);
     expect(ipcacheOf(backend)).toEqual(await ipcacheWanted(cluster));
-    expect(Object.keys(ipcacheOf(backend))).toEqual(['10.71.1.1/32']);
+    expect(Object.keys(ipcacheOf(backend)).sort()).toEqual(['10.71.1.1/32', '192.168.70.1/32', '192.168.71.9/32']);
+    await second.agent.stop();
+  });
+
+  it("keeps each of its endpoints' policy map equal to the endpoint's policy: through changes, deletes and a restart", async () => {
+    const cluster = 'agent-policy-maps';
+    await putCluster(dev, cluster);
+    await api(cluster)('PUT', '/nodes/node-b', { ipv4: '192.168.73.2' });
+    const backend = new MemoryBackend();
+    const stateDir = mkdtempSync(join(tmpdir(), 'agent-state-'));
+    const first = newAgent(cluster, backend, stateDir);
+    await first.agent.start();
+    const web = { endpointSelector: { matchLabels: { app: 'web' } }, ingress: [{ fromEndpoints: [{ matchLabels: { app: 'client' } }], toPorts: [{ ports: [{ port: '80', protocol: 'TCP' }] }] }] };
+    await api(cluster)('PUT', '/policies/default/web', { apiVersion: 'cilium.io/v2', kind: 'CiliumNetworkPolicy', metadata: { name: 'web', namespace: 'default' }, spec: web });
+    for (const [id, app] of [[1, 'web'], [2, 'web'], [3, 'client']] as const) {
+      await api(cluster)('PUT', `/nodes/node-a/endpoints/${id}`, { labels: [`k8s:app=${app}`], 'k8s-namespace': 'default', addressing: { ipv4: `10.73.0.${id}` } });
+    }
+    await api(cluster)('PUT', '/nodes/node-b/endpoints/1', { labels: ['k8s:app=client'], 'k8s-namespace': 'default', addressing: { ipv4: '10.73.1.1' } });
+    await eventually(async () => expect(policyMapsOf(backend)).toEqual(await policyMapsWanted(cluster)));
+    expect(Object.keys(policyMapsOf(backend))).toEqual(['1', '2', '3']);
+    const before = policyMapsOf(backend)[1]!;
+    expect(Object.keys(before).length).toBeGreaterThan(2);
+
+    // A policy change rewrites the maps of the endpoints it selects; a deleted endpoint's map goes.
+    await api(cluster)('PUT', '/policies/default/web', { apiVersion: 'cilium.io/v2', kind: 'CiliumNetworkPolicy', metadata: { name: 'web', namespace: 'default' }, spec: { ...web, ingress: [{ ...web.ingress[0], toPorts: [{ ports: [{ port: '8080', protocol: 'TCP' }] }] }] } });
+    await api(cluster)('DELETE', '/nodes/node-a/endpoints/2');
+    await eventually(async () => expect(policyMapsOf(backend)).toEqual(await policyMapsWanted(cluster)));
+    expect(Object.keys(policyMapsOf(backend))).toEqual(['1', '3']);
+    expect(policyMapsOf(backend)[1]).not.toEqual(before);
+    expect(ipcacheOf(backend)).toEqual(await ipcacheWanted(cluster));
+    await first.agent.stop();
+
+    // While it is down: the policy goes, an endpoint of a hosted identity comes, another one goes,
+    // and a stale map of an endpoint that no longer exists is left behind.
+    await api(cluster)('DELETE', '/policies/default/web');
+    await api(cluster)('PUT', '/nodes/node-a/endpoints/4', { labels: ['k8s:app=client'], 'k8s-namespace': 'default', addressing: { ipv4: '10.73.0.4' } });
+    await api(cluster)('DELETE', '/nodes/node-a/endpoints/3');
+    backend.put(endpointMap(POLICY_MAPS, 99), new Uint8Array(12), new Uint8Array(8));
+
+    const second = newAgent(cluster, backend, stateDir);
+    await second.agent.start();
+    expect(await counter(second.metrics)).toBe(0);
+    expect(policyMapsOf(backend)).toEqual(await policyMapsWanted(cluster));
+    expect(Object.keys(policyMapsOf(backend))).toEqual(['1', '4']);
+    // After the restart it fills a new endpoint's map from the entries it got back.
+    await api(cluster)('PUT', '/nodes/node-a/endpoints/5', { labels: ['k8s:app=client'], 'k8s-namespace': 'default', addressing: { ipv4: '10.73.0.5' } });
+    await eventually(async () => expect(policyMapsOf(backend)).toEqual(await policyMapsWanted(cluster)));
+    expect(policyMapsOf(backend)[5]).toEqual(policyMapsOf(backend)[4]);
     await second.agent.stop();
   });
 });
