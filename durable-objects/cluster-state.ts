@@ -83,7 +83,8 @@ export class ClusterState {
 
   constructor(
     private readonly sql: SqlStorage,
-    clusterName: string,
+    /** The cluster's name (its object's), as the `io.cilium.k8s.policy.cluster` label has it. */
+    readonly clusterName: string,
   ) {
     this.meta = new MetaStore(sql);
     this.nodes = new NodeStore(sql);

@@ -4,7 +4,8 @@ import type { IdentityPolicy, PolicyMapEntry, PolicySelectors, TraceAnswer, Trac
 import { parseEndpointRef } from '../../src/core/endpoint-ref.js';
 import { DomainError } from '../../src/core/errors.js';
 import { identityKeyOf } from '../../src/core/identity-key.js';
-import { buildLabelSet, formatLabelList, parseClientLabel } from '../../src/core/labels.js';
+import { completeTraceLabels } from '../../src/core/endpoint-labels.js';
+import { formatLabelList, parseClientLabel } from '../../src/core/labels.js';
 import { hasOwnPolicy, LOCAL_IDENTITY_SCOPE, type TraceParty as EngineParty } from '../../src/core/policy/engine.js';
 import type { PolicyEntry } from '../../src/core/policy/entries.js';
 import { encodeIdentityPolicy, encodePolicyEntry } from '../../src/datapath/layout/policy.js';
@@ -68,7 +69,9 @@ function resolveParty(state: ClusterState, party: TraceParty): EngineParty {
     return { id };
   }
   if ('endpoint' in party) return { id: endpointIdentity(state, party.endpoint.node, party.endpoint.ref) };
-  const { identity } = state.labelFilter()(buildLabelSet(party.labels.map(parseClientLabel)));
+  // Traced as the identity an endpoint with these labels gets (cluster and namespace labels added).
+  const given = party.labels.map(parseClientLabel);
+  const { identity } = state.labelFilter()(completeTraceLabels(given, state.clusterName, (ns) => state.namespaces.labels(ns)));
   const labels = formatLabelList(identity);
   const existing = state.identities.bySha256(identityKeyOf(identity).sha256);
   return existing ? { id: existing.id } : { id: unusedIdentity(state), labels };

@@ -60,6 +60,18 @@ export function composeEndpointLabels(input: EndpointLabelInput): Map<string, La
   return set;
 }
 
+/**
+ * Labels a policy trace names, completed as an endpoint carrying them has them: the cluster's
+ * label and, with a pod-namespace label, that namespace's labels, each unless given.
+ */
+export function completeTraceLabels(labels: readonly Label[], cluster: string, namespaceLabels: (namespace: string) => NamespaceLabels | null): LabelSet {
+  const set = buildLabelSet(labels);
+  if (!set.has(POLICY_CLUSTER_LABEL)) set.set(POLICY_CLUSTER_LABEL, { source: 'k8s', key: POLICY_CLUSTER_LABEL, value: cluster });
+  const namespace = set.get(POD_NAMESPACE_LABEL)?.value;
+  if (namespace === undefined || [...set.keys()].some(isNamespaceLabelKey)) return set;
+  return withNamespaceLabels(set, namespaceLabels(namespace));
+}
+
 /** The set with its namespace labels replaced by those given (none when null). */
 export function withNamespaceLabels(set: LabelSet, namespaceLabels: NamespaceLabels | null): Map<string, Label> {
   const next = new Map([...set].filter(([key]) => !isNamespaceLabelKey(key)));

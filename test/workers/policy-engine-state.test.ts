@@ -126,6 +126,10 @@ describe('policy trace', () => {
     const newClient = await trace({ from: { labels: ['k8s:app=client', 'k8s:tier=new', 'k8s:io.kubernetes.pod.namespace=shop'] }, to: toWeb, protocol: 'TCP', port: 80 });
     expect(newClient.body.verdict).toBe('allow');
     expect(newClient.body.from).not.toBe(client.body.identity.id);
+    // The labels a pod was created with are traced as its identity: the cluster label (and its
+    // namespace's labels) are added as a create adds them.
+    const asCreated = await trace({ from: { labels: ['k8s:app=client', 'k8s:io.kubernetes.pod.namespace=shop'] }, to: toWeb, protocol: 'TCP', port: 80 });
+    expect(asCreated.body).toMatchObject({ verdict: 'allow', from: client.body.identity.id });
     expect(await dumpState(c.cluster)).toEqual(before);
   });
 });
