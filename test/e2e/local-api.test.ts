@@ -6,7 +6,7 @@
 // answers the pod GET as kube-apiserver does (`--kubeconfig`).
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
-import { createServer, request, type Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,7 +15,7 @@ import { decodeIpcacheValue, encodeIpcacheKey } from '../../src/datapath/layout/
 import { decodeLxcValue, encodeLxcKey } from '../../src/datapath/layout/lxc.js';
 import { AGENT_BIN } from './agent-process.js';
 import { requireRootOrSkip } from './root.js';
-import { clusterApi, eventually, putCluster } from './support.js';
+import { clusterApi, eventually, lookupPinned, putCluster, unixSocketRequest } from './support.js';
 import { startWranglerDev, type WranglerDev } from './wrangler-dev.js';
 
 const canRun = requireRootOrSkip('the local endpoint API with real BPF maps');
@@ -53,29 +53,8 @@ async function startApiserver(): Promise<string> {
 }
 const api = clusterApi(() => dev, CLUSTER);
 
-function local(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
-  return new Promise((resolve, reject) => {
-    const req = request({ socketPath: socket, method, path }, (res) => {
-      let text = '';
-      res.on('data', (d: Buffer) => (text += d.toString()));
-      res.on('end', () => resolve({ status: res.statusCode!, body: JSON.parse(text) }));
-    });
-    req.on('error', reject);
-    req.end(body === undefined ? undefined : JSON.stringify(body));
-  });
-}
-
-const hex = (bytes: Uint8Array) => [...bytes].map((b) => b.toString(16).padStart(2, '0'));
-
-/** bpftool map lookup of a pinned map: the value bytes, or null when the key misses. */
-function lookup(map: string, key: Uint8Array): Uint8Array | null {
-  try {
-    const out = execFileSync('bpftool', ['-j', 'map', 'lookup', 'pinned', join(bpffs, 'tc/globals', map), 'key', 'hex', ...hex(key)], { stdio: ['ignore', 'pipe', 'pipe'] });
-    return Uint8Array.from((JSON.parse(out.toString()) as { value: string[] }).value.map((h) => parseInt(h, 16)));
-  } catch {
-    return null;
-  }
-}
+const local = (method: string, path: string, body?: unknown) => unixSocketRequest(socket, method, path, body);
+const lookup = (map: string, key: Uint8Array) => lookupPinned(join(bpffs, 'tc/globals', map), key);
 
 const lxcOf = (ip: string) => {
   const v = lookup('cilium_lxc', encodeLxcKey(ip));

@@ -4,14 +4,13 @@
 // interface stays is left alone.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeLxcKey } from '../../src/datapath/layout/lxc.js';
 import { AGENT_BIN } from './agent-process.js';
 import { requireRootOrSkip } from './root.js';
-import { clusterApi, eventually, putCluster } from './support.js';
+import { clusterApi, eventually, lookupPinned, putCluster, unixSocketRequest } from './support.js';
 import { startWranglerDev, type WranglerDev } from './wrangler-dev.js';
 
 const canRun = requireRootOrSkip('stale endpoint removal with real veths and BPF maps');
@@ -28,27 +27,8 @@ let dev: WranglerDev;
 let agent: ChildProcess | undefined;
 const api = clusterApi(() => dev, CLUSTER);
 
-function local(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
-  return new Promise((resolve, reject) => {
-    const req = request({ socketPath: socket, method, path }, (res) => {
-      let text = '';
-      res.on('data', (d: Buffer) => (text += d.toString()));
-      res.on('end', () => resolve({ status: res.statusCode!, body: JSON.parse(text) }));
-    });
-    req.on('error', reject);
-    req.end(body === undefined ? undefined : JSON.stringify(body));
-  });
-}
-
-function lxcPresent(ip: string): boolean {
-  const key = [...encodeLxcKey(ip)].map((b) => b.toString(16).padStart(2, '0'));
-  try {
-    execFileSync('bpftool', ['map', 'lookup', 'pinned', join(bpffs, 'tc/globals/cilium_lxc'), 'key', 'hex', ...key], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
+const local = (method: string, path: string, body?: unknown) => unixSocketRequest(socket, method, path, body);
+const lxcPresent = (ip: string) => lookupPinned(join(bpffs, 'tc/globals/cilium_lxc'), encodeLxcKey(ip)) !== null;
 
 describe.skipIf(!canRun)('endpoints whose CNI DEL never ran (root, real veths)', () => {
   beforeAll(async () => {

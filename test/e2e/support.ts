@@ -1,4 +1,6 @@
-// Helpers shared by tests that talk to a real `wrangler dev`.
+// Helpers shared by tests that talk to a real `wrangler dev`, the agent's socket and BPF maps.
+import { execFileSync } from 'node:child_process';
+import { request } from 'node:http';
 import type { WranglerDev } from './wrangler-dev.js';
 
 /** Retries `check` until it passes or `ms` run out (then its last failure is thrown). */
@@ -37,4 +39,28 @@ export async function putCluster(dev: WranglerDev, cluster: string, clusterId = 
     body: JSON.stringify({ 'cluster-id': clusterId }),
   });
   if (res.status !== 201 && res.status !== 200) throw new Error(`PUT cluster ${cluster}: ${res.status} ${await res.text()}`);
+}
+
+/** A JSON request to an HTTP server on a unix socket (the agent's local API). */
+export function unixSocketRequest(socket: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ socketPath: socket, method, path }, (res) => {
+      let text = '';
+      res.on('data', (d: Buffer) => (text += d.toString()));
+      res.on('end', () => resolve({ status: res.statusCode!, body: JSON.parse(text) }));
+    });
+    req.on('error', reject);
+    req.end(body === undefined ? undefined : JSON.stringify(body));
+  });
+}
+
+/** bpftool map lookup in a pinned map: the value bytes, or null when the key misses. */
+export function lookupPinned(pin: string, key: Uint8Array): Uint8Array | null {
+  const hex = [...key].map((b) => b.toString(16).padStart(2, '0'));
+  try {
+    const out = execFileSync('bpftool', ['-j', 'map', 'lookup', 'pinned', pin, 'key', 'hex', ...hex], { stdio: ['ignore', 'pipe', 'pipe'] });
+    return Uint8Array.from((JSON.parse(out.toString()) as { value: string[] }).value.map((h) => parseInt(h, 16)));
+  } catch {
+    return null;
+  }
 }
