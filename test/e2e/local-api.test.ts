@@ -4,7 +4,7 @@
 // new identity already in the lxc entry. With the control plane down, a create fails at once
 // with 503 control-plane-unavailable. The agent reads pod labels from a small local server that
 // answers the pod GET as kube-apiserver does (`--kubeconfig`).
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeIpcacheValue, encodeIpcacheKey } from '../../src/datapath/layout/ipcache.js';
 import { decodeLxcValue, encodeLxcKey } from '../../src/datapath/layout/lxc.js';
-import { AGENT_BIN } from './agent-process.js';
+import { spawnAgent, type AgentProcess } from './agent-process.js';
 import { requireRootOrSkip } from './root.js';
 import { clusterApi, eventually, lookupPinned, putCluster, unixSocketRequest } from './support.js';
 import { startWranglerDev, type WranglerDev } from './wrangler-dev.js';
@@ -24,7 +24,7 @@ const work = mkdtempSync(join(tmpdir(), 'idplane-local-'));
 const bpffs = join(work, 'bpffs');
 const socket = join(work, 'run/agent.sock');
 let dev: WranglerDev;
-let agent: ChildProcess | undefined;
+let agent: AgentProcess | undefined;
 let apiserver: Server;
 
 /** pod-N has the labels its create carries too; `labelled` has more in the API than in the create. */
@@ -78,18 +78,13 @@ describe.skipIf(!canRun)('the local endpoint API (root, real BPF maps)', () => {
     mkdirSync(bpffs, { recursive: true });
     execFileSync('mount', ['-t', 'bpf', 'bpf', bpffs]);
     const kubeconfig = await startApiserver();
-    agent = spawn(process.execPath, [AGENT_BIN, 'run', '--url', dev.url, '--cluster', CLUSTER, '--node', 'node-l', '--token-file', join(work, 'token'),
-      '--bpffs', bpffs, '--state-dir', join(work, 'state'), '--socket', socket, '--kubeconfig', kubeconfig, '--metrics-address', '127.0.0.1:0', '--ipv4', '192.168.86.1'],
-    { stdio: ['ignore', 'ignore', 'inherit'] });
+    agent = spawnAgent(['run', '--url', dev.url, '--cluster', CLUSTER, '--node', 'node-l', '--token-file', join(work, 'token'),
+      '--bpffs', bpffs, '--state-dir', join(work, 'state'), '--socket', socket, '--kubeconfig', kubeconfig, '--metrics-address', '127.0.0.1:0', '--ipv4', '192.168.86.1']);
     await eventually(async () => expect((await local('GET', '/v1/healthz')).body.status).toBe('ok'), 30000);
   }, 120000);
 
   afterAll(async () => {
-    if (agent && agent.exitCode === null) {
-      const exited = new Promise((r) => agent!.once('exit', r));
-      agent.kill('SIGTERM');
-      await exited;
-    }
+    await agent?.stop();
     await dev?.stop();
     apiserver?.close();
     execFileSync('umount', [bpffs]);

@@ -2,13 +2,13 @@
 // veth pair with it; the agent notices the host-side interface is gone and, after the grace
 // period, removes the endpoint from the control plane and its entries from the maps. A pod whose
 // interface stays is left alone.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeLxcKey } from '../../src/datapath/layout/lxc.js';
-import { AGENT_BIN } from './agent-process.js';
+import { spawnAgent, type AgentProcess } from './agent-process.js';
 import { requireRootOrSkip } from './root.js';
 import { clusterApi, eventually, lookupPinned, putCluster, unixSocketRequest } from './support.js';
 import { startWranglerDev, type WranglerDev } from './wrangler-dev.js';
@@ -24,7 +24,7 @@ const pods = [
   { netns: `idpl-stale-b-${suffix}`, host: `idsb${suffix}`.slice(0, 15), ip: '10.87.0.2' },
 ];
 let dev: WranglerDev;
-let agent: ChildProcess | undefined;
+let agent: AgentProcess | undefined;
 const api = clusterApi(() => dev, CLUSTER);
 
 const local = (method: string, path: string, body?: unknown) => unixSocketRequest(socket, method, path, body);
@@ -41,18 +41,14 @@ describe.skipIf(!canRun)('endpoints whose CNI DEL never ran (root, real veths)',
       execFileSync('ip', ['netns', 'add', p.netns]);
       execFileSync('ip', ['link', 'add', p.host, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', p.netns]);
     }
-    agent = spawn(process.execPath, [AGENT_BIN, 'run', '--url', dev.url, '--cluster', CLUSTER, '--node', 'node-s', '--token-file', join(work, 'token'),
+    agent = spawnAgent(['run', '--url', dev.url, '--cluster', CLUSTER, '--node', 'node-s', '--token-file', join(work, 'token'),
       '--bpffs', bpffs, '--state-dir', join(work, 'state'), '--socket', socket, '--metrics-address', '127.0.0.1:0', '--ipv4', '192.168.87.1',
-      '--stale-endpoint-grace-seconds', '2'], { stdio: ['ignore', 'ignore', 'inherit'] });
+      '--stale-endpoint-grace-seconds', '2']);
     await eventually(async () => expect((await local('GET', '/v1/healthz')).status).toBe(200), 30000);
   }, 120000);
 
   afterAll(async () => {
-    if (agent && agent.exitCode === null) {
-      const exited = new Promise((r) => agent!.once('exit', r));
-      agent.kill('SIGTERM');
-      await exited;
-    }
+    await agent?.stop();
     await dev?.stop();
     for (const p of pods) execFileSync('ip', ['netns', 'del', p.netns], { stdio: 'ignore' });
     execFileSync('umount', [bpffs]);
