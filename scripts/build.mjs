@@ -2,6 +2,10 @@
 // without a TypeScript loader. Run by `npm ci` / `npm install` (the "prepare" script) and before
 // the tests that spawn the bins. A new program is one row of BINS (and its "bin" entry in
 // package.json); its module exports `main(argv): Promise<number>` (the exit code).
+//
+// The CNI plugin is built apart: one self-contained CommonJS file (its dependencies bundled in, no
+// chunks), so that it can be copied alone into /opt/cni/bin under a name without an extension,
+// which Node runs as CommonJS; it starts once per pod, so it carries only what it uses.
 import { build } from 'esbuild';
 import { chmodSync, readFileSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -9,6 +13,11 @@ import { resolve } from 'node:path';
 const BINS = {
   idplane: 'src/shim/cli/main.ts',
   'idplane-agent': 'src/shim/agent/main.ts',
+};
+
+/** Single-file programs: name → [entry module, output file]. The module exports `main(): Promise<number>`. */
+const SINGLE_FILE_BINS = {
+  'idplane-cni': ['src/shim/cni/main.ts', 'idplane-cni.cjs'],
 };
 
 const root = resolve(import.meta.dirname, '..');
@@ -47,3 +56,22 @@ await build({
   logLevel: 'warning',
 });
 for (const name of Object.keys(BINS)) chmodSync(resolve(outdir, `${name}.js`), 0o755);
+
+for (const [entry, file] of Object.values(SINGLE_FILE_BINS)) {
+  await build({
+    stdin: {
+      contents: `import { main } from ${JSON.stringify(resolve(root, entry))};\nmain().then((code) => { process.exitCode = code; });\n`,
+      resolveDir: root,
+      loader: 'ts',
+    },
+    outfile: resolve(outdir, file),
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    define: { IDPLANE_VERSION: JSON.stringify(version) },
+    banner: { js: '#!/usr/bin/env node' },
+    logLevel: 'warning',
+  });
+  chmodSync(resolve(outdir, file), 0o755);
+}
