@@ -64,6 +64,10 @@ export async function cniCheck(inv: InNetns, conf: PluginConf, deps: CniDeps): P
   if (isEndpointNotFound(answer.status, answer.body)) {
     throw new CniError(CNI_ERROR.checkFailed, `the idplane agent has no endpoint for ${inv.containerId}:${inv.ifname}`);
   }
-  if (!isSuccess(answer.status)) throw cniErrorFromAgent('get endpoint', answer.status, answer.body);
+  if (!isSuccess(answer.status)) {
+    // Only a transient condition is not a verdict on the attachment.
+    const e = cniErrorFromAgent('get endpoint', answer.status, answer.body);
+    throw e.code === CNI_ERROR.tryAgainLater ? e : new CniError(CNI_ERROR.checkFailed, e.message);
+  }
   checkEndpoint(answer.body, addresses, links);
 }

@@ -4,11 +4,11 @@
 // the default), 7 for a bad value. Pure.
 import * as z from 'zod/mini';
 import { en } from 'zod/locales';
+import { DEFAULT_AGENT_SOCKET } from '../agent/socket-path.js';
 import { CNI_ERROR, CniError } from './errors.js';
 import type { CniCommand } from './invocation.js';
 import { SUPPORTED_VERSIONS, type CniVersion } from './versions.js';
 
-export const DEFAULT_AGENT_SOCKET = '/var/run/idplane/agent.sock';
 export const DEFAULT_TIMEOUT_SECONDS = 30;
 
 /** CNI convention "args.cni.labels": the pod's labels as `[{"key", "value"}]`. */

@@ -26,8 +26,6 @@ export function endpointLabels(labels: readonly { key: string; value: string }[]
   }
 }
 
-export type CreateRequest = EndpointChangeRequest & { 'wait-for-nodes'?: boolean };
-
 export interface CreateInput {
   containerId: string;
   ifname: string;
@@ -39,7 +37,7 @@ export interface CreateInput {
   waitForNodes: boolean;
 }
 
-export function createRequest(input: CreateInput): CreateRequest {
+export function createRequest(input: CreateInput): EndpointChangeRequest {
   const { addresses, links } = input;
   return {
     addressing: { ...(addresses.ipv4 ? { ipv4: addresses.ipv4.text } : {}), ...(addresses.ipv6 ? { ipv6: addresses.ipv6.text } : {}) },

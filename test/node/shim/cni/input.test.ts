@@ -2,7 +2,7 @@
 // and the error code each problem gets (CNI spec 1.0.0 §5).
 import { describe, expect, it } from 'vitest';
 import { parsePodArgs, requirePod } from '../../../../src/shim/cni/cni-args.js';
-import { DEFAULT_AGENT_SOCKET, parsePluginConf } from '../../../../src/shim/cni/config.js';
+import { parsePluginConf } from '../../../../src/shim/cni/config.js';
 import { CniError } from '../../../../src/shim/cni/errors.js';
 import { readInvocation } from '../../../../src/shim/cni/invocation.js';
 import { versionResult } from '../../../../src/shim/cni/versions.js';
@@ -94,7 +94,7 @@ describe('network configuration', () => {
 
   it('applies the defaults', () => {
     expect(parsePluginConf(text(base), 'ADD')).toEqual({
-      cniVersion: '1.0.0', name: 'idplane', agentSocket: DEFAULT_AGENT_SOCKET, timeoutMs: 30_000, waitForNodes: false, labels: [], prevResult: undefined,
+      cniVersion: '1.0.0', name: 'idplane', agentSocket: '/var/run/idplane/agent.sock', timeoutMs: 30_000, waitForNodes: false, labels: [], prevResult: undefined,
     });
   });
 

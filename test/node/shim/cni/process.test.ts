@@ -173,6 +173,14 @@ describe('idplane-cni as a process', () => {
   });
 
   it.each([
+    { name: 'an endpoint the agent finds wrong', status: 500, code: 101 },
+    { name: 'a control plane away (no verdict: try again)', status: 503, code: 11 },
+  ])('CHECK answered with $name fails with code $code', async ({ status, code }) => {
+    agent.force = { status, body: { error: { code: 'x', message: 'y' } } };
+    expect(errorOf(await runPlugin(env('CHECK'), conf()))).toEqual({ exit: 1, cniVersion: '1.0.0', code, msg: 'get endpoint: x: y' });
+  });
+
+  it.each([
     { command: 'ADD', name: 'no agent socket', setup: () => ({ 'agent-socket': join(dir, 'absent.sock') }), msg: /^idplane agent at .*absent\.sock unreachable: ENOENT$/ },
     { command: 'DEL', name: 'no agent socket', setup: () => ({ 'agent-socket': join(dir, 'absent.sock') }), msg: /unreachable: ENOENT$/ },
     { command: 'CHECK', name: 'no agent socket', setup: () => ({ 'agent-socket': join(dir, 'absent.sock') }), msg: /unreachable: ENOENT$/ },
