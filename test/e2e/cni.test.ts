@@ -1,0 +1,287 @@
+// End to end as root: pods (network namespaces) attached through the conflist bridge + host-local +
+// idplane-cni, invoked exactly as libcni invokes them, on two nodes: two idplane-agent processes,
+// each with its own bpffs mount and local API socket, against a real `wrangler dev`. The moment
+// each ADD returns, bpftool finds the pod's lxc and ipcache entries on its node and, with
+// wait-for-nodes, on the other node too.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { execFile } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeIpcacheValue, encodeIpcacheKey } from '../../src/datapath/layout/ipcache.js';
+import { decodeLxcValue, encodeLxcKey } from '../../src/datapath/layout/lxc.js';
+import { AGENT_BIN } from './agent-process.js';
+import { CniPluginError, CniRuntime, podArgs, referencePluginDir, type Attachment, type Conflist } from './cni-chain.js';
+import { requireRootOrSkip } from './root.js';
+import { clusterApi, eventually, putCluster } from './support.js';
+import { startWranglerDev, type WranglerDev } from './wrangler-dev.js';
+
+const pluginDir = referencePluginDir();
+function canRunSuite(): boolean {
+  if (!requireRootOrSkip('CNI plugins on network namespaces with real BPF maps')) return false;
+  if (pluginDir) return true;
+  const reason = 'the reference CNI plugins are not installed (apt-get install containernetworking-plugins)';
+  if (process.env.CI === 'true') throw new Error(`idplane-cni e2e: cannot run under CI: ${reason}`);
+  console.warn(`SKIPPED idplane-cni e2e: ${reason}`);
+  return false;
+}
+const canRun = canRunSuite();
+
+const CLI = resolve(import.meta.dirname, '../../dist/idplane.js');
+const PLUGIN = resolve(import.meta.dirname, '../../dist/idplane-cni.cjs');
+const CLUSTER = 'e2e-cni';
+const TIMEOUT_SECONDS = 10;
+const work = mkdtempSync(join(tmpdir(), 'idplane-cni-e2e-'));
+// Names of host interfaces and namespaces: unique per run, short (IFNAMSIZ).
+const tag = work.slice(-4).toLowerCase().replace(/[^a-z0-9]/g, 'x');
+let dev: WranglerDev;
+const api = clusterApi(() => dev, CLUSTER);
+const runtime = new CniRuntime([join(work, 'bin'), pluginDir ?? '/usr/lib/cni']);
+
+interface NodeSetup {
+  ip: string;
+  bpffs: string;
+  socket: string;
+  list: Conflist;
+  agent?: ChildProcess;
+}
+
+function conflist(node: string, bridge: string, subnet: string, socket: string): Conflist {
+  return {
+    cniVersion: '1.0.0',
+    name: 'idplane',
+    plugins: [
+      { type: 'bridge', bridge, isGateway: true, ipMasq: false, ipam: { type: 'host-local', subnet, dataDir: join(work, node, 'ipam') } },
+      { type: 'idplane-cni', 'agent-socket': socket, 'wait-for-nodes': true, 'timeout-seconds': TIMEOUT_SECONDS },
+    ],
+  };
+}
+
+const nodes: Record<string, NodeSetup> = {};
+for (const [node, n] of [['node-a', 1], ['node-b', 2]] as const) {
+  const socket = join(work, node, 'agent.sock');
+  nodes[node] = { ip: `192.168.87.${n}`, bpffs: join(work, node, 'bpffs'), socket, list: conflist(node, `idp${tag}${n}`, `10.87.${n}.0/24`, socket) };
+}
+const otherNode = (node: string) => (node === 'node-a' ? 'node-b' : 'node-a');
+
+/** The seed's five pods (issue 8), spread over the two nodes; the two coredns share one identity. */
+const SEED = [
+  { ns: 'default', pod: 'nettool-1', node: 'node-a', labels: { app: 'nettool-1' } },
+  { ns: 'default', pod: 'nettool-2', node: 'node-b', labels: { app: 'nettool-2' } },
+  { ns: 'kube-system', pod: 'coredns-5d78c9869d-62zlb', node: 'node-a', labels: { 'k8s-app': 'kube-dns', 'pod-template-hash': '5d78c9869d' } },
+  { ns: 'kube-system', pod: 'coredns-5d78c9869d-tmvt4', node: 'node-b', labels: { 'k8s-app': 'kube-dns', 'pod-template-hash': '5d78c9869d' } },
+  { ns: 'local-path-storage', pod: 'local-path-provisioner-6bc4bddd6b-x7gpb', node: 'node-a', labels: { app: 'local-path-provisioner' } },
+];
+type SeedPod = (typeof SEED)[number];
+
+interface Pod {
+  seed: SeedPod;
+  at: Attachment;
+  list: Conflist;
+  result: any;
+  ip: string;
+}
+const pods: Pod[] = [];
+const netnsNames: string[] = [];
+
+/** A pod sandbox: a network namespace, and its conflist entry with the pod's labels (args.cni.labels). */
+function sandbox(seed: SeedPod, i: number): { at: Attachment; list: Conflist } {
+  const name = `idp-${tag}-${i}`;
+  execFileSync('ip', ['netns', 'add', name]);
+  netnsNames.push(name);
+  const containerId = `${tag}c0ffee${String(i).padStart(4, '0')}`;
+  const base = nodes[seed.node]!.list;
+  const labels = Object.entries(seed.labels).map(([key, value]) => ({ key, value }));
+  const list = { ...base, plugins: [base.plugins[0]!, { ...base.plugins[1]!, args: { cni: { labels } } }] };
+  return { at: { containerId, netns: `/var/run/netns/${name}`, ifname: 'eth0', args: podArgs(seed.ns, seed.pod, containerId) }, list };
+}
+
+function local(socket: string, method: string, path: string): Promise<{ status: number; body: any }> {
+  return new Promise((res, rej) => {
+    const req = request({ socketPath: socket, method, path }, (r) => {
+      let text = '';
+      r.on('data', (d: Buffer) => (text += d.toString()));
+      r.on('end', () => res({ status: r.statusCode!, body: JSON.parse(text) }));
+    });
+    req.on('error', rej);
+    req.end();
+  });
+}
+
+const hex = (bytes: Uint8Array) => [...bytes].map((b) => b.toString(16).padStart(2, '0'));
+function lookup(node: string, map: string, key: Uint8Array): Uint8Array | null {
+  try {
+    const out = execFileSync('bpftool', ['-j', 'map', 'lookup', 'pinned', join(nodes[node]!.bpffs, 'tc/globals', map), 'key', 'hex', ...hex(key)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    return Uint8Array.from((JSON.parse(out.toString()) as { value: string[] }).value.map((h) => parseInt(h, 16)));
+  } catch {
+    return null;
+  }
+}
+const lxcOf = (node: string, ip: string) => {
+  const v = lookup(node, 'cilium_lxc', encodeLxcKey(ip));
+  return v && decodeLxcValue(v);
+};
+const ipcacheOf = (node: string, ip: string) => {
+  const v = lookup(node, 'cilium_ipcache_v2', encodeIpcacheKey(`${ip}/32`));
+  return v && decodeIpcacheValue(v);
+};
+const ifindexOf = (ifname: string) => (JSON.parse(execFileSync('ip', ['-j', 'link', 'show', 'dev', ifname]).toString()) as { ifindex: number }[])[0]!.ifindex;
+const endpointRef = (at: Attachment) => `cni-attachment-id:${at.containerId}:${at.ifname}`;
+const pluginOf = (list: Conflist) => list.plugins[1]!;
+
+async function startAgent(node: string): Promise<void> {
+  const d = nodes[node]!;
+  d.agent = spawn(process.execPath, [AGENT_BIN, 'run', '--url', dev.url, '--cluster', CLUSTER, '--node', node, '--token-file', join(work, 'token'),
+    '--bpffs', d.bpffs, '--state-dir', join(work, node, 'state'), '--socket', d.socket, '--metrics-address', '127.0.0.1:0', '--ipv4', d.ip],
+  { stdio: ['ignore', 'ignore', 'inherit'] });
+  await eventually(async () => expect((await local(d.socket, 'GET', '/v1/healthz')).body.status).toBe('ok'), 30000);
+}
+
+describe.skipIf(!canRun)('idplane-cni in a bridge + host-local chain, two nodes (root, real BPF maps)', () => {
+  beforeAll(async () => {
+    mkdirSync(join(work, 'bin'));
+    // As installed: the bundle alone, under the plugin's type name.
+    symlinkSync(PLUGIN, join(work, 'bin', 'idplane-cni'));
+    dev = await startWranglerDev();
+    await putCluster(dev, CLUSTER);
+    writeFileSync(join(work, 'token'), dev.token);
+    for (const node of Object.keys(nodes)) {
+      mkdirSync(nodes[node]!.bpffs, { recursive: true });
+      execFileSync('mount', ['-t', 'bpf', 'bpf', nodes[node]!.bpffs]);
+    }
+    await Promise.all(Object.keys(nodes).map(startAgent));
+    // A policy in place before the pods come: nettool-1 takes TCP 80 from nettool-2 only.
+    await api('PUT', '/policies/default/nettool-1', {
+      apiVersion: 'cilium.io/v2', kind: 'CiliumNetworkPolicy', metadata: { name: 'nettool-1' },
+      spec: { endpointSelector: { matchLabels: { app: 'nettool-1' } }, ingress: [{ fromEndpoints: [{ matchLabels: { app: 'nettool-2' } }], toPorts: [{ ports: [{ port: '80', protocol: 'TCP' }] }] }] },
+    });
+  }, 180000);
+
+  afterAll(async () => {
+    for (const d of Object.values(nodes)) {
+      if (d.agent && d.agent.exitCode === null) {
+        const exited = new Promise((r) => d.agent!.once('exit', r));
+        d.agent.kill('SIGTERM');
+        await exited;
+      }
+    }
+    await dev?.stop();
+    for (const name of netnsNames) execFileSync('ip', ['netns', 'del', name], { stdio: 'ignore' });
+    for (const d of Object.values(nodes)) {
+      try {
+        execFileSync('ip', ['link', 'del', (d.list.plugins[0] as { bridge: string }).bridge], { stdio: 'ignore' });
+      } catch {
+        // never created
+      }
+      execFileSync('umount', [d.bpffs]);
+    }
+  });
+
+  it("brings the seed's five pods up on two nodes: when ADD returns, the maps of both nodes hold them", async () => {
+    for (const [i, seed] of SEED.entries()) {
+      const { at, list } = sandbox(seed, i);
+      const { result, runs } = await runtime.add(at, list);
+      // Read at once, no retry: ADD's return promises the entries are in place.
+      const ip = (result.ips[0].address as string).split('/')[0]!;
+      const lxc = lxcOf(seed.node, ip);
+      const here = ipcacheOf(seed.node, ip);
+      const there = ipcacheOf(otherNode(seed.node), ip);
+      // prevResult handed on unchanged: idplane-cni's result is the bridge's.
+      expect(result).toEqual(JSON.parse(runs[0]!.stdout));
+      const ep = (await local(nodes[seed.node]!.socket, 'GET', `/v1/endpoint/${endpointRef(at)}`)).body;
+      const hostVeth = result.interfaces.find((x: { name: string; sandbox?: string }) => !x.sandbox && x.name.startsWith('veth')).name as string;
+      expect(ep).toMatchObject({
+        'k8s-namespace': seed.ns, 'k8s-pod-name': seed.pod, 'container-id': at.containerId, 'container-interface-name': 'eth0',
+        'interface-name': hostVeth, 'interface-index': ifindexOf(hostVeth), mac: result.interfaces.find((x: { sandbox?: string }) => x.sandbox).mac,
+        state: 'ready', addressing: { ipv4: ip },
+      });
+      expect(lxc).toMatchObject({ lxcId: ep.id, secId: ep.identity.id, ifindex: ifindexOf(hostVeth) });
+      expect(here?.identity).toBe(ep.identity.id);
+      expect(there?.identity).toBe(ep.identity.id);
+      expect(there?.tunnelEndpoint).toBe(nodes[seed.node]!.ip);
+      pods.push({ seed, at, list, result, ip });
+    }
+    const ids = await Promise.all(pods.map(async (p) => (await api('GET', `/nodes/${p.seed.node}/endpoints/${endpointRef(p.at)}`)).identity.id as number));
+    expect(ids[2]).toBe(ids[3]); // the two coredns: one identity
+    expect(new Set(ids).size).toBe(4);
+    const nettool1 = await api('GET', `/nodes/node-a/endpoints/${endpointRef(pods[0]!.at)}`);
+    expect(nettool1['policy-enforcement']).toEqual({ ingress: true, egress: false });
+    expect(nettool1.labels.identity).toEqual(['k8s:app=nettool-1', `k8s:io.cilium.k8s.policy.cluster=${CLUSTER}`, 'k8s:io.kubernetes.pod.namespace=default']);
+  });
+
+  it("shows the seed's endpoints in `idplane get endpoints`", async () => {
+    const out = await promisify(execFile)(process.execPath, [CLI, 'get', 'endpoints', '-A'], {
+      env: { ...process.env, IDPLANE_URL: dev.url, IDPLANE_TOKEN: dev.token, IDPLANE_CLUSTER: CLUSTER },
+    });
+    const lines = out.stdout.trimEnd().split('\n');
+    expect(lines[0]!.split(/\s{3,}/)).toEqual(['NAMESPACE', 'NAME', 'ENDPOINT ID', 'IDENTITY ID', 'INGRESS ENFORCEMENT', 'EGRESS ENFORCEMENT', 'VISIBILITY POLICY', 'ENDPOINT STATE', 'IPV4', 'IPV6']);
+    const rows = lines.slice(1).map((l) => l.split(/\s+/));
+    const byName = (p: Pod) => rows.find((r) => r[1] === p.seed.pod)!;
+    expect(rows.map((r) => `${r[0]}/${r[1]}`)).toEqual([
+      'default/nettool-1', 'default/nettool-2', 'kube-system/coredns-5d78c9869d-62zlb', 'kube-system/coredns-5d78c9869d-tmvt4', 'local-path-storage/local-path-provisioner-6bc4bddd6b-x7gpb',
+    ]);
+    for (const p of pods) {
+      const r = byName(p);
+      expect([r[4], r[7], r[8], r[9]]).toEqual([p.seed.pod === 'nettool-1' ? 'true' : 'false', 'ready', p.ip, '<none>']);
+    }
+    expect(byName(pods[2]!)[3]).toBe(byName(pods[3]!)[3]);
+  });
+
+  it('answers a retried ADD with the same result and the same endpoint', async () => {
+    const p = pods[1]!;
+    const before = await api('GET', `/nodes/${p.seed.node}/endpoints/${endpointRef(p.at)}`);
+    const bridgeResult = p.result;
+    const again = await runtime.exec('ADD', p.at, p.list, pluginOf(p.list), bridgeResult);
+    expect([again.code, JSON.parse(again.stdout)]).toEqual([0, p.result]);
+    const after = await api('GET', `/nodes/${p.seed.node}/endpoints/${endpointRef(p.at)}`);
+    expect(after.id).toBe(before.id);
+    expect((await api('GET', `/nodes/${p.seed.node}/endpoints`)).endpoints).toHaveLength(2);
+  });
+
+  it('passes CHECK for every pod, and fails it once the endpoint is deleted behind its back', async () => {
+    for (const p of pods) await runtime.check(p.at, p.list, p.result);
+    const p = pods[4]!;
+    await api('DELETE', `/nodes/${p.seed.node}/endpoints/${endpointRef(p.at)}`);
+    const err = await runtime.check(p.at, p.list, p.result).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CniPluginError);
+    expect([(err as CniPluginError).plugin, (err as CniPluginError).result.code]).toEqual(['idplane-cni', 101]);
+    // As a runtime would after a failed CHECK: tear the pod down; DEL finds no endpoint and succeeds.
+    await runtime.del(p.at, p.list, p.result);
+  });
+
+  it('DEL removes the endpoint and its entries on both nodes before it returns; a second DEL succeeds', async () => {
+    const p = pods[0]!;
+    await runtime.del(p.at, p.list, p.result);
+    expect(lxcOf('node-a', p.ip)).toBeNull();
+    expect(ipcacheOf('node-a', p.ip)).toBeNull();
+    await eventually(() => expect(ipcacheOf('node-b', p.ip)).toBeNull());
+    expect((await local(nodes['node-a']!.socket, 'GET', `/v1/endpoint/${endpointRef(p.at)}`)).status).toBe(404);
+    // The runtime may repeat DEL, also after the namespace is gone.
+    execFileSync('ip', ['netns', 'del', netnsNames[0]!]);
+    netnsNames.shift();
+    await runtime.del({ ...p.at, netns: '' }, p.list, p.result);
+  });
+
+  it('fails ADD with code 11 within the timeout while the control plane is down, leaving no endpoint anywhere', async () => {
+    await dev.stop();
+    const seed: SeedPod = { ns: 'default', pod: 'late', node: 'node-b', labels: { app: 'late' } };
+    const { at, list } = sandbox(seed, 9);
+    const err = await runtime.add(at, list).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CniPluginError);
+    const failed = err as CniPluginError;
+    expect([failed.plugin, failed.result.code]).toEqual(['idplane-cni', 11]);
+    expect(failed.result.msg).toMatch(/control-plane-unavailable/);
+    expect(failed.run.ms).toBeLessThan(TIMEOUT_SECONDS * 1000);
+    const ips = JSON.parse(execFileSync('ip', ['-j', '-n', netnsNames.at(-1)!, 'addr', 'show', 'dev', 'eth0']).toString())[0].addr_info;
+    const ip = ips.find((a: { family: string }) => a.family === 'inet').local as string;
+    expect(lxcOf('node-b', ip)).toBeNull();
+    expect(ipcacheOf('node-b', ip)).toBeNull();
+    // The control plane back (same state): it holds no endpoint for the attachment.
+    dev = await startWranglerDev({ persistDir: dev.persistDir, token: dev.token, port: dev.port });
+    const res = await fetch(`${dev.url}/v1/clusters/${CLUSTER}/nodes/node-b/endpoints/${endpointRef(at)}`, { headers: { authorization: `Bearer ${dev.token}` } });
+    expect(res.status).toBe(404);
+  });
+});
