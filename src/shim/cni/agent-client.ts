@@ -33,6 +33,10 @@ export function agentCaller(socketPath: string, deadline: number): AgentCall {
         reject(e instanceof CniError ? e : unreachable((e as NodeJS.ErrnoException).code ?? e.message));
       });
       req.on('response', (res) => {
+        res.on('error', (e) => {
+          clearTimeout(timer);
+          reject(e instanceof CniError ? e : unreachable(e.message));
+        });
         const chunks: Buffer[] = [];
         let size = 0;
         res.on('data', (c: Buffer) => {

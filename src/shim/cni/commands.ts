@@ -42,7 +42,7 @@ export async function cniAdd(inv: InNetns, conf: PluginConf, deps: CniDeps): Pro
  * there (never created, already deleted) is success; an agent that cannot be reached is error 11,
  * since the endpoint's map entries and policy would outlive the pod.
  */
-export async function cniDel(inv: Attachment, _conf: PluginConf, deps: CniDeps): Promise<void> {
+export async function cniDel(inv: Attachment, deps: CniDeps): Promise<void> {
   const answer = await deps.agent('DELETE', attachmentPath(inv.containerId, inv.ifname));
   if (isSuccess(answer.status) || isEndpointNotFound(answer.status, answer.body)) return;
   throw cniErrorFromAgent('delete endpoint', answer.status, answer.body);

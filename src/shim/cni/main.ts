@@ -32,7 +32,7 @@ async function runAttachment(inv: Attachment & AttachCommand, stdin: string): Pr
     readLinks: (netns: string, ifname: string) => readAttachmentLinks(netns, ifname, Math.max(1, deadline - Date.now())),
   };
   if (inv.command === 'ADD') return JSON.stringify(await cniAdd(inv, conf, deps));
-  if (inv.command === 'DEL') await cniDel(inv, conf, deps);
+  if (inv.command === 'DEL') await cniDel(inv, deps);
   else await cniCheck(inv, conf, deps);
   return undefined;
 }
