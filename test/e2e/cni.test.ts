@@ -86,6 +86,7 @@ interface Pod {
 }
 const pods: Pod[] = [];
 const netnsNames: string[] = [];
+const mounts: string[] = [];
 
 /** A pod sandbox: a network namespace, and its conflist entry with the pod's labels (args.cni.labels). */
 function sandbox(seed: SeedPod, i: number): { at: Attachment; list: Conflist } {
@@ -151,6 +152,7 @@ describe.skipIf(!canRun)('idplane-cni in a bridge + host-local chain, two nodes 
     for (const node of Object.keys(nodes)) {
       mkdirSync(nodes[node]!.bpffs, { recursive: true });
       execFileSync('mount', ['-t', 'bpf', 'bpf', nodes[node]!.bpffs]);
+      mounts.push(nodes[node]!.bpffs);
     }
     await Promise.all(Object.keys(nodes).map(startAgent));
     // A policy in place before the pods come: nettool-1 takes TCP 80 from nettool-2 only.
@@ -169,15 +171,17 @@ describe.skipIf(!canRun)('idplane-cni in a bridge + host-local chain, two nodes 
       }
     }
     await dev?.stop();
-    for (const name of netnsNames) execFileSync('ip', ['netns', 'del', name], { stdio: 'ignore' });
-    for (const d of Object.values(nodes)) {
+    // Whatever the tests got to: namespaces (a pod's veth goes with it), bridges, bpffs mounts.
+    const quietly = (args: string[]) => {
       try {
-        execFileSync('ip', ['link', 'del', (d.list.plugins[0] as { bridge: string }).bridge], { stdio: 'ignore' });
+        execFileSync(args[0]!, args.slice(1), { stdio: 'ignore' });
       } catch {
-        // never created
+        // not there
       }
-      execFileSync('umount', [d.bpffs]);
-    }
+    };
+    for (const name of netnsNames) quietly(['ip', 'netns', 'del', name]);
+    for (const d of Object.values(nodes)) quietly(['ip', 'link', 'del', (d.list.plugins[0] as { bridge: string }).bridge]);
+    for (const m of mounts) execFileSync('umount', [m]);
   });
 
   it("brings the seed's five pods up on two nodes: when ADD returns, the maps of both nodes hold them", async () => {
