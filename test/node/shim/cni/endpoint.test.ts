@@ -4,17 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { parseIp } from '../../../../src/core/ip.js';
 import { attachmentPath, checkEndpoint, cniErrorFromAgent, createRequest, endpointLabels } from '../../../../src/shim/cni/endpoint.js';
 import { CniError, errorResult } from '../../../../src/shim/cni/errors.js';
+import { cniFailure } from './cni-failure.js';
 import { attachmentLinks, parseIpLinks } from '../../../../src/shim/cni/links.js';
-
-function failure(f: () => unknown): { code: number; msg: string } {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof CniError) return { code: e.code, msg: e.message };
-    throw e;
-  }
-  throw new Error('did not fail');
-}
 
 // `ip -j link show dev eth0` in a pod's namespace and `ip -j link show` on the host (trimmed), as
 // iproute2 6.1 prints them for a veth pair made by the bridge plugin.
@@ -33,7 +24,7 @@ describe('the veth pair', () => {
     { name: 'not a veth', inside: '[{"ifindex":2,"ifname":"eth0","address":"56:36:6e:d8:f1:fc"}]', host: HOST, msg: /is not a veth/ },
     { name: 'its peer gone from the host', inside: INSIDE, host: '[{"ifindex":1,"ifname":"lo","address":"00:00:00:00:00:00"}]', msg: /host-side peer of eth0 \(ifindex 6\)/ },
   ])('code 102 when $name', ({ inside, host, msg }) => {
-    const f = failure(() => attachmentLinks(parseIpLinks(inside), parseIpLinks(host), 'eth0'));
+    const f = cniFailure(() => attachmentLinks(parseIpLinks(inside), parseIpLinks(host), 'eth0'));
     expect(f.code).toBe(102);
     if (typeof msg === 'string') expect(f.msg).toBe(msg);
     else expect(f.msg).toMatch(msg);
@@ -75,7 +66,7 @@ describe('the create request', () => {
     { name: 'a value Kubernetes refuses', labels: [{ key: 'app', value: 'a b' }], msg: /value must be empty or consist of alphanumerics/ },
     { name: 'one key twice with two values', labels: [{ key: 'a', value: '1' }, { key: 'a', value: '2' }], msg: /share the key "a"/ },
   ])('labels: $name is code 7 (the network configuration)', ({ labels, msg }) => {
-    const f = failure(() => endpointLabels(labels));
+    const f = cniFailure(() => endpointLabels(labels));
     expect(f.code).toBe(7);
     expect(f.msg).toMatch(/^args\.cni\.labels: /);
     expect(f.msg).toMatch(msg);
@@ -119,6 +110,6 @@ describe('CHECK', () => {
     { name: 'another MAC', ep: { ...endpoint, mac: '02:00:00:00:00:01' }, msg: 'endpoint mac is "02:00:00:00:00:01", expected "56:36:6e:d8:f1:fc"' },
     { name: 'not ready', ep: { ...endpoint, state: 'regenerating' }, msg: 'endpoint state is "regenerating", expected "ready"' },
   ])('fails with code 101 for $name', ({ ep, msg }) => {
-    expect(failure(() => checkEndpoint(ep, addresses, LINKS))).toEqual({ code: 101, msg });
+    expect(cniFailure(() => checkEndpoint(ep, addresses, LINKS))).toEqual({ code: 101, msg });
   });
 });

@@ -3,20 +3,9 @@
 import { describe, expect, it } from 'vitest';
 import { parsePodArgs, requirePod } from '../../../../src/shim/cni/cni-args.js';
 import { parsePluginConf } from '../../../../src/shim/cni/config.js';
-import { CniError } from '../../../../src/shim/cni/errors.js';
+import { cniFailure } from './cni-failure.js';
 import { readInvocation } from '../../../../src/shim/cni/invocation.js';
 import { versionResult } from '../../../../src/shim/cni/versions.js';
-
-/** The CNI error code a call throws, and its message. */
-function failure(f: () => unknown): { code: number; msg: string } {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof CniError) return { code: e.code, msg: e.message };
-    throw e;
-  }
-  throw new Error('did not fail');
-}
 
 const CONTAINERD_ARGS = 'IgnoreUnknown=1;K8S_POD_NAMESPACE=kube-system;K8S_POD_NAME=coredns-5d78c9869d-62zlb;K8S_POD_INFRA_CONTAINER_ID=c0ffee;K8S_POD_UID=5b8a1c2e-0000-4000-8000-000000000001';
 
@@ -45,7 +34,7 @@ describe('CNI_ARGS', () => {
     { name: 'a pod name that is no DNS subdomain', args: 'K8S_POD_NAME=-x', msg: /K8S_POD_NAME=-x/ },
     { name: 'an infra container ID that is none', args: 'K8S_POD_INFRA_CONTAINER_ID=/etc', msg: /K8S_POD_INFRA_CONTAINER_ID/ },
   ])('refuses $name with code 4', ({ args, msg }) => {
-    const f = failure(() => parsePodArgs(args));
+    const f = cniFailure(() => parsePodArgs(args));
     expect(f.code).toBe(4);
     expect(f.msg).toMatch(/^CNI_ARGS: /);
     expect(f.msg).toMatch(msg);
@@ -56,7 +45,7 @@ describe('CNI_ARGS', () => {
     { name: 'neither', args: '', msg: 'CNI_ARGS: K8S_POD_NAMESPACE and K8S_POD_NAME missing: idplane-cni attaches Kubernetes pods' },
     { name: 'another infra container', args: 'K8S_POD_NAMESPACE=d;K8S_POD_NAME=a;K8S_POD_INFRA_CONTAINER_ID=other', msg: 'CNI_ARGS: K8S_POD_INFRA_CONTAINER_ID=other differs from CNI_CONTAINERID=c0ffee' },
   ])('ADD needs the pod: $name is code 4', ({ args, msg }) => {
-    expect(failure(() => requirePod(parsePodArgs(args), 'c0ffee'))).toEqual({ code: 4, msg });
+    expect(cniFailure(() => requirePod(parsePodArgs(args), 'c0ffee'))).toEqual({ code: 4, msg });
   });
 });
 
@@ -81,7 +70,7 @@ describe('CNI_* environment', () => {
     { name: 'an interface name of 16 characters', env: { ...full, CNI_IFNAME: 'eth0123456789012' }, msg: 'CNI_IFNAME: "eth0123456789012" is not an interface name' },
     { name: 'an interface name with /', env: { ...full, CNI_IFNAME: 'a/b' }, msg: 'CNI_IFNAME: "a/b" is not an interface name' },
   ])('refuses $name with code 4', ({ env, msg }) => {
-    const f = failure(() => readInvocation(env));
+    const f = cniFailure(() => readInvocation(env));
     expect(f.code).toBe(4);
     if (typeof msg === 'string') expect(f.msg).toBe(msg);
     else expect(f.msg).toMatch(msg);
@@ -126,7 +115,7 @@ describe('network configuration', () => {
     { name: 'labels as a map', stdin: text({ ...base, args: { cni: { labels: { a: 'b' } } } }), code: 7, msg: /^invalid network configuration: args\.cni\.labels: / },
     { name: 'a prevResult that is a string', stdin: text({ ...base, prevResult: 'x' }), code: 7, msg: /^invalid network configuration: prevResult: / },
   ])('refuses $name with code $code', ({ stdin, code, msg }) => {
-    const f = failure(() => parsePluginConf(stdin, 'ADD'));
+    const f = cniFailure(() => parsePluginConf(stdin, 'ADD'));
     expect(f.code).toBe(code);
     if (typeof msg === 'string') expect(f.msg).toBe(msg);
     else expect(f.msg).toMatch(msg);
@@ -137,8 +126,8 @@ describe('network configuration', () => {
     expect(parsePluginConf(text(conf), 'DEL')).toEqual({
       cniVersion: '1.0.0', name: 'idplane', agentSocket: '/run/a.sock', timeoutMs: 30_000, waitForNodes: false, labels: [], prevResult: undefined,
     });
-    expect(failure(() => parsePluginConf(text({ ...base, 'timeout-seconds': -1 }), 'DEL')).code).toBe(7);
-    expect(failure(() => parsePluginConf(text({ ...base, cniVersion: '0.2.0' }), 'DEL')).code).toBe(1);
+    expect(cniFailure(() => parsePluginConf(text({ ...base, 'timeout-seconds': -1 }), 'DEL')).code).toBe(7);
+    expect(cniFailure(() => parsePluginConf(text({ ...base, cniVersion: '0.2.0' }), 'DEL')).code).toBe(1);
   });
 
   it.each([

@@ -1,7 +1,7 @@
 // prevResult: the pod's addresses on its container interface, and the result handed on unchanged
 // or converted between the 0.4.0 and 1.0.0 formats as libcni converts them.
 import { describe, expect, it } from 'vitest';
-import { CniError } from '../../../../src/shim/cni/errors.js';
+import { cniFailure } from './cni-failure.js';
 import { containerAddresses, parsePrevResult, resultForVersion } from '../../../../src/shim/cni/prev-result.js';
 
 /** What the bridge plugin (containernetworking-plugins 1.1.1) answers, in 1.0.0 and 0.4.0. */
@@ -27,16 +27,6 @@ const BRIDGE_040 = {
   ],
 };
 
-function failure(f: () => unknown): { code: number; msg: string } {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof CniError) return { code: e.code, msg: e.message };
-    throw e;
-  }
-  throw new Error('did not fail');
-}
-
 describe('containerAddresses', () => {
   it("takes the container interface's first address of each family, in canonical form", () => {
     const got = containerAddresses(parsePrevResult(BRIDGE_100), 'eth0');
@@ -61,7 +51,7 @@ describe('containerAddresses', () => {
     { name: 'ips that are no list', raw: { ...BRIDGE_100, ips: {} }, ifname: 'eth0', code: 6, msg: /^prevResult: prevResult\.ips: / },
     { name: 'an interface index that is negative', raw: { ...BRIDGE_100, ips: [{ interface: -1, address: '10.0.0.1/8' }] }, ifname: 'eth0', code: 6, msg: /^prevResult: prevResult\.ips\.0\.interface: / },
   ])('refuses $name with code $code', ({ raw, ifname, code, msg }) => {
-    const f = failure(() => containerAddresses(parsePrevResult(raw as Record<string, unknown> | undefined), ifname));
+    const f = cniFailure(() => containerAddresses(parsePrevResult(raw as Record<string, unknown> | undefined), ifname));
     expect(f.code).toBe(code);
     expect(f.msg).toMatch(msg);
   });
@@ -88,6 +78,6 @@ describe('resultForVersion', () => {
 
   it('refuses a prevResult in a version it cannot convert (code 1)', () => {
     const raw = { ...BRIDGE_100, cniVersion: '0.2.0' };
-    expect(failure(() => resultForVersion(raw, parsePrevResult(raw), '1.0.0'))).toEqual({ code: 1, msg: 'prevResult has CNI version 0.2.0, which idplane-cni cannot convert to 1.0.0' });
+    expect(cniFailure(() => resultForVersion(raw, parsePrevResult(raw), '1.0.0'))).toEqual({ code: 1, msg: 'prevResult has CNI version 0.2.0, which idplane-cni cannot convert to 1.0.0' });
   });
 });
