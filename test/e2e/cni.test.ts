@@ -1,10 +1,10 @@
 // End to end as root: pods (network namespaces) attached through the conflist bridge + host-local +
 // idplane-cni, invoked exactly as libcni invokes them, on two nodes: two idplane-agent processes,
 // each with its own bpffs mount and local API socket, against a real `wrangler dev`. The moment
-// each ADD returns, bpftool finds the pod's lxc and ipcache entries on its node and, with
-// wait-for-nodes, on the other node too.
+// each ADD returns, bpftool finds the pod's lxc and ipcache entries on its node (with
+// wait-for-nodes, on the other node too) and its policy map equal to the endpoint's policy.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -129,6 +129,18 @@ const ipcacheOf = (node: string, ip: string) => {
   const v = lookup(node, 'cilium_ipcache_v2', encodeIpcacheKey(`${ip}/32`));
   return v && decodeIpcacheValue(v);
 };
+const policyMapPath = (node: string, endpointId: number) => join(nodes[node]!.bpffs, 'tc/globals', `cilium_policy_v2_${String(endpointId).padStart(5, '0')}`);
+/** An endpoint's policy map as bpftool dumps it: key hex → value hex. */
+function policyMapOf(node: string, endpointId: number): Record<string, string> {
+  const entries = JSON.parse(execFileSync('bpftool', ['-j', 'map', 'dump', 'pinned', policyMapPath(node, endpointId)]).toString()) as { key: string[]; value: string[] }[];
+  const text = (bytes: string[]) => bytes.map((b) => b.replace(/^0x/, '').padStart(2, '0')).join('');
+  return Object.fromEntries(entries.map((e) => [text(e.key), text(e.value)]));
+}
+/** What the control plane says the endpoint's policy map holds. */
+async function wantedPolicyMap(node: string, ref: string): Promise<Record<string, string>> {
+  const policy = await api('GET', `/nodes/${node}/endpoints/${ref}/policy`);
+  return Object.fromEntries((policy.entries as { key: string; value: string }[]).map((e) => [e.key, e.value]));
+}
 const ifindexOf = (ifname: string) => (JSON.parse(execFileSync('ip', ['-j', 'link', 'show', 'dev', ifname]).toString()) as { ifindex: number }[])[0]!.ifindex;
 const endpointRef = (at: Attachment) => `cni-attachment-id:${at.containerId}:${at.ifname}`;
 const pluginOf = (list: Conflist) => list.plugins[1]!;
@@ -193,6 +205,8 @@ describe.skipIf(!canRun)('idplane-cni in a bridge + host-local chain, two nodes 
       const lxc = lxcOf(seed.node, ip);
       const here = ipcacheOf(seed.node, ip);
       const there = ipcacheOf(otherNode(seed.node), ip);
+      const lxcId = lxc?.lxcId ?? 0;
+      const policyMap = policyMapOf(seed.node, lxcId);
       // prevResult handed on unchanged: idplane-cni's result is the bridge's.
       expect(result).toEqual(JSON.parse(runs[0]!.stdout));
       const ep = (await local(nodes[seed.node]!.socket, 'GET', `/v1/endpoint/${endpointRef(at)}`)).body;
@@ -206,6 +220,7 @@ describe.skipIf(!canRun)('idplane-cni in a bridge + host-local chain, two nodes 
       expect(here?.identity).toBe(ep.identity.id);
       expect(there?.identity).toBe(ep.identity.id);
       expect(there?.tunnelEndpoint).toBe(nodes[seed.node]!.ip);
+      expect(policyMap).toEqual(await wantedPolicyMap(seed.node, endpointRef(at)));
       pods.push({ seed, at, list, result, ip });
     }
     const ids = await Promise.all(pods.map(async (p) => (await api('GET', `/nodes/${p.seed.node}/endpoints/${endpointRef(p.at)}`)).identity.id as number));
@@ -214,6 +229,27 @@ describe.skipIf(!canRun)('idplane-cni in a bridge + host-local chain, two nodes 
     const nettool1 = await api('GET', `/nodes/node-a/endpoints/${endpointRef(pods[0]!.at)}`);
     expect(nettool1['policy-enforcement']).toEqual({ ingress: true, egress: false });
     expect(nettool1.labels.identity).toEqual(['k8s:app=nettool-1', `k8s:io.cilium.k8s.policy.cluster=${CLUSTER}`, 'k8s:io.kubernetes.pod.namespace=default']);
+  });
+
+  it('carries a policy change into every affected policy map, on both nodes', async () => {
+    const maps = () => Promise.all(pods.map(async (p) => {
+      const id = (await api('GET', `/nodes/${p.seed.node}/endpoints/${endpointRef(p.at)}`)).id as number;
+      return [policyMapOf(p.seed.node, id), await wantedPolicyMap(p.seed.node, endpointRef(p.at))];
+    }));
+    const before = await maps();
+    // nettool-1 admits nettool-2 (created after it: its identity entered nettool-1's map then).
+    const nettool2 = (await api('GET', `/nodes/node-b/endpoints/${endpointRef(pods[1]!.at)}`)).identity.id as number;
+    expect(Object.keys(before[0]![0]!).some((key) => parseInt(key.slice(14, 16) + key.slice(12, 14) + key.slice(10, 12) + key.slice(8, 10), 16) === nettool2)).toBe(true);
+    await api('PUT', '/clusterwide-policies/dns', {
+      apiVersion: 'cilium.io/v2', kind: 'CiliumClusterwideNetworkPolicy', metadata: { name: 'dns' },
+      spec: { endpointSelector: { matchLabels: { 'k8s-app': 'kube-dns' } }, ingress: [{ fromEntities: ['cluster'], toPorts: [{ ports: [{ port: '53', protocol: 'UDP' }] }] }] },
+    });
+    await eventually(async () => {
+      for (const [have, want] of await maps()) expect(have).toEqual(want);
+    });
+    const after = await maps();
+    // Both coredns maps (one per node) changed; the others did not.
+    expect(after.map(([have], i) => JSON.stringify(have) !== JSON.stringify(before[i]![0]))).toEqual([false, false, true, true, false]);
   });
 
   it("shows the seed's endpoints in `idplane get endpoints`", async () => {
@@ -227,10 +263,9 @@ describe.skipIf(!canRun)('idplane-cni in a bridge + host-local chain, two nodes 
     expect(rows.map((r) => `${r[0]}/${r[1]}`)).toEqual([
       'default/nettool-1', 'default/nettool-2', 'kube-system/coredns-5d78c9869d-62zlb', 'kube-system/coredns-5d78c9869d-tmvt4', 'local-path-storage/local-path-provisioner-6bc4bddd6b-x7gpb',
     ]);
-    for (const p of pods) {
-      const r = byName(p);
-      expect([r[4], r[7], r[8], r[9]]).toEqual([p.seed.pod === 'nettool-1' ? 'true' : 'false', 'ready', p.ip, '<none>']);
-    }
+    // Ingress enforced where a policy selects the pod: nettool-1 (its CNP) and the coredns pods (the CCNP).
+    expect(pods.map((p) => byName(p)[4])).toEqual(['true', 'false', 'true', 'true', 'false']);
+    for (const p of pods) expect(byName(p).slice(7)).toEqual(['ready', p.ip, '<none>']);
     expect(byName(pods[2]!)[3]).toBe(byName(pods[3]!)[3]);
   });
 
@@ -256,9 +291,12 @@ describe.skipIf(!canRun)('idplane-cni in a bridge + host-local chain, two nodes 
     await runtime.del(p.at, p.list, p.result);
   });
 
-  it('DEL removes the endpoint and its entries on both nodes before it returns; a second DEL succeeds', async () => {
+  it('DEL removes the endpoint, its entries on both nodes and its policy map before it returns; a second DEL succeeds', async () => {
     const p = pods[0]!;
+    const id = (await api('GET', `/nodes/node-a/endpoints/${endpointRef(p.at)}`)).id as number;
+    expect(existsSync(policyMapPath('node-a', id))).toBe(true);
     await runtime.del(p.at, p.list, p.result);
+    expect(existsSync(policyMapPath('node-a', id))).toBe(false);
     expect(lxcOf('node-a', p.ip)).toBeNull();
     expect(ipcacheOf('node-a', p.ip)).toBeNull();
     await eventually(() => expect(ipcacheOf('node-b', p.ip)).toBeNull());
