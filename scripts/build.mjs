@@ -15,10 +15,8 @@ const BINS = {
   'idplane-agent': 'src/shim/agent/main.ts',
 };
 
-/** Single-file programs: name → [entry module, output file]. The module exports `main(): Promise<number>`. */
-const SINGLE_FILE_BINS = {
-  'idplane-cni': ['src/shim/cni/main.ts', 'idplane-cni.cjs'],
-};
+/** The CNI plugin's module (exports `main(): Promise<number>`) and its one output file. */
+const CNI_PLUGIN = { entry: 'src/shim/cni/main.ts', file: 'idplane-cni.cjs' };
 
 const root = resolve(import.meta.dirname, '..');
 const outdir = resolve(root, 'dist');
@@ -57,21 +55,19 @@ await build({
 });
 for (const name of Object.keys(BINS)) chmodSync(resolve(outdir, `${name}.js`), 0o755);
 
-for (const [entry, file] of Object.values(SINGLE_FILE_BINS)) {
-  await build({
-    stdin: {
-      contents: `import { main } from ${JSON.stringify(resolve(root, entry))};\nmain().then((code) => { process.exitCode = code; });\n`,
-      resolveDir: root,
-      loader: 'ts',
-    },
-    outfile: resolve(outdir, file),
-    bundle: true,
-    platform: 'node',
-    format: 'cjs',
-    target: 'node20',
-    define: { IDPLANE_VERSION: JSON.stringify(version) },
-    banner: { js: '#!/usr/bin/env node' },
-    logLevel: 'warning',
-  });
-  chmodSync(resolve(outdir, file), 0o755);
-}
+await build({
+  stdin: {
+    contents: `import { main } from ${JSON.stringify(resolve(root, CNI_PLUGIN.entry))};\nmain().then((code) => { process.exitCode = code; });\n`,
+    resolveDir: root,
+    loader: 'ts',
+  },
+  outfile: resolve(outdir, CNI_PLUGIN.file),
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  define: { IDPLANE_VERSION: JSON.stringify(version) },
+  banner: { js: '#!/usr/bin/env node' },
+  logLevel: 'warning',
+});
+chmodSync(resolve(outdir, CNI_PLUGIN.file), 0o755);
