@@ -5,7 +5,6 @@
 // wait-for-nodes, on the other node too) and its policy map equal to the endpoint's policy.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
-import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -16,7 +15,7 @@ import { decodeLxcValue, encodeLxcKey } from '../../src/datapath/layout/lxc.js';
 import { AGENT_BIN } from './agent-process.js';
 import { CniPluginError, CniRuntime, podArgs, referencePluginDir, type Attachment, type Conflist } from './cni-chain.js';
 import { requireRootOrSkip } from './root.js';
-import { clusterApi, eventually, putCluster } from './support.js';
+import { clusterApi, eventually, lookupPinned, putCluster, unixSocketRequest } from './support.js';
 import { startWranglerDev, type WranglerDev } from './wrangler-dev.js';
 
 const pluginDir = referencePluginDir();
@@ -100,27 +99,7 @@ function sandbox(seed: SeedPod, i: number): { at: Attachment; list: Conflist } {
   return { at: { containerId, netns: `/var/run/netns/${name}`, ifname: 'eth0', args: podArgs(seed.ns, seed.pod, containerId) }, list };
 }
 
-function local(socket: string, method: string, path: string): Promise<{ status: number; body: any }> {
-  return new Promise((res, rej) => {
-    const req = request({ socketPath: socket, method, path }, (r) => {
-      let text = '';
-      r.on('data', (d: Buffer) => (text += d.toString()));
-      r.on('end', () => res({ status: r.statusCode!, body: JSON.parse(text) }));
-    });
-    req.on('error', rej);
-    req.end();
-  });
-}
-
-const hex = (bytes: Uint8Array) => [...bytes].map((b) => b.toString(16).padStart(2, '0'));
-function lookup(node: string, map: string, key: Uint8Array): Uint8Array | null {
-  try {
-    const out = execFileSync('bpftool', ['-j', 'map', 'lookup', 'pinned', join(nodes[node]!.bpffs, 'tc/globals', map), 'key', 'hex', ...hex(key)], { stdio: ['ignore', 'pipe', 'pipe'] });
-    return Uint8Array.from((JSON.parse(out.toString()) as { value: string[] }).value.map((h) => parseInt(h, 16)));
-  } catch {
-    return null;
-  }
-}
+const lookup = (node: string, map: string, key: Uint8Array) => lookupPinned(join(nodes[node]!.bpffs, 'tc/globals', map), key);
 const lxcOf = (node: string, ip: string) => {
   const v = lookup(node, 'cilium_lxc', encodeLxcKey(ip));
   return v && decodeLxcValue(v);
@@ -150,7 +129,7 @@ async function startAgent(node: string): Promise<void> {
   d.agent = spawn(process.execPath, [AGENT_BIN, 'run', '--url', dev.url, '--cluster', CLUSTER, '--node', node, '--token-file', join(work, 'token'),
     '--bpffs', d.bpffs, '--state-dir', join(work, node, 'state'), '--socket', d.socket, '--metrics-address', '127.0.0.1:0', '--ipv4', d.ip],
   { stdio: ['ignore', 'ignore', 'inherit'] });
-  await eventually(async () => expect((await local(d.socket, 'GET', '/v1/healthz')).body.status).toBe('ok'), 30000);
+  await eventually(async () => expect((await unixSocketRequest(d.socket, 'GET', '/v1/healthz')).body.status).toBe('ok'), 30000);
 }
 
 describe.skipIf(!canRun)('idplane-cni in a bridge + host-local chain, two nodes (root, real BPF maps)', () => {
@@ -209,7 +188,7 @@ describe.skipIf(!canRun)('idplane-cni in a bridge + host-local chain, two nodes 
       const policyMap = policyMapOf(seed.node, lxcId);
       // prevResult handed on unchanged: idplane-cni's result is the bridge's.
       expect(result).toEqual(JSON.parse(runs[0]!.stdout));
-      const ep = (await local(nodes[seed.node]!.socket, 'GET', `/v1/endpoint/${endpointRef(at)}`)).body;
+      const ep = (await unixSocketRequest(nodes[seed.node]!.socket, 'GET', `/v1/endpoint/${endpointRef(at)}`)).body;
       const hostVeth = result.interfaces.find((x: { name: string; sandbox?: string }) => !x.sandbox && x.name.startsWith('veth')).name as string;
       expect(ep).toMatchObject({
         'k8s-namespace': seed.ns, 'k8s-pod-name': seed.pod, 'container-id': at.containerId, 'container-interface-name': 'eth0',
@@ -300,7 +279,7 @@ describe.skipIf(!canRun)('idplane-cni in a bridge + host-local chain, two nodes 
     expect(lxcOf('node-a', p.ip)).toBeNull();
     expect(ipcacheOf('node-a', p.ip)).toBeNull();
     await eventually(() => expect(ipcacheOf('node-b', p.ip)).toBeNull());
-    expect((await local(nodes['node-a']!.socket, 'GET', `/v1/endpoint/${endpointRef(p.at)}`)).status).toBe(404);
+    expect((await unixSocketRequest(nodes['node-a']!.socket, 'GET', `/v1/endpoint/${endpointRef(p.at)}`)).status).toBe(404);
     // The runtime may repeat DEL, also after the namespace is gone.
     execFileSync('ip', ['netns', 'del', netnsNames[0]!]);
     netnsNames.shift();
