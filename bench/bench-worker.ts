@@ -1,16 +1,20 @@
-// Benchmark-only worker: ClusterDO plus methods that run many operations inside one RPC, so the
-// cost measured is the Durable Object's own (SQLite + domain code), not the HTTP round trip.
-// Deployed only by bench/wrangler.bench.toml; never part of the product.
+// Benchmark-only worker: the product's HTTP app and RegistryDO, with ClusterDO extended by
+// methods that run many operations inside one RPC (under /bench/…), so the cost measured is the
+// Durable Object's own (SQLite + domain code), not the HTTP round trip; everything else is the
+// product's API over the same objects. Deployed only by bench/wrangler.bench.toml.
 import { ClusterDO } from '../durable-objects/cluster-do.js';
+import { ClusterState } from '../durable-objects/cluster-state.js';
 import { acquireIdentity } from '../durable-objects/ops/allocation.js';
 import { createEndpoint } from '../durable-objects/ops/endpoints.js';
 import { putNode } from '../durable-objects/ops/nodes.js';
 import { composeEndpointLabels } from '../src/core/endpoint-labels.js';
 import type { LabelSet } from '../src/core/labels.js';
+import { createApp } from '../worker/app.js';
+import { endpointRequest, ENDPOINTS_PER_NODE, newVersionPod, nodeIpv4, nodeName, nodeOfEndpoint, type StorageSize } from './policy-cluster.js';
 
-interface BenchEnv {
-  CLUSTER: DurableObjectNamespace<BenchClusterDO>;
-}
+export { RegistryDO } from '../durable-objects/registry-do.js';
+
+type BenchEnv = Omit<Env, 'CLUSTER'> & { CLUSTER: DurableObjectNamespace<BenchClusterDO> };
 
 export class BenchClusterDO extends ClusterDO {
   /** No work: the RPC round trip the other figures are measured against. */
@@ -28,22 +32,18 @@ export class BenchClusterDO extends ClusterDO {
 
   private prepared: LabelSet[] = [];
 
-  /** One transaction as the object runs them: inside a policy-engine unit that undoes with it. */
-  private transaction<T>(op: () => T): T {
-    return this.state.inPolicyUnit(() => this.ctx.storage.transactionSync(op));
-  }
-
-  /** Builds `n` new endpoint label sets (parsed and validated), for allocatePrepared. */
-  async prepareLabelSets(n: number, offset: number): Promise<number> {
-    this.prepared = Array.from({ length: n }, (_, i) =>
-      composeEndpointLabels({ labels: [`k8s:app=bench-${offset + i}`, 'k8s:pod-template-hash=x'], namespace: 'bench', cluster: 'bench' }),
-    );
+  /** Builds `n` label sets of new identities in namespace `namespace` (parsed and validated), for allocatePrepared. */
+  async prepareLabelSets(n: number, offset: number, namespace: number): Promise<number> {
+    this.prepared = Array.from({ length: n }, (_, i) => {
+      const pod = newVersionPod(namespace, offset + i);
+      return composeEndpointLabels({ labels: [...pod.labels, 'k8s:pod-template-hash=x'], namespace: pod.namespace, cluster: this.ctx.id.name ?? '' });
+    });
     return n;
   }
 
-  /** One new identity per prepared set, one transaction each: label filter, hash, number, insert. */
+  /** One new identity per prepared set, one transaction each: label filter, hash, number, insert, its policy. */
   async allocatePrepared(): Promise<number> {
-    for (const labels of this.prepared) this.transaction(() => acquireIdentity(this.state, labels, Date.now(), null));
+    for (const labels of this.prepared) this.transact((now) => acquireIdentity(this.state, labels, now, null));
     return this.prepared.length;
   }
 
@@ -55,47 +55,71 @@ export class BenchClusterDO extends ClusterDO {
     return n;
   }
 
-  /** Creates `count` endpoints over `identities` label sets, 250 per node (a large node). */
-  async fillEndpoints(count: number, identities: number, offset: number): Promise<number> {
-    const perNode = 250;
+  /** Creates endpoints offset … offset+count-1 of the bench cluster (policy-cluster.ts), one transaction each. */
+  async fillEndpoints(count: number, offset: number): Promise<number> {
     for (let i = offset; i < offset + count; i++) {
-      const node = `fill-${Math.floor(i / perNode)}`;
-      if (i % perNode === 0) this.transaction(() => putNode(this.state, node, { ipv4: `172.16.${Math.floor(i / perNode) >> 8}.${Math.floor(i / perNode) & 255}` }, Date.now()));
-      const req = {
-        labels: [`k8s:app=svc-${i % identities}`, `k8s:pod-template-hash=h${i}`],
-        'k8s-namespace': 'fill',
-        'k8s-pod-name': `pod-${i}`,
-        addressing: { ipv4: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}` },
-      };
-      this.transaction(() => createEndpoint(this.state, 'bench', node, 'cilium-local:0', req, Date.now(), null));
+      const k = nodeOfEndpoint(i);
+      if (i % ENDPOINTS_PER_NODE === 0) this.transact((now) => putNode(this.state, nodeName(k), { ipv4: nodeIpv4(k) }, now));
+      this.transact((now) => createEndpoint(this.state, this.ctx.id.name ?? '', nodeName(k), 'cilium-local:0', endpointRequest(i), now, null));
     }
     return count;
+  }
+
+  /** The full recompute: the object's policy state rebuilt from SQLite, as at start; its identity count. */
+  async rebuildState(): Promise<number> {
+    return new ClusterState(this.ctx.storage.sql, this.ctx.id.name ?? '').identities.allLabels().length;
+  }
+
+  /** Identities whose policy still waits for its recompute, and the cluster revision. */
+  async policyProgress(): Promise<{ stale: number; revision: number }> {
+    return { stale: this.state.identities.policyStale(0, Number.MAX_SAFE_INTEGER).length, revision: this.state.revision() };
+  }
+
+  /** A new token for node `fill-k` (its feed is read as the node reads it). */
+  async nodeToken(k: number): Promise<string> {
+    const { node } = this.transact((now) => putNode(this.state, nodeName(k), { ipv4: nodeIpv4(k), 'rotate-token': true }, now));
+    if (node.token === undefined) throw new Error(`no token issued for ${nodeName(k)}`);
+    return node.token;
+  }
+
+  async storageSize(): Promise<StorageSize> {
+    const sql = this.ctx.storage.sql;
+    const tables = sql.exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%'").toArray();
+    const rows: Record<string, number> = {};
+    for (const { name } of tables) {
+      const n = sql.exec<{ n: number }>(`SELECT count(*) AS n FROM "${name}"`).one().n;
+      if (n > 0) rows[name] = n;
+    }
+    return { rows, bytes: sql.databaseSize };
+  }
+}
+
+const app = createApp();
+
+/** `/bench/<method>?cluster=…&n=…&offset=…`: one RPC of the bench object, answered as JSON. */
+async function benchRpc(url: URL, env: BenchEnv): Promise<unknown> {
+  const param = (name: string) => Number(url.searchParams.get(name) ?? '0');
+  const stub = env.CLUSTER.getByName(url.searchParams.get('cluster') ?? 'bench');
+  switch (url.pathname) {
+    case '/bench/noop': return stub.noop();
+    case '/bench/touch': return stub.touch();
+    case '/bench/prepare': return stub.prepareLabelSets(param('n'), param('offset'), param('namespace'));
+    case '/bench/allocate': return stub.allocatePrepared();
+    case '/bench/raw-inserts': return stub.rawInserts(param('n'), param('offset'));
+    case '/bench/fill': return stub.fillEndpoints(param('n'), param('offset'));
+    case '/bench/rebuild': return stub.rebuildState();
+    case '/bench/policy-progress': return stub.policyProgress();
+    case '/bench/node-token': return stub.nodeToken(param('node'));
+    case '/bench/storage': return stub.storageSize();
+    default: return undefined;
   }
 }
 
 export default {
-  async fetch(request: Request, env: BenchEnv): Promise<Response> {
+  async fetch(request: Request, env: BenchEnv, ctx: ExecutionContext): Promise<Response> {
     const url = new URL(request.url);
-    const n = Number(url.searchParams.get('n') ?? '0');
-    const offset = Number(url.searchParams.get('offset') ?? '0');
-    const stub = env.CLUSTER.getByName(url.searchParams.get('cluster') ?? 'bench');
-    switch (url.pathname) {
-      case '/healthz':
-        return new Response('ok');
-      case '/noop':
-        return Response.json(await stub.noop());
-      case '/touch':
-        return Response.json(await stub.touch());
-      case '/prepare':
-        return Response.json(await stub.prepareLabelSets(n, offset));
-      case '/allocate':
-        return Response.json(await stub.allocatePrepared());
-      case '/raw-inserts':
-        return Response.json(await stub.rawInserts(n, offset));
-      case '/fill':
-        return Response.json(await stub.fillEndpoints(n, Number(url.searchParams.get('identities') ?? '16000'), offset));
-      default:
-        return new Response('not found', { status: 404 });
-    }
+    if (!url.pathname.startsWith('/bench/')) return app.fetch(request, env, ctx);
+    const answer = await benchRpc(url, env);
+    return answer === undefined ? new Response('not found', { status: 404 }) : Response.json(answer);
   },
 };

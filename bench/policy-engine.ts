@@ -7,13 +7,11 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { PolicyEngine, type PolicyTxn } from '../src/core/policy/engine.js';
-import type { PolicyDocument, Rule } from '../src/core/policy/rule.js';
+import type { PolicyDocument } from '../src/core/policy/rule.js';
+import { sanitizePolicy, type PolicyTarget } from '../src/core/policy/sanitize.js';
+import { CLUSTERWIDE_PUT, clusterPolicies, IDENTITIES, NAMESPACED_PUT, NAMESPACES, newVersionPod, podOf, type PolicyManifest } from './policy-cluster.js';
 
 const CLUSTER = 'bench';
-const NAMESPACES = 100;
-const APPS = 10;
-const PER_NAMESPACE = 160;
-const ALLOW_RULES = 9;
 /** Identities per policy-put transaction, as the Durable Object chunks them. */
 const CHUNK = 256;
 const MiB = 2 ** 20;
@@ -21,34 +19,21 @@ const MiB = 2 ** 20;
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
 
-const ns = (n: number) => `ns-${String(n).padStart(2, '0')}`;
-const app = (k: number) => ({ matchLabels: { app: `app-${k}` } });
-
-function cnp(namespace: string, name: string, rule: Rule): PolicyDocument {
-  return { kind: 'CiliumNetworkPolicy', namespace, name, rules: [rule] };
+/** The rules the object would store for this manifest (the route's sanitiser). */
+function documentOf(m: PolicyManifest): PolicyDocument {
+  const target = (m.namespace === null
+    ? { kind: 'CiliumClusterwideNetworkPolicy', namespace: null, name: m.name }
+    : { kind: 'CiliumNetworkPolicy', namespace: m.namespace, name: m.name }) as PolicyTarget;
+  return sanitizePolicy(m.object, target).policy;
 }
 
-/** Per namespace: a default deny for every pod, and allow rules `app-k` ← `app-(k+1)` on TCP 8080+k. */
-function clusterPolicies(): PolicyDocument[] {
-  const out: PolicyDocument[] = [];
-  for (let n = 0; n < NAMESPACES; n++) {
-    out.push(cnp(ns(n), 'default-deny', { endpointSelector: {}, ingress: [{}] }));
-    for (let k = 0; k < ALLOW_RULES; k++) {
-      const ports = [{ ports: [{ port: 8080 + k, protocol: 'TCP' as const }] }];
-      out.push(cnp(ns(n), `allow-app-${k}`, { endpointSelector: app(k), ingress: [{ endpoints: [app(k + 1)], toPorts: ports }] }));
-    }
-  }
-  return out;
-}
-
-function podLabels(n: number, j: number): string[] {
-  return [`k8s:app=app-${j % APPS}`, `k8s:version=v${Math.floor(j / APPS)}`, `k8s:io.kubernetes.pod.namespace=${ns(n)}`, `k8s:io.cilium.k8s.policy.cluster=${CLUSTER}`];
+/** An identity's labels as the object stores them: the pod's, its namespace and the cluster. */
+function identityLabels(pod: { namespace: string; labels: string[] }): string[] {
+  return [...pod.labels, `k8s:io.kubernetes.pod.namespace=${pod.namespace}`, `k8s:io.cilium.k8s.policy.cluster=${CLUSTER}`];
 }
 
 function clusterIdentities(): [number, string[]][] {
-  const out: [number, string[]][] = [];
-  for (let n = 0; n < NAMESPACES; n++) for (let j = 0; j < PER_NAMESPACE; j++) out.push([256 + n * PER_NAMESPACE + j, podLabels(n, j)]);
-  return out;
+  return Array.from({ length: IDENTITIES }, (_, i) => [256 + i, identityLabels(podOf(i))]);
 }
 
 function time<T>(fn: () => T): [T, number] {
@@ -104,7 +89,7 @@ function buildInOneTransaction(policies: PolicyDocument[], identities: [number, 
 }
 
 export function policyEngineBench(): void {
-  const policies = clusterPolicies();
+  const policies = clusterPolicies().map(documentOf);
   const identities = clusterIdentities();
   const heapBefore = heapUsed();
   console.log(`policy engine: ${policies.length} policies over ${NAMESPACES} namespaces, ${identities.length} identities`);
@@ -123,11 +108,11 @@ export function policyEngineBench(): void {
   const adds: number[] = [];
   for (let i = 0; i < 21; i++) {
     const id = 100_000 + i;
-    adds.push(time(() => engine.transaction((tx) => tx.addIdentity(id, podLabels(50, 1 + PER_NAMESPACE * (i + 1)))))[1]);
+    adds.push(time(() => engine.transaction((tx) => tx.addIdentity(id, identityLabels(newVersionPod(50, i)))))[1]);
   }
   console.log(`  add one identity: ${ms(median(adds))} incremental (median of ${adds.length}) vs ${ms(build)} full recompute`);
 
-  const extra = cnp(ns(42), 'allow-extra', { endpointSelector: app(3), ingress: [{ endpoints: [app(5)], toPorts: [{ ports: [{ port: 9000, protocol: 'TCP' }] }] }] });
+  const extra = documentOf(NAMESPACED_PUT);
   const [put, putTime] = time(() => engine.transaction((tx) => {
     const change = tx.putPolicy(extra);
     tx.regenerate();
@@ -135,7 +120,7 @@ export function policyEngineBench(): void {
   }));
   console.log(`  namespaced policy put until every affected entry is recomputed: ${ms(putTime)} (${put.value.stale.length} identities)`);
 
-  const everyone: PolicyDocument = { kind: 'CiliumClusterwideNetworkPolicy', namespace: null, name: 'allow-health', rules: [{ endpointSelector: {}, ingress: [{ entities: ['health'] }] }] };
+  const everyone = documentOf(CLUSTERWIDE_PUT);
   const [wide, wideTime] = time(() => engine.transaction((tx) => tx.putPolicy(everyone)));
   const chunks = regenerateInChunks(engine);
   console.log(

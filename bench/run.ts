@@ -1,25 +1,24 @@
-// `npm run bench`: the budgets of DESIGN.md §7 that this service covers, each beside the platform
-// floor measured in the same run, on this machine.
-//   1. sync endpoint creates vs a cheap DO read through `wrangler dev`, at 1 and 50 clients, and
-//      the registry round trip that the isolate cache of known clusters keeps off that path;
-//   2. identity allocations/s inside one DO vs raw single-insert SQLite transactions/s there;
-//   3. the resident memory of workerd holding 100k endpoints over 16k identities;
-//   4. feed propagation to 100 agents, events/s an agent applies, a 100k snapshot into a BPF map;
-//   5. the policy engine alone (bench/policy-engine.ts), in a fresh process as the Durable Object
-//      starts: a cold build and a heap that holds only the engine.
+// `npm run bench`: the budgets of DESIGN.md §7 and issue 7 that this service covers, each beside
+// the floor measured in the same run, on this machine. Sections (`npm run bench -- <section>…`
+// runs only those, in that order):
+//   http    sync endpoint creates vs a cheap DO read through `wrangler dev`, at 1 and 50 clients,
+//           and the registry round trip that the isolate cache of known clusters keeps off that path;
+//   object  identity allocations/s inside one DO vs raw single-insert SQLite transactions/s there;
+//   feed    feed propagation to 100 agents, events/s an agent applies, a 100k snapshot into a BPF map;
+//   engine  the policy engine alone (bench/policy-engine.ts), in a fresh process as the Durable
+//           Object starts: a cold build and a heap that holds only the engine;
+//   policy  one object holding 1,000 policies, 16k identities and 100k endpoints (policy-load.ts):
+//           identity add vs full recompute, policy puts, creates/s vs no policy, feed bytes of a
+//           policy change, rows, SQLite bytes and workerd memory.
 import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import { startWranglerDev, type WranglerDev } from '../test/e2e/wrangler-dev.js';
-import { createLoad, floorLoad, readLoad, registryLoad, runLoad, type LoadResult } from './http-load.js';
+import { createLoad, floorLoad, formatLoad, readLoad, registryLoad, runLoad, type LoadResult } from './http-load.js';
 import { feedBudgets } from './feed-bench.js';
-import { describeMachine, workerdRss } from './machine.js';
+import { describeMachine } from './machine.js';
+import { policyLoadBudgets } from './policy-load.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
-const MiB = 2 ** 20;
-
-function row(r: LoadResult): string {
-  return `${r.name.padEnd(28)} c=${String(r.connections).padStart(2)}  ${r.rps.toFixed(0).padStart(6)} req/s  p50 ${r.p50.toFixed(1).padStart(5)} ms  p99 ${r.p99.toFixed(1).padStart(6)} ms  errors ${r.errors}`;
-}
 
 async function api(dev: WranglerDev, method: string, path: string, body?: unknown): Promise<void> {
   const res = await fetch(`${dev.url}${path}`, {
@@ -49,7 +48,7 @@ async function httpBudgets(): Promise<void> {
     for (const c of [1, 50]) results.push(await readLoad(dev, cluster, nodes[0]!, c, SECONDS));
     const registry1 = await registryLoad(dev, cluster, 1, SECONDS);
     results.push(registry1);
-    for (const r of results) console.log(row(r));
+    for (const r of results) console.log(formatLoad(r));
     const [floor1, create1, floor50, create50] = results as [LoadResult, LoadResult, LoadResult, LoadResult];
     console.log(`sync create throughput at 50 clients: ${(100 * create50.rps / floor50.rps).toFixed(0)} % of the floor (budget ≥ 85 %)`);
     console.log(`sync create p50 at 1 client: ${(create1.p50 / floor1.p50).toFixed(2)} × the floor (budget ≤ 1.3 ×)`);
@@ -75,28 +74,20 @@ async function timed(dev: WranglerDev, path: string): Promise<number> {
 async function inObjectBudgets(): Promise<void> {
   const dev = await startWranglerDev({ config: resolve(import.meta.dirname, 'wrangler.bench.toml') });
   try {
-    const rtt = Math.min(...(await Promise.all([0, 1, 2].map(() => timed(dev, '/noop?cluster=alloc')))));
+    const rtt = Math.min(...(await Promise.all([0, 1, 2].map(() => timed(dev, '/bench/noop?cluster=alloc')))));
     const n = 20000;
-    await timed(dev, '/prepare?cluster=alloc&n=2000&offset=1000000');
-    await timed(dev, '/allocate?cluster=alloc');
-    await timed(dev, '/raw-inserts?cluster=alloc&n=2000&offset=1000000');
-    await timed(dev, `/prepare?cluster=alloc&n=${n}&offset=0`);
-    const alloc = (await timed(dev, '/allocate?cluster=alloc')) - rtt;
-    const raw = (await timed(dev, `/raw-inserts?cluster=alloc&n=${n}&offset=0`)) - rtt;
+    await timed(dev, '/bench/prepare?cluster=alloc&n=2000&offset=1000000');
+    await timed(dev, '/bench/allocate?cluster=alloc');
+    await timed(dev, '/bench/raw-inserts?cluster=alloc&n=2000&offset=1000000');
+    await timed(dev, `/bench/prepare?cluster=alloc&n=${n}&offset=0`);
+    const alloc = (await timed(dev, '/bench/allocate?cluster=alloc')) - rtt;
+    const raw = (await timed(dev, `/bench/raw-inserts?cluster=alloc&n=${n}&offset=0`)) - rtt;
     const allocRate = n / (alloc / 1000);
     const rawRate = n / (raw / 1000);
     const commitFloor = [];
-    for (const c of [1, 50]) commitFloor.push(await runLoadAt(dev, '/touch?cluster=touch', c));
-    for (const r of commitFloor) console.log(row(r));
+    for (const c of [1, 50]) commitFloor.push(await runLoadAt(dev, '/bench/touch?cluster=touch', c));
+    for (const r of commitFloor) console.log(formatLoad(r));
     console.log(`identity allocations inside one DO: ${allocRate.toFixed(0)}/s (budget ≥ 50,000/s); raw single-insert transactions: ${rawRate.toFixed(0)}/s; ratio ${(allocRate / rawRate).toFixed(2)}`);
-
-    const before = Math.max(...workerdRss(dev.pid));
-    const fillStart = performance.now();
-    for (let done = 0; done < 100_000; done += 10_000) await timed(dev, `/fill?cluster=fill&n=10000&identities=16000&offset=${done}`);
-    const fillSeconds = (performance.now() - fillStart) / 1000;
-    const after = Math.max(...workerdRss(dev.pid));
-    console.log(`100k endpoints / 16k identities created inside the DO in ${fillSeconds.toFixed(1)} s (${(100_000 / fillSeconds).toFixed(0)}/s)`);
-    console.log(`workerd RSS: ${(before / MiB).toFixed(0)} MiB before, ${(after / MiB).toFixed(0)} MiB holding 100k endpoints (isolate limit 128 MB; SQLite holds the rows)`);
   } finally {
     await dev.stop();
   }
@@ -107,8 +98,16 @@ function policyEngineBudgets(): void {
   if (run.status !== 0) throw new Error(`bench/policy-engine.ts exited with ${run.status ?? run.signal}`);
 }
 
+const SECTIONS: Record<string, () => Promise<void> | void> = {
+  http: httpBudgets,
+  object: inObjectBudgets,
+  feed: feedBudgets,
+  engine: policyEngineBudgets,
+  policy: () => policyLoadBudgets(SECONDS),
+};
+// `npm run bench -- policy engine` runs those sections only (in the order given); none: all.
+const chosen = process.argv.slice(2);
+const unknown = chosen.filter((name) => !(name in SECTIONS));
+if (unknown.length > 0) throw new Error(`unknown section(s) ${unknown.join(', ')}; sections: ${Object.keys(SECTIONS).join(', ')}`);
 console.log(`machine: ${describeMachine()}`);
-await httpBudgets();
-await inObjectBudgets();
-await feedBudgets();
-policyEngineBudgets();
+for (const name of chosen.length > 0 ? chosen : Object.keys(SECTIONS)) await SECTIONS[name]!();

@@ -81,7 +81,7 @@ export class ClusterDO extends DurableObject<Env> {
    * throws. The storage transaction runs inside one policy-engine unit, so a rollback undoes the
    * engine's writes too.
    */
-  private transact<T>(op: (now: number) => T): T {
+  protected transact<T>(op: (now: number) => T): T {
     let value: T;
     try {
       value = this.state.inPolicyUnit(() => this.ctx.storage.transactionSync(() => op(this.clock())));
