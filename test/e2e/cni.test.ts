@@ -261,6 +261,17 @@ describe.skipIf(!canRun)('idplane-cni in a bridge + host-local chain, two nodes 
 
   it('passes CHECK for every pod, and fails it once the endpoint is deleted behind its back', async () => {
     for (const p of pods) await runtime.check(p.at, p.list, p.result);
+    // An lxc entry deleted behind the agent's back (bpftool): CHECK fails; put back, it passes.
+    const q = pods[3]!;
+    const lxc = join(nodes[q.seed.node]!.bpffs, 'tc/globals', 'cilium_lxc');
+    const hex = (b: Uint8Array) => [...b].map((x) => x.toString(16).padStart(2, '0'));
+    const value = lookupPinned(lxc, encodeLxcKey(q.ip))!;
+    execFileSync('bpftool', ['map', 'delete', 'pinned', lxc, 'key', 'hex', ...hex(encodeLxcKey(q.ip))]);
+    const broken = await runtime.check(q.at, q.list, q.result).catch((e: unknown) => e);
+    expect([(broken as CniPluginError).plugin, (broken as CniPluginError).result.code]).toEqual(['idplane-cni', 101]);
+    expect((broken as CniPluginError).result.msg).toMatch(/maps do not hold the endpoint/);
+    execFileSync('bpftool', ['map', 'update', 'pinned', lxc, 'key', 'hex', ...hex(encodeLxcKey(q.ip)), 'value', 'hex', ...hex(value)]);
+    await runtime.check(q.at, q.list, q.result);
     const p = pods[4]!;
     await api('DELETE', `/nodes/${p.seed.node}/endpoints/${endpointRef(p.at)}`);
     const err = await runtime.check(p.at, p.list, p.result).catch((e: unknown) => e);

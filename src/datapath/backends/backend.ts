@@ -14,6 +14,8 @@ export interface MapBackend {
   put(map: MapRef, key: Uint8Array, value: Uint8Array): void;
   /** Removes one entry; a missing one is not an error. */
   delete(map: MapRef, key: Uint8Array): void;
+  /** The value at a key (for an LPM trie, of the longest prefix matching it), if any. */
+  lookup(map: MapRef, key: Uint8Array): Uint8Array | undefined;
   /** Every entry, for reconciliation and read-back. */
   entries(map: MapRef): [Uint8Array, Uint8Array][];
   isEmpty(map: MapRef): boolean;

@@ -77,6 +77,10 @@ export class BpfBackend implements MapBackend {
     this.sys.delete(this.fdOf(map), key);
   }
 
+  lookup(map: MapRef, key: Uint8Array): Uint8Array | undefined {
+    return this.sys.lookup(this.fdOf(map), key, map.layout.valueSize);
+  }
+
   entries(map: MapRef): [Uint8Array, Uint8Array][] {
     const fd = this.fdOf(map);
     const keys: Uint8Array[] = [];

@@ -40,6 +40,11 @@ export class MemoryBackend implements MapBackend {
     this.entriesOf(map).delete(hexOf(key));
   }
 
+  /** Exact keys only: the memory backend has no longest-prefix match. */
+  lookup(map: MapRef, key: Uint8Array): Uint8Array | undefined {
+    return this.entriesOf(map).get(hexOf(key))?.[1].slice();
+  }
+
   entries(map: MapRef): [Uint8Array, Uint8Array][] {
     return [...this.entriesOf(map).values()].map(([k, v]) => [k.slice(), v.slice()]);
   }

@@ -6,6 +6,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import WebSocket from 'ws';
+import type { Endpoint } from '../../api/endpoints.js';
 import type { Node, NodeRegistration } from '../../api/nodes.js';
 import { parseNodeToken } from '../../core/auth.js';
 import { positionAfter, type FeedBatch, type FeedPage } from '../../core/feed.js';
@@ -14,6 +15,7 @@ import { IPCACHE_MAP, NODE_MAPS, POLICY_MAPS } from '../../datapath/maps.js';
 import { ApiClient, ApiError } from '../api-client.js';
 import { applyMapOps, readMaps } from './apply.js';
 import { AppliedRevision } from './applied-revision.js';
+import { datapathProblems } from './datapath-check.js';
 import { RevisionAssembler } from './chunks.js';
 import type { AgentMetrics } from './metrics.js';
 import { NodeView } from './node-view.js';
@@ -98,6 +100,14 @@ export class Agent {
 
   get appliedRevision(): number {
     return this.revision.value;
+  }
+
+  /**
+   * What of a local endpoint's map entries differs from what the agent wrote for it (empty: in
+   * sync): for CNI CHECK, through the local API.
+   */
+  datapathProblems(ep: Endpoint): string[] {
+    return datapathProblems(this.o.node, this.o.backend, ep, this.view.policies.get(ep.identity.id));
   }
 
   private get applied(): number {

@@ -25,6 +25,8 @@ export interface LocalApiOptions {
   revision: AppliedRevision;
   /** How long a change waits for the maps before answering 504 `sync-timeout`. */
   syncTimeoutMs: number;
+  /** What of a local endpoint's map entries is not as written (see datapath-check.ts). */
+  datapathProblems?: (ep: Endpoint) => string[];
   /** With a kubeconfig: a create's pod labels come from the Kubernetes API. */
   podLabels?: PodLabelSource;
   logger: Logger;
@@ -100,6 +102,13 @@ export class LocalApi {
     return { ...body, labels: mergePodLabels(labels, await this.o.podLabels(namespace, pod)) };
   }
 
+  /** A local endpoint with whether the maps hold it as written: `datapath.in-sync` and the problems. */
+  private withDatapath(ep: Endpoint): Endpoint & { datapath?: { 'in-sync': boolean; problems: string[] } } {
+    if (!this.o.datapathProblems || ep.node !== this.o.node) return ep;
+    const problems = this.o.datapathProblems(ep);
+    return { ...ep, datapath: { 'in-sync': problems.length === 0, problems } };
+  }
+
   /** A change through the control plane, answered once the maps hold its revision. */
   private async change(method: string, path: string, body: unknown, signal: AbortSignal): Promise<[number, Endpoint]> {
     const { status, body: ep } = await this.o.api().exchange<Endpoint>(method, path, body, signal);
@@ -124,7 +133,7 @@ export class LocalApi {
         case 'PUT':
           return this.change('PUT', path, await this.withPodLabels(await readJsonObject(req)), signal);
         case 'GET':
-          return [200, await this.o.api().request<Endpoint>('GET', path, undefined, signal)];
+          return [200, this.withDatapath(await this.o.api().request<Endpoint>('GET', path, undefined, signal))];
         case 'DELETE':
           return this.change('DELETE', path, undefined, signal);
       }

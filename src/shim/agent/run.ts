@@ -63,7 +63,9 @@ export async function run(o: RunOptions): Promise<void> {
     backend, stateFile: new StateFile(o.stateDir), metrics, logger, longPoll: o.longPoll,
   });
   const podLabels = o.kubeconfig === undefined ? undefined : await kubernetesPodLabels(o.kubeconfig);
-  const localApi = new LocalApi({ node: o.node, api: () => agent.api, revision: agent.revision, syncTimeoutMs, podLabels, logger });
+  const localApi = new LocalApi({ node: o.node, api: () => agent.api, revision: agent.revision, syncTimeoutMs, podLabels, logger,
+    datapathProblems: (ep) => agent.datapathProblems(ep),
+  });
   let staleSweeps: NodeJS.Timeout | undefined;
   let stopping = false;
   // Stop heartbeating and leave: the node and its endpoints stay registered (see agent.ts).

@@ -79,6 +79,8 @@ interface EndpointView {
   'interface-index'?: number;
   mac?: string;
   'host-mac'?: string;
+  /** The agent's read-back of its maps (local API). */
+  datapath?: { 'in-sync': boolean; problems: string[] };
 }
 
 /**
@@ -97,5 +99,9 @@ export function checkEndpoint(endpoint: unknown, addresses: ContainerAddresses, 
   ];
   for (const [field, have, want] of fields) {
     if (have !== want) throw new CniError(CNI_ERROR.checkFailed, `endpoint ${field} is ${JSON.stringify(have ?? null)}, expected ${JSON.stringify(want ?? null)}`);
+  }
+  // The agent's read-back of its maps: lxc, ipcache and policy map entries as it wrote them.
+  if (ep.datapath?.['in-sync'] !== true) {
+    throw new CniError(CNI_ERROR.checkFailed, `the node's maps do not hold the endpoint as written: ${ep.datapath?.problems.join('; ') ?? 'the agent did not check them'}`);
   }
 }

@@ -97,7 +97,10 @@ describe("the agent's refusals", () => {
 
 describe('CHECK', () => {
   const addresses = { ipv4: parseIp('10.250.0.2'), ipv6: undefined };
-  const endpoint = { id: 3, state: 'ready', addressing: { ipv4: '10.250.0.2' }, 'interface-index': 6, mac: '56:36:6e:d8:f1:fc', 'host-mac': 'FA:A8:A8:71:95:CF' };
+  const endpoint = {
+    id: 3, state: 'ready', addressing: { ipv4: '10.250.0.2' }, 'interface-index': 6, mac: '56:36:6e:d8:f1:fc', 'host-mac': 'FA:A8:A8:71:95:CF',
+    datapath: { 'in-sync': true, problems: [] },
+  };
 
   it('passes for the endpoint ADD made', () => {
     expect(() => checkEndpoint(endpoint, addresses, LINKS)).not.toThrow();
@@ -109,6 +112,12 @@ describe('CHECK', () => {
     { name: 'a recreated veth', ep: { ...endpoint, 'interface-index': 9 }, msg: 'endpoint interface-index is 9, expected 6' },
     { name: 'another MAC', ep: { ...endpoint, mac: '02:00:00:00:00:01' }, msg: 'endpoint mac is "02:00:00:00:00:01", expected "56:36:6e:d8:f1:fc"' },
     { name: 'not ready', ep: { ...endpoint, state: 'regenerating' }, msg: 'endpoint state is "regenerating", expected "ready"' },
+    {
+      name: 'an entry changed behind the agent',
+      ep: { ...endpoint, datapath: { 'in-sync': false, problems: ['cilium_lxc entry 0a fa is missing'] } },
+      msg: "the node's maps do not hold the endpoint as written: cilium_lxc entry 0a fa is missing",
+    },
+    { name: 'an agent that did not check its maps', ep: { ...endpoint, datapath: undefined }, msg: "the node's maps do not hold the endpoint as written: the agent did not check them" },
   ])('fails with code 101 for $name', ({ ep, msg }) => {
     expect(cniFailure(() => checkEndpoint(ep, addresses, LINKS))).toEqual({ code: 101, msg });
   });

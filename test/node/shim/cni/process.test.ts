@@ -44,7 +44,8 @@ function handle(req: IncomingMessage, res: ServerResponse, text: string): void {
   }
   if (!have) return reply(res, 404, notFound);
   if (req.method === 'DELETE') agent.endpoints.delete(req.url!);
-  return reply(res, 200, have.endpoint);
+  // A GET answers with the agent's read-back of its maps, as the local API does.
+  return reply(res, 200, req.method === 'GET' ? { ...have.endpoint, datapath: { 'in-sync': true, problems: [] } } : have.endpoint);
 }
 
 // iproute2's answers for the pod's veth pair; the fake nsenter tells the fake ip which side it is.

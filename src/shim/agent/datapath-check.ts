@@ -1,0 +1,29 @@
+// Whether the maps hold an endpoint as the agent wrote it: its lxc entries, its addresses in the
+// ipcache, and its policy map with exactly the entries of its identity. What CNI CHECK asks the
+// agent (an entry deleted or changed behind the agent's back is a failed CHECK).
+import type { Endpoint } from '../../api/endpoints.js';
+import { hostPrefixOf } from '../../core/ip.js';
+import { hexOf, type MapBackend } from '../../datapath/backends/backend.js';
+import { endpointMap, POLICY_MAPS } from '../../datapath/maps.js';
+import type { PolicyEntries } from './node-view.js';
+import { snapshotPuts } from './plan.js';
+
+/** The differences between the maps and what they should hold for `ep` (empty: in sync). */
+export function datapathProblems(self: string, backend: MapBackend, ep: Endpoint, policy: PolicyEntries | undefined): string[] {
+  const problems: string[] = [];
+  const addresses = [ep.addressing.ipv4 && hostPrefixOf(ep.addressing.ipv4, 4), ep.addressing.ipv6 && hostPrefixOf(ep.addressing.ipv6, 6)].filter((p): p is string => !!p);
+  const ipcache = addresses.map((prefix) => ({ prefix, identity: ep.identity.id, node: self, 'host-ip': null, endpoint: ep.id }));
+  for (const op of snapshotPuts(self, ipcache, [ep])) {
+    const have = backend.lookup(op.map, op.key);
+    const what = `${op.map.name} entry ${hexOf(op.key)}`;
+    if (have === undefined) problems.push(`${what} is missing`);
+    else if (hexOf(have) !== hexOf(op.value)) problems.push(`${what} is ${hexOf(have)}, expected ${hexOf(op.value)}`);
+  }
+  const map = endpointMap(POLICY_MAPS, ep.id);
+  if (!backend.pinnedMaps(POLICY_MAPS).some((m) => m.name === map.name)) return [...problems, `${map.name} is missing`];
+  const want = new Map((policy ?? []).map((e) => [e.key, e.value]));
+  const have = new Map(backend.entries(map).map(([k, v]) => [hexOf(k), hexOf(v)]));
+  for (const [key, value] of want) if (have.get(key) !== value) problems.push(`${map.name} entry ${key} is ${have.get(key) ?? 'missing'}, expected ${value}`);
+  for (const key of have.keys()) if (!want.has(key)) problems.push(`${map.name} holds ${key}, which the policy has not`);
+  return problems;
+}
