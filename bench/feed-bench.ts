@@ -23,7 +23,8 @@ import { rootUnavailableReason } from '../test/e2e/root.js';
 import { putCluster } from '../test/e2e/support.js';
 import { startWranglerDev } from '../test/e2e/wrangler-dev.js';
 
-function percentile(sorted: number[], p: number): number {
+/** The p-th percentile of ascending samples (nearest rank). */
+export function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 

@@ -10,9 +10,13 @@
 //   policy  one object holding 1,000 policies, 16k identities and 100k endpoints (policy-load.ts):
 //           identity add vs full recompute, policy puts, creates/s vs no policy, feed bytes of a
 //           policy change, rows, SQLite bytes and workerd memory.
+//   cni     issue 8, as root (bench/cni-bench.ts): CNI ADD latency through bridge + host-local +
+//           idplane-cni on two nodes, with and without wait-for-nodes; pods/s at 10 parallel
+//           ADDs; policy change → every affected policy map written; the plugin's start-up.
 import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import { startWranglerDev, type WranglerDev } from '../test/e2e/wrangler-dev.js';
+import { cniBench } from './cni-bench.js';
 import { createLoad, floorLoad, formatLoad, readLoad, registryLoad, runLoad, type LoadResult } from './http-load.js';
 import { feedBudgets } from './feed-bench.js';
 import { describeMachine } from './machine.js';
@@ -104,6 +108,7 @@ const SECTIONS: Record<string, () => Promise<void> | void> = {
   feed: feedBudgets,
   engine: policyEngineBudgets,
   policy: () => policyLoadBudgets(SECONDS),
+  cni: cniBench,
 };
 // `npm run bench -- policy engine` runs those sections only (in the order given); none: all.
 const chosen = process.argv.slice(2);
