@@ -1,0 +1,135 @@
+// Attaches the reference datapath (./bpf/reference.c) to a pod's host-side veth, and takes it off.
+// The object's maps are placeholders: bpftool loads it with each one replaced by a pinned map
+// (`map name <placeholder> pinned <path>`), which fails when the pin is missing, so the loader
+// never creates a map the agent did not write. Before that each pin's layout is checked against
+// the agent's own (a layout drift fails loudly, naming both layouts). The programs are attached
+// with `tc filter replace` on a clsact qdisc (Debian 12's iproute2 cannot attach tcx): replacing
+// swaps a program without the gap that a delete then add would leave open.
+import { execFile } from 'node:child_process';
+import { mkdirSync, rmSync } from 'node:fs';
+import { promisify } from 'node:util';
+import type { MapBackend } from './backends/backend.js';
+import { BpfSyscalls } from './backends/bpf-syscall.js';
+import { DATAPATH_COUNTERS_MAPS, endpointMap, IPCACHE_MAP, layoutMismatch, POLICY_MAPS, type MapRef } from './maps.js';
+
+const run = promisify(execFile);
+
+/** The filter priority and handle the programs take on each hook, so that replace finds them. */
+const FILTER = ['pref', '1', 'handle', '1', 'bpf'];
+/** Program of the object (its function name) on each clsact hook of the host veth. */
+const HOOKS = [
+  { hook: 'egress', program: 'to_container' },
+  { hook: 'ingress', program: 'from_container' },
+] as const;
+
+export class DatapathError extends Error {
+  override name = 'DatapathError';
+}
+
+/** Counters of one endpoint, as the program keeps them: packets policed, by direction and verdict. */
+export interface DatapathCounters {
+  endpoint: number;
+  direction: 'ingress' | 'egress';
+  verdict: 'allow' | 'drop';
+  packets: number;
+}
+
+export class ReferenceDatapath {
+  private readonly sys = new BpfSyscalls();
+
+  constructor(
+    private readonly o: {
+      /** The compiled object (npm run build:bpf). */
+      object: string;
+      /** Where the agent pins its maps. */
+      pinDir: string;
+      /** A directory on bpffs for the programs while they are being attached. */
+      loadDir: string;
+      backend: MapBackend;
+    },
+  ) {}
+
+  /** Fails unless the map is pinned, with the agent's layout. */
+  private requirePinned(map: MapRef): string {
+    const path = `${this.o.pinDir}/${map.name}`;
+    const fd = this.sys.objGet(path);
+    if (fd === undefined) throw new DatapathError(`${path} is not pinned: the datapath is attached only to an endpoint whose maps the agent wrote`);
+    try {
+      const mismatch = layoutMismatch(map, path, this.sys.mapInfo(fd));
+      if (mismatch !== undefined) throw new DatapathError(mismatch);
+    } finally {
+      this.sys.close(fd);
+    }
+    return path;
+  }
+
+  /**
+   * Loads the programs with the endpoint's maps and attaches them to `ifname`, both hooks
+   * replaced in place. Throws (attaching nothing new) when a map is missing or of another layout.
+   */
+  async attach(endpointId: number, ifname: string): Promise<void> {
+    const ipcache = this.requirePinned(IPCACHE_MAP);
+    const policy = this.requirePinned(endpointMap(POLICY_MAPS, endpointId));
+    const countersMap = endpointMap(DATAPATH_COUNTERS_MAPS, endpointId);
+    this.o.backend.openMap(countersMap);
+    const counters = this.requirePinned(countersMap);
+    const dir = `${this.o.loadDir}/ep${endpointId}-${process.pid}-${Date.now()}`;
+    mkdirSync(this.o.loadDir, { recursive: true });
+    try {
+      await tool('bpftool', ['prog', 'loadall', this.o.object, dir, 'type', 'classifier',
+        'map', 'name', 'ipcache', 'pinned', ipcache, 'map', 'name', 'policy', 'pinned', policy, 'map', 'name', 'counters', 'pinned', counters]);
+      await tool('tc', ['qdisc', 'replace', 'dev', ifname, 'clsact']);
+      for (const { hook, program } of HOOKS) {
+        await tool('tc', ['filter', 'replace', 'dev', ifname, hook, ...FILTER, 'direct-action', 'object-pinned', `${dir}/${program}`]);
+      }
+    } finally {
+      // The attached programs are held by their filters; the pins were only for tc to find them.
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  /** Takes the programs off `ifname` (if it still exists) and removes the endpoint's counters. */
+  async detach(endpointId: number, ifname: string | undefined): Promise<void> {
+    if (ifname !== undefined) {
+      for (const { hook } of HOOKS) {
+        await tool('tc', ['filter', 'delete', 'dev', ifname, hook, ...FILTER]).catch((e: unknown) => {
+          // The interface went with its pod, or nothing was attached: nothing to take off.
+          if (!/Cannot find device|No such file|Cannot find specified filter|Invalid handle|does not exist/i.test((e as Error).message)) throw e;
+        });
+      }
+    }
+    this.o.backend.removeMap(endpointMap(DATAPATH_COUNTERS_MAPS, endpointId));
+  }
+
+  /** Whether the endpoint has the datapath (its counters map is pinned). */
+  attached(endpointId: number): boolean {
+    return this.o.backend.pinnedMaps(DATAPATH_COUNTERS_MAPS).some((m) => m.name === endpointMap(DATAPATH_COUNTERS_MAPS, endpointId).name);
+  }
+
+  /** Every attached endpoint's counters. */
+  counters(): DatapathCounters[] {
+    const out: DatapathCounters[] = [];
+    for (const map of this.o.backend.pinnedMaps(DATAPATH_COUNTERS_MAPS)) {
+      const endpoint = Number(map.name.slice(DATAPATH_COUNTERS_MAPS.prefix.length));
+      for (const [key, value] of this.o.backend.entries(map)) {
+        const index = Buffer.from(key).readUInt32LE(0);
+        out.push({
+          endpoint,
+          direction: index >> 1 ? 'egress' : 'ingress',
+          verdict: index & 1 ? 'drop' : 'allow',
+          packets: Number(Buffer.from(value).readBigUInt64LE(0)),
+        });
+      }
+    }
+    return out;
+  }
+}
+
+async function tool(cmd: string, args: string[]): Promise<void> {
+  try {
+    await run(cmd, args, { timeout: 10_000 });
+  } catch (e) {
+    const err = e as { stderr?: string; message: string };
+    throw new DatapathError(`${cmd} ${args.slice(0, 3).join(' ')}: ${(err.stderr ?? '').trim() || err.message}`);
+  }
+}
