@@ -1,61 +1,8 @@
-// Pods as network namespaces on a host bridge, as the CNI bridge plugin wires them: a veth pair
-// per pod, its host side a port of the bridge, the pod side eth0 with a /24 address and the
-// bridge as gateway. Commands inside a pod run with `nsenter --net=` (`ip netns exec` remounts
-// /sys, which hides the bpffs pins). Probes are tiny Node clients: "ok" when the connection (TCP)
-// or an echoed datagram (UDP) gets through, "timeout" when the packets are dropped.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-
-const sh = (cmd: string, args: string[]) => execFileSync(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
-
-export interface NetnsPod {
-  name: string;
-  netns: string;
-  ip: string;
-  hostIfname: string;
-  hostIfindex: number;
-}
-
-export class PodNetwork {
-  private readonly pods: NetnsPod[] = [];
-
-  /** `bridge` gets `gateway`/24; pods get addresses in that /24. */
-  constructor(
-    readonly bridge: string,
-    readonly gateway: string,
-  ) {
-    sh('ip', ['link', 'add', bridge, 'type', 'bridge']);
-    sh('ip', ['addr', 'add', `${gateway}/24`, 'dev', bridge]);
-    sh('ip', ['link', 'set', bridge, 'up']);
-  }
-
-  /** A namespace with eth0 at `ip`, its veth's host side `hostIfname` on the bridge, up. */
-  add(name: string, ip: string, hostIfname: string): NetnsPod {
-    sh('ip', ['netns', 'add', name]);
-    const netns = `/run/netns/${name}`;
-    sh('ip', ['link', 'add', hostIfname, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', name]);
-    sh('ip', ['link', 'set', hostIfname, 'master', this.bridge, 'up']);
-    sh('nsenter', [`--net=${netns}`, 'ip', 'addr', 'add', `${ip}/24`, 'dev', 'eth0']);
-    sh('nsenter', [`--net=${netns}`, 'ip', 'link', 'set', 'eth0', 'up']);
-    sh('nsenter', [`--net=${netns}`, 'ip', 'link', 'set', 'lo', 'up']);
-    sh('nsenter', [`--net=${netns}`, 'ip', 'route', 'add', 'default', 'via', this.gateway]);
-    const hostIfindex = Number(readFileSync(`/sys/class/net/${hostIfname}/ifindex`, 'utf8').trim());
-    const pod = { name, netns, ip, hostIfname, hostIfindex };
-    this.pods.push(pod);
-    return pod;
-  }
-
-  /** Removes a pod's namespace: its veth pair goes with it. */
-  remove(pod: NetnsPod): void {
-    sh('ip', ['netns', 'delete', pod.name]);
-    this.pods.splice(this.pods.indexOf(pod), 1);
-  }
-
-  destroy(): void {
-    for (const pod of [...this.pods]) this.remove(pod);
-    execFileSync('ip', ['link', 'delete', this.bridge], { stdio: 'ignore' });
-  }
-}
+// Traffic between pods (network namespaces), run inside them with `nsenter --net=` (`ip netns
+// exec` remounts /sys, which hides the bpffs pins). Probes are tiny Node clients: "ok" when the
+// connection (TCP) or an echoed datagram (UDP) gets through, "timeout" when the packets are
+// dropped, the error code otherwise (ECONNREFUSED: the pod's kernel answered).
+import { spawn, type ChildProcess } from 'node:child_process';
 
 export type Protocol = 'tcp' | 'udp';
 export type Outcome = 'ok' | 'timeout';
@@ -92,18 +39,62 @@ const ports = process.argv.slice(1).map(Number);
 let ready = 0;
 const up = () => { if (++ready === ports.length * 2) console.log('listening'); };
 for (const port of ports) {
-  require('net').createServer((s) => s.end()).listen(port, '0.0.0.0', up);
+  require('net').createServer((s) => { console.log('accepted ' + s.remoteAddress); s.end(); }).listen(port, '0.0.0.0', up);
   const d = require('dgram').createSocket('udp4');
   d.on('message', (m, r) => d.send(m, r.port, r.address));
   d.bind(port, '0.0.0.0', up);
 }`;
 
+export interface PodServer {
+  child: ChildProcess;
+  /** The remote address of every TCP connection accepted so far. */
+  accepted: string[];
+}
+
 /** TCP (accept and close) and UDP (echo) listeners on `ports` inside `netns`; resolves once listening. */
-export function startServer(netns: string, ports: number[]): Promise<ChildProcess> {
+export function startServer(netns: string, ports: number[]): Promise<PodServer> {
   const child = spawn('nsenter', [`--net=${netns}`, process.execPath, '-e', SERVER, ...ports.map(String)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const accepted: string[] = [];
   return new Promise((resolve, reject) => {
-    child.stdout!.on('data', (d: Buffer) => d.toString().includes('listening') && resolve(child));
+    child.stdout!.on('data', (d: Buffer) => {
+      for (const line of d.toString().split('\n')) {
+        if (line === 'listening') resolve({ child, accepted });
+        else if (line.startsWith('accepted ')) accepted.push(line.slice(9));
+      }
+    });
     child.on('error', reject);
     child.on('exit', (code) => reject(new Error(`server exited with ${code}`)));
   });
+}
+
+const PROBER = `
+const [host, port, every, ms] = process.argv.slice(1).map((a, i) => (i === 0 ? a : Number(a)));
+setInterval(() => {
+  const at = Date.now();
+  const s = require('net').connect({ host, port });
+  const t = setTimeout(() => { s.destroy(); console.log(at + ' timeout'); }, ms);
+  s.on('connect', () => { clearTimeout(t); s.destroy(); console.log(at + ' ok'); });
+  s.on('error', (e) => { clearTimeout(t); console.log(at + ' ' + e.code); });
+}, every);`;
+
+export interface Prober {
+  child: ChildProcess;
+  /** Every attempt so far: when it started (ms since the epoch) and how it ended. */
+  attempts: { at: number; outcome: string }[];
+}
+
+/** From inside `netns`, a TCP connection attempt to host:port every `everyMs`, each given `timeoutMs`. */
+export function startProber(netns: string, host: string, port: number, everyMs: number, timeoutMs: number): Prober {
+  const child = spawn('nsenter', [`--net=${netns}`, process.execPath, '-e', PROBER, host, String(port), String(everyMs), String(timeoutMs)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const attempts: Prober['attempts'] = [];
+  let partial = '';
+  child.stdout!.on('data', (d: Buffer) => {
+    const lines = (partial + d.toString()).split('\n');
+    partial = lines.pop()!;
+    for (const line of lines) {
+      const [at, outcome] = line.split(' ');
+      attempts.push({ at: Number(at), outcome: outcome! });
+    }
+  });
+  return { child, attempts };
 }
