@@ -7,9 +7,11 @@
 // swaps a program without the gap that a delete then add would leave open.
 import { execFile } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { promisify } from 'node:util';
 import type { MapBackend } from './backends/backend.js';
 import { BpfSyscalls } from './backends/bpf-syscall.js';
+import { ifindexOf } from './host-interfaces.js';
 import { DATAPATH_COUNTERS_MAPS, endpointMap, IPCACHE_MAP, layoutMismatch, POLICY_MAPS, type MapRef } from './maps.js';
 
 const run = promisify(execFile);
@@ -36,6 +38,12 @@ export interface DatapathCounters {
 
 export class ReferenceDatapath {
   private readonly sys = new BpfSyscalls();
+  /** Interfaces (by index: a recreated veth is another one) with the reference programs on them. */
+  private readonly enforced = new Set<number>();
+  /** Interfaces with the guard's drop-all program, waiting for their endpoint. */
+  private readonly guarded = new Set<number>();
+  /** The tail of each interface's operations: attach, guard and detach of one interface never interleave. */
+  private readonly queues = new Map<string, Promise<unknown>>();
 
   constructor(
     private readonly o: {
@@ -67,7 +75,11 @@ export class ReferenceDatapath {
    * Loads the programs with the endpoint's maps and attaches them to `ifname`, both hooks
    * replaced in place. Throws (attaching nothing new) when a map is missing or of another layout.
    */
-  async attach(endpointId: number, ifname: string): Promise<void> {
+  attach(endpointId: number, ifname: string): Promise<void> {
+    return this.serial(ifname, () => this.attachNow(endpointId, ifname));
+  }
+
+  private async attachNow(endpointId: number, ifname: string): Promise<void> {
     const ipcache = this.requirePinned(IPCACHE_MAP);
     const policy = this.requirePinned(endpointMap(POLICY_MAPS, endpointId));
     const countersMap = endpointMap(DATAPATH_COUNTERS_MAPS, endpointId);
@@ -82,6 +94,11 @@ export class ReferenceDatapath {
       for (const { hook, program } of HOOKS) {
         await tool('tc', ['filter', 'replace', 'dev', ifname, hook, ...FILTER, 'direct-action', 'object-pinned', `${dir}/${program}`]);
       }
+      const index = ifindexOf(ifname);
+      if (index !== undefined) {
+        this.guarded.delete(index);
+        this.enforced.add(index);
+      }
     } finally {
       // The attached programs are held by their filters; the pins were only for tc to find them.
       rmSync(dir, { recursive: true, force: true });
@@ -89,8 +106,14 @@ export class ReferenceDatapath {
   }
 
   /** Takes the programs off `ifname` (if it still exists) and removes the endpoint's counters. */
-  async detach(endpointId: number, ifname: string | undefined): Promise<void> {
+  detach(endpointId: number, ifname: string | undefined): Promise<void> {
+    return this.serial(ifname ?? '', () => this.detachNow(endpointId, ifname));
+  }
+
+  private async detachNow(endpointId: number, ifname: string | undefined): Promise<void> {
     if (ifname !== undefined) {
+      const index = ifindexOf(ifname);
+      if (index !== undefined) this.enforced.delete(index);
       for (const { hook } of HOOKS) {
         await tool('tc', ['filter', 'delete', 'dev', ifname, hook, ...FILTER]).catch((e: unknown) => {
           // The interface went with its pod, or nothing was attached: nothing to take off.
@@ -99,6 +122,37 @@ export class ReferenceDatapath {
       }
     }
     this.o.backend.removeMap(endpointMap(DATAPATH_COUNTERS_MAPS, endpointId));
+  }
+
+  /**
+   * The guard: drop-all on both hooks of a new bridge port, unless the reference programs are
+   * already there. Attached with the handle they use, so that their attach replaces it in place.
+   * Returns false when the interface already had either program (or is gone).
+   */
+  guard(ifname: string, ifindex: number): Promise<boolean> {
+    return this.serial(ifname, async () => {
+      if (this.enforced.has(ifindex) || this.guarded.has(ifindex) || ifindexOf(ifname) !== ifindex) return false;
+      // drop-all.o has no maps: tc loads it itself, nothing is pinned.
+      const object = `${dirname(this.o.object)}/drop-all.o`;
+      await tool('tc', ['qdisc', 'replace', 'dev', ifname, 'clsact']);
+      for (const { hook } of HOOKS) await tool('tc', ['filter', 'replace', 'dev', ifname, hook, ...FILTER, 'direct-action', 'object-file', object, 'section', 'tc']);
+      this.guarded.add(ifindex);
+      return true;
+    });
+  }
+
+  /** Forgets an interface that is gone (its index is never the index of a new one). */
+  forget(ifindex: number): void {
+    this.enforced.delete(ifindex);
+    this.guarded.delete(ifindex);
+  }
+
+  private serial<T>(ifname: string, op: () => Promise<T>): Promise<T> {
+    const run = (this.queues.get(ifname) ?? Promise.resolve()).then(op, op);
+    const tail = run.catch(() => undefined);
+    this.queues.set(ifname, tail);
+    void tail.then(() => this.queues.get(ifname) === tail && this.queues.delete(ifname));
+    return run;
   }
 
   /** Whether the endpoint has the datapath (its counters map is pinned). */

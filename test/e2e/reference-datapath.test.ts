@@ -110,7 +110,7 @@ describe.skipIf(!canRun)('the reference datapath (root, real packets)', () => {
     mkdirSync(bpffs, { recursive: true });
     execFileSync('mount', ['-t', 'bpf', 'bpf', bpffs]);
     agent = spawnAgent(['run', '--url', dev.url, '--cluster', CLUSTER, '--node', NODE, '--token-file', join(work, 'token'), '--bpffs', bpffs,
-      '--state-dir', join(work, 'state'), '--socket', socket, '--metrics-address', '127.0.0.1:0', '--ipv4', '192.168.88.1', '--datapath-object', OBJECT]);
+      '--state-dir', join(work, 'state'), '--socket', socket, '--metrics-address', '127.0.0.1:0', '--ipv4', '192.168.88.1', '--datapath-object', OBJECT, '--datapath-guard-bridge', `rd${tag}`]);
     await eventually(async () => expect((await local('GET', '/v1/healthz')).body.status).toBe('ok'), 30000);
     await api('PUT', '/policies/default/server-ingress', allowClientToServer);
     await addPod('server', '10.88.0.10', 'server');
@@ -168,10 +168,13 @@ describe.skipIf(!canRun)('the reference datapath (root, real packets)', () => {
         const after = prober.attempts.filter((a) => a.at > addReturned);
         expect(after.length).toBeGreaterThan(10);
         expect(new Set(after.filter((a) => a.at < Date.now() - 300).map((a) => a.outcome))).toEqual(new Set(['timeout']));
+        // The guard had the new port dropping before idplane-cni ran.
+        const guarded = await agent!.waitForLog('new bridge port guarded (drop-all until its endpoint is created)', (l) => l.interface === born.hostIfname);
         // Reported, not asserted: how long the chain took, and how probes sent during ADD ended.
         const during: Record<string, number> = {};
         for (const a of prober.attempts.filter((x) => x.at >= addStarted && x.at <= addReturned)) during[a.outcome] = (during[a.outcome] ?? 0) + 1;
-        console.info(`reference datapath: bridge ${Math.round(born.ms[0]!)} ms, idplane-cni (create + attach) ${Math.round(born.ms[1]!)} ms; probes during ADD: ${JSON.stringify(during)}`);
+        console.info(`reference datapath: bridge ${Math.round(born.ms[0]!)} ms, idplane-cni (create + attach) ${Math.round(born.ms[1]!)} ms; ` +
+          `port guarded ${guarded.ms} ms after it joined the bridge; probes during ADD: ${JSON.stringify(during)}`);
       } finally {
         listener.child.kill();
       }

@@ -42,6 +42,7 @@ export function buildAgentProgram(): Command {
     .addOption(new Option('--stale-endpoint-grace-seconds <n>', "remove an endpoint whose host interface has been gone this long (its CNI DEL never ran); 0: never").env('IDPLANE_STALE_ENDPOINT_GRACE_SECONDS').default('300'))
     .addOption(new Option('--sync-timeout-seconds <n>', "how long a local create waits for this node's maps before failing").env('IDPLANE_SYNC_TIMEOUT_SECONDS').default('30'))
     .addOption(new Option('--datapath-object <path>', 'the reference datapath (npm run build:bpf), attached to a pod whose create asks for it').env('IDPLANE_DATAPATH_OBJECT').default(DEFAULT_DATAPATH_OBJECT))
+    .addOption(new Option('--datapath-guard-bridge <name>', "drop-all on every new port of this bridge until its pod's endpoint has the reference datapath (only for a bridge whose pods all use it)").env('IDPLANE_DATAPATH_GUARD_BRIDGE'))
     .addOption(logLevelOption())
     .action(async (o: RunOptions) => (await import('./run.js')).run(o));
   program

@@ -35,6 +35,7 @@ export interface RunOptions {
   kubeconfig?: string;
   staleEndpointGraceSeconds: string;
   datapathObject: string;
+  datapathGuardBridge?: string;
 }
 
 async function openBackend(o: RunOptions): Promise<MapBackend> {
@@ -67,6 +68,7 @@ export async function run(o: RunOptions): Promise<void> {
   const metrics = new AgentMetrics(true);
   const datapath = await openDatapath(o, backend);
   if (datapath) metrics.datapathCountersFrom(() => datapath.counters());
+  if (o.datapathGuardBridge !== undefined && !datapath) throw new Error('--datapath-guard-bridge needs the bpf backend');
   const server = await metrics.serve(listen);
   logger.info({ metrics: `http://${formatHostPort(server.address())}/metrics` }, 'serving metrics');
   const agent = new Agent({
@@ -78,6 +80,7 @@ export async function run(o: RunOptions): Promise<void> {
     datapathProblems: (ep) => agent.datapathProblems(ep),
   });
   let staleSweeps: NodeJS.Timeout | undefined;
+  let guard: { stop(): void } | undefined;
   let stopping = false;
   // Stop heartbeating and leave: the node and its endpoints stay registered (see agent.ts).
   const shutdown = async (signal: string) => {
@@ -85,6 +88,7 @@ export async function run(o: RunOptions): Promise<void> {
     stopping = true;
     logger.info({ signal }, 'stopping; the node stays registered until its lease lapses or an admin deletes it');
     clearInterval(staleSweeps);
+    guard?.stop();
     await localApi.close();
     await agent.stop();
     backend.close();
@@ -102,6 +106,13 @@ export async function run(o: RunOptions): Promise<void> {
     throw e;
   }
   if (stopping) return;
+  if (o.datapathGuardBridge !== undefined) {
+    const { BridgePortGuard } = await import('../../datapath/bridge-port-guard.js');
+    const g = new BridgePortGuard({ bridge: o.datapathGuardBridge, datapath: datapath!, logger });
+    await g.start();
+    guard = g;
+    logger.info({ bridge: o.datapathGuardBridge }, 'guarding new ports of the bridge until their endpoint has the reference datapath');
+  }
   // Served once the maps are in sync: until then the CNI plugin is told to try again later.
   await localApi.listen(o.socket);
   logger.info({ socket: o.socket }, 'serving the local endpoint API');
