@@ -69,32 +69,35 @@ export function startServer(netns: string, ports: number[]): Promise<PodServer> 
 
 const PROBER = `
 const [host, port, every, ms] = process.argv.slice(1).map((a, i) => (i === 0 ? a : Number(a)));
-setInterval(() => {
+process.stdin.once('data', () => setInterval(() => {
   const at = Date.now();
+  const end = (outcome) => console.log(at + ' ' + outcome + ' ' + (Date.now() - at));
   const s = require('net').connect({ host, port });
-  const t = setTimeout(() => { s.destroy(); console.log(at + ' timeout'); }, ms);
-  s.on('connect', () => { clearTimeout(t); s.destroy(); console.log(at + ' ok'); });
-  s.on('error', (e) => { clearTimeout(t); console.log(at + ' ' + e.code); });
-}, every);`;
+  const t = setTimeout(() => { s.destroy(); end('timeout'); }, ms);
+  s.on('connect', () => { clearTimeout(t); s.destroy(); end('ok'); });
+  s.on('error', (e) => { clearTimeout(t); end(e.code); });
+}, every));`;
 
 export interface Prober {
   child: ChildProcess;
-  /** Every attempt so far: when it started (ms since the epoch) and how it ended. */
-  attempts: { at: number; outcome: string }[];
+  /** Every attempt so far: when it started (ms since the epoch), how it ended, and how long that took. */
+  attempts: { at: number; outcome: string; ms: number }[];
+  /** Starts probing (the process is up, and has sent nothing, before this). */
+  go(): void;
 }
 
-/** From inside `netns`, a TCP connection attempt to host:port every `everyMs`, each given `timeoutMs`. */
+/** From inside `netns`, once go() is called, a TCP connection attempt to host:port every `everyMs`, each given `timeoutMs`. */
 export function startProber(netns: string, host: string, port: number, everyMs: number, timeoutMs: number): Prober {
-  const child = spawn('nsenter', [`--net=${netns}`, process.execPath, '-e', PROBER, host, String(port), String(everyMs), String(timeoutMs)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn('nsenter', [`--net=${netns}`, process.execPath, '-e', PROBER, host, String(port), String(everyMs), String(timeoutMs)], { stdio: ['pipe', 'pipe', 'inherit'] });
   const attempts: Prober['attempts'] = [];
   let partial = '';
   child.stdout!.on('data', (d: Buffer) => {
     const lines = (partial + d.toString()).split('\n');
     partial = lines.pop()!;
     for (const line of lines) {
-      const [at, outcome] = line.split(' ');
-      attempts.push({ at: Number(at), outcome: outcome! });
+      const [at, outcome, ms] = line.split(' ');
+      attempts.push({ at: Number(at), outcome: outcome!, ms: Number(ms) });
     }
   });
-  return { child, attempts };
+  return { child, attempts, go: () => child.stdin!.write('go\n') };
 }

@@ -154,6 +154,7 @@ describe.skipIf(!canRun)('the reference datapath (root, real packets)', () => {
   it("from birth: a peer without an allow probing a new server's address never reaches its listener; the client's first connection after ADD does", async () => {
     // Probing starts before the pod exists and goes on during its ADD and after.
     const prober = startProber(pods.other!.netns, '10.88.0.20', 80, 5, 200);
+    prober.go();
     try {
       await eventually(() => expect(prober.attempts.length).toBeGreaterThan(10));
       const addStarted = Date.now();
