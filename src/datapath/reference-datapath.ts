@@ -12,7 +12,7 @@ import { promisify } from 'node:util';
 import type { MapBackend } from './backends/backend.js';
 import { BpfSyscalls } from './backends/bpf-syscall.js';
 import { ifindexOf } from './host-interfaces.js';
-import { DATAPATH_COUNTERS_MAPS, endpointMap, IPCACHE_MAP, layoutMismatch, POLICY_MAPS, type MapRef } from './maps.js';
+import { DATAPATH_COUNTERS_MAPS, endpointMap, endpointOfMap, IPCACHE_MAP, layoutMismatch, POLICY_MAPS, type MapRef } from './maps.js';
 
 const run = promisify(execFile);
 
@@ -83,6 +83,7 @@ export class ReferenceDatapath {
     const ipcache = this.requirePinned(IPCACHE_MAP);
     const policy = this.requirePinned(endpointMap(POLICY_MAPS, endpointId));
     const countersMap = endpointMap(DATAPATH_COUNTERS_MAPS, endpointId);
+    this.liveCounters();
     this.o.backend.openMap(countersMap);
     const counters = this.requirePinned(countersMap);
     const dir = `${this.o.loadDir}/ep${endpointId}-${process.pid}-${Date.now()}`;
@@ -160,11 +161,27 @@ export class ReferenceDatapath {
     return this.o.backend.pinnedMaps(DATAPATH_COUNTERS_MAPS).some((m) => m.name === endpointMap(DATAPATH_COUNTERS_MAPS, endpointId).name);
   }
 
-  /** Every attached endpoint's counters. */
+  /**
+   * Counters maps of endpoints whose policy map the agent has removed (the endpoint went without a
+   * local delete: the stale-endpoint sweep, another client, a restart) are removed; the others'
+   * endpoint IDs are returned.
+   */
+  private liveCounters(): number[] {
+    const policies = new Set(this.o.backend.pinnedMaps(POLICY_MAPS).map((m) => endpointOfMap(POLICY_MAPS, m.name)));
+    const live: number[] = [];
+    for (const map of this.o.backend.pinnedMaps(DATAPATH_COUNTERS_MAPS)) {
+      const endpoint = endpointOfMap(DATAPATH_COUNTERS_MAPS, map.name)!;
+      if (policies.has(endpoint)) live.push(endpoint);
+      else this.o.backend.removeMap(map);
+    }
+    return live;
+  }
+
+  /** Every attached endpoint's counters (those of endpoints gone are removed on the way). */
   counters(): DatapathCounters[] {
     const out: DatapathCounters[] = [];
-    for (const map of this.o.backend.pinnedMaps(DATAPATH_COUNTERS_MAPS)) {
-      const endpoint = Number(map.name.slice(DATAPATH_COUNTERS_MAPS.prefix.length));
+    for (const endpoint of this.liveCounters()) {
+      const map = endpointMap(DATAPATH_COUNTERS_MAPS, endpoint);
       for (const [key, value] of this.o.backend.entries(map)) {
         const index = Buffer.from(key).readUInt32LE(0);
         out.push({

@@ -65,4 +65,21 @@ describe.skipIf(!canRun)('the reference datapath loader (root)', () => {
     expect(filters()).not.toMatch(/container/);
     expect(datapath.attached(9)).toBe(false);
   });
+
+  it("reads each endpoint's counters, and removes those of an endpoint whose policy map the agent removed", async () => {
+    for (const id of [10, 11]) backend.openMap(endpointMap(POLICY_MAPS, id));
+    await datapath.attach(10, IFNAME);
+    await datapath.attach(11, IFNAME);
+    expect(datapath.counters().filter((c) => c.endpoint === 10)).toEqual([
+      { endpoint: 10, direction: 'ingress', verdict: 'allow', packets: 0 },
+      { endpoint: 10, direction: 'ingress', verdict: 'drop', packets: 0 },
+      { endpoint: 10, direction: 'egress', verdict: 'allow', packets: 0 },
+      { endpoint: 10, direction: 'egress', verdict: 'drop', packets: 0 },
+    ]);
+    // The endpoint went without a local delete: the agent removed its policy map only.
+    backend.removeMap(endpointMap(POLICY_MAPS, 10));
+    expect(new Set(datapath.counters().map((c) => c.endpoint))).toEqual(new Set([11]));
+    expect(existsSync(join(globals, 'idplane_datapath_counters_00010'))).toBe(false);
+    await datapath.detach(11, IFNAME);
+  });
 });
