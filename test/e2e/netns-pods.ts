@@ -2,7 +2,7 @@
 // exec` remounts /sys, which hides the bpffs pins). Probes are tiny Node clients: "ok" when the
 // connection (TCP) or an echoed datagram (UDP) gets through, "timeout" when the packets are
 // dropped, the error code otherwise (ECONNREFUSED: the pod's kernel answered).
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 
 export type Protocol = 'tcp' | 'udp';
 export type Outcome = 'ok' | 'timeout';
@@ -100,4 +100,11 @@ export function startProber(netns: string, host: string, port: number, everyMs: 
     }
   });
   return { child, attempts, go: () => child.stdin!.write('go\n') };
+}
+
+/** One ICMP echo from inside `netns` (ping -c 1): "ok" when the reply came back, "timeout" when not. */
+export function ping(netns: string, host: string, seconds = 1): Promise<Outcome> {
+  return new Promise((resolve) => {
+    execFile('nsenter', [`--net=${netns}`, 'ping', '-n', '-c', '1', '-W', String(seconds), host], (e) => resolve(e ? 'timeout' : 'ok'));
+  });
 }

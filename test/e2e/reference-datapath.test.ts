@@ -4,14 +4,14 @@
 // `"datapath": "reference"`, invoked as libcni does: the agent attaches the programs before ADD
 // returns. A policy allows app=client → app=server on TCP/80 only; every verdict seen on the wire
 // is compared with the control plane's trace.
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnAgent, type AgentProcess } from './agent-process.js';
 import { CniRuntime, podArgs, referencePluginDir, type Attachment, type Conflist } from './cni-chain.js';
-import { probe, startProber, startServer, type Outcome, type PodServer, type Protocol } from './netns-pods.js';
+import { ping, probe, startProber, startServer, type Outcome, type PodServer, type Protocol } from './netns-pods.js';
 import { requireRootOrSkip } from './root.js';
 import { clusterApi, eventually, putCluster, unixSocketRequest } from './support.js';
 import { startWranglerDev, type WranglerDev } from './wrangler-dev.js';
@@ -149,6 +149,35 @@ describe.skipIf(!canRun)('the reference datapath (root, real packets)', () => {
     const source = from ? { endpoint: { node: NODE, ref: String(from.id) } } : { identity: 2 };
     const trace = await api('POST', '/policy/trace', { from: source, to: { endpoint: { node: NODE, ref: String(pods.server!.id) } }, protocol: proto.toUpperCase(), port });
     expect(trace.verdict).toBe(expected === 'ok' ? 'allow' : 'deny');
+  });
+
+  it('ICMP: an echo request without an allow is dropped, as the trace says (protocol 1, port 0)', async () => {
+    expect(await ping(pods.client!.netns, pods.server!.ip)).toBe('timeout');
+    const trace = await api('POST', '/policy/trace', { from: { endpoint: { node: NODE, ref: String(pods.client!.id) } }, to: { endpoint: { node: NODE, ref: String(pods.server!.id) } }, protocol: 1, port: 0 });
+    expect(trace.verdict).toBe('deny');
+  });
+
+  it("replies by the stated rule: TCP without SYN and ICMP echo replies reach the server, whose ingress allows only TCP/80; a UDP answer does not", async () => {
+    // The client has no policy: anything may open to it, and the server has no egress policy.
+    const listener = await startServer(pods.client!.netns, [81]);
+    try {
+      expect(await probe(pods.server!.netns, 'tcp', pods.client!.ip, 81, DROP_MS)).toBe('ok');
+      expect(await ping(pods.server!.netns, pods.client!.ip)).toBe('ok');
+      // The echoed datagram is a new packet to the server on its ephemeral port: no allow, dropped
+      // (no connection tracking; Cilium's would pass it as a reply).
+      expect(await probe(pods.server!.netns, 'udp', pods.client!.ip, 81, DROP_MS)).toBe('timeout');
+    } finally {
+      listener.child.kill();
+    }
+  });
+
+  it('IPv6 is not policed but dropped: the pods cannot reach each other over their link-local addresses', async () => {
+    const linkLocal = JSON.parse(execFileSync('nsenter', [`--net=${pods.server!.netns}`, 'ip', '-6', '-j', 'addr', 'show', 'dev', 'eth0']).toString())[0]
+      .addr_info.find((a: { scope: string }) => a.scope === 'link').local as string;
+    const r = await new Promise<string>((resolveRun) => {
+      execFile('nsenter', [`--net=${pods.client!.netns}`, 'ping', '-6', '-n', '-c', '1', '-W', '1', `${linkLocal}%eth0`], (e) => resolveRun(e ? 'timeout' : 'ok'));
+    });
+    expect(r).toBe('timeout');
   });
 
   it("from birth: a peer without an allow probing a new server's address never reaches its listener; the client's first connection after ADD does", async () => {
