@@ -13,11 +13,14 @@
 //   cni     issue 8, as root (bench/cni-bench.ts): CNI ADD latency through bridge + host-local +
 //           idplane-cni on two nodes, with and without wait-for-nodes; pods/s at 10 parallel
 //           ADDs; policy change → every affected policy map written; the plugin's start-up.
+//   datapath issue 9, as root (bench/datapath-bench.ts): the reference datapath on real packets:
+//           build, attach per pod, ADD → first allowed connection, policy PUT → enforced on the wire.
 import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import { startWranglerDev, type WranglerDev } from '../test/e2e/wrangler-dev.js';
 import { cniBench } from './cni-bench.js';
 import { createLoad, floorLoad, formatLoad, readLoad, registryLoad, runLoad, type LoadResult } from './http-load.js';
+import { datapathBudgets } from './datapath-bench.js';
 import { feedBudgets } from './feed-bench.js';
 import { describeMachine } from './machine.js';
 import { policyLoadBudgets } from './policy-load.js';
@@ -109,6 +112,7 @@ const SECTIONS: Record<string, () => Promise<void> | void> = {
   engine: policyEngineBudgets,
   policy: () => policyLoadBudgets(SECONDS),
   cni: cniBench,
+  datapath: datapathBudgets,
 };
 // `npm run bench -- policy engine` runs those sections only (in the order given); none: all.
 const chosen = process.argv.slice(2);

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 
 const SYSFS_NET = '/sys/class/net';
 
-function ifindexOf(dir: string, name: string): number | undefined {
+/** The interface's index now; undefined when there is no such interface. */
+export function ifindexOf(name: string, dir = SYSFS_NET): number | undefined {
   try {
     return Number(readFileSync(join(dir, name, 'ifindex'), 'utf8').trim());
   } catch {
@@ -28,8 +29,8 @@ export function hostInterfaceExists(name: string | undefined, index: number | un
   }
   if (name !== undefined) {
     if (!names.includes(name)) return false;
-    return index === undefined || ifindexOf(sysfs, name) === index;
+    return index === undefined || ifindexOf(name, sysfs) === index;
   }
-  if (index !== undefined) return names.some((n) => ifindexOf(sysfs, n) === index);
+  if (index !== undefined) return names.some((n) => ifindexOf(n, sysfs) === index);
   return undefined;
 }

@@ -7,10 +7,11 @@ import { ENDPOINT_INFO, ENDPOINT_KEY } from './layout/lxc.js';
 import { POLICY_ENTRY, POLICY_KEY } from './layout/policy.js';
 
 export const BPF_MAP_TYPE_HASH = 1;
+export const BPF_MAP_TYPE_ARRAY = 2;
 export const BPF_MAP_TYPE_LPM_TRIE = 11;
 export const BPF_F_NO_PREALLOC = 1;
 
-const MAP_TYPE_NAMES: Record<number, string> = { [BPF_MAP_TYPE_HASH]: 'hash', [BPF_MAP_TYPE_LPM_TRIE]: 'lpm_trie' };
+const MAP_TYPE_NAMES: Record<number, string> = { [BPF_MAP_TYPE_HASH]: 'hash', [BPF_MAP_TYPE_ARRAY]: 'array', [BPF_MAP_TYPE_LPM_TRIE]: 'lpm_trie' };
 
 /** What the kernel reports for a map (struct bpf_map_info) and what the agent creates. */
 export interface MapLayout {
@@ -51,6 +52,15 @@ export interface EndpointMapTemplate {
 export const POLICY_MAPS: EndpointMapTemplate = {
   prefix: 'cilium_policy_v2_',
   layout: { type: BPF_MAP_TYPE_LPM_TRIE, keySize: POLICY_KEY.size, valueSize: POLICY_ENTRY.size, maxEntries: 16384, flags: BPF_F_NO_PREALLOC },
+};
+
+/**
+ * idplane's own, not Cilium's: the reference datapath's packet counters of one endpoint
+ * (src/datapath/bpf/reference.c): index direction * 2 + verdict, a u64 each.
+ */
+export const DATAPATH_COUNTERS_MAPS: EndpointMapTemplate = {
+  prefix: 'idplane_datapath_counters_',
+  layout: { type: BPF_MAP_TYPE_ARRAY, keySize: 4, valueSize: 8, maxEntries: 4, flags: 0 },
 };
 
 /** Endpoint IDs are u16 on the wire; Cilium's node-local ones are 1..4095. */

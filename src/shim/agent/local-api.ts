@@ -10,6 +10,7 @@ import { connect } from 'node:net';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import type { Endpoint } from '../../api/endpoints.js';
+import type { ReferenceDatapath } from '../../datapath/reference-datapath.js';
 import { ApiError, type ApiClient } from '../api-client.js';
 import type { AppliedRevision } from './applied-revision.js';
 import { mergePodLabels, PodLookupError, type PodLabelSource } from './pod-labels.js';
@@ -29,6 +30,8 @@ export interface LocalApiOptions {
   datapathProblems?: (ep: Endpoint) => string[];
   /** With a kubeconfig: a create's pod labels come from the Kubernetes API. */
   podLabels?: PodLabelSource;
+  /** The reference datapath, which a create asks for with `?datapath=reference` (BPF backend only). */
+  datapath?: ReferenceDatapath;
   logger: Logger;
 }
 
@@ -109,6 +112,45 @@ export class LocalApi {
     return { ...ep, datapath: { 'in-sync': problems.length === 0, problems } };
   }
 
+  /** The host interface a create with `?datapath=reference` attaches to; refused before anything changes. */
+  private datapathInterface(url: URL, body: Record<string, unknown>): string | undefined {
+    const wanted = url.searchParams.get('datapath');
+    if (wanted === null) return undefined;
+    if (wanted !== 'reference') throw new LocalError(400, 'invalid-request', `datapath: ${JSON.stringify(wanted)} is not a datapath (the one there is: reference)`);
+    if (!this.o.datapath) throw new LocalError(400, 'datapath-unavailable', 'the reference datapath needs the bpf backend');
+    const ifname = body['interface-name'];
+    if (typeof ifname !== 'string' || ifname === '') throw new LocalError(400, 'invalid-request', "datapath=reference needs the pod's host-side interface-name");
+    return ifname;
+  }
+
+  /**
+   * A create with the datapath: the programs are attached once the maps hold the endpoint and its
+   * complete policy map, before the create answers. A failed attach fails the create (the CNI
+   * ADD fails and the runtime's DEL removes the endpoint).
+   */
+  private async create(path: string, url: URL, req: IncomingMessage, signal: AbortSignal): Promise<[number, Endpoint]> {
+    const body = await this.withPodLabels(await readJsonObject(req));
+    const ifname = this.datapathInterface(url, body);
+    const [status, ep] = await this.change('PUT', path, body, signal);
+    if (ifname !== undefined) {
+      const started = performance.now();
+      try {
+        await this.o.datapath!.attach(ep.id, ifname);
+        this.o.logger.info({ endpoint: ep.id, interface: ifname, ms: Math.round(performance.now() - started) }, 'reference datapath attached');
+      } catch (e) {
+        throw new LocalError(500, 'datapath-attach-failed', `endpoint ${ep.id} on ${ifname}: ${(e as Error).message}`);
+      }
+    }
+    return [status, ep];
+  }
+
+  /** A delete; the datapath, if the endpoint had it, is taken off once the maps no longer hold it. */
+  private async remove(path: string, signal: AbortSignal): Promise<[number, Endpoint]> {
+    const [status, ep] = await this.change('DELETE', path, undefined, signal);
+    if (this.o.datapath?.attached(ep.id)) await this.o.datapath.detach(ep.id, ep['interface-name']);
+    return [status, ep];
+  }
+
   /** A change through the control plane, answered once the maps hold its revision. */
   private async change(method: string, path: string, body: unknown, signal: AbortSignal): Promise<[number, Endpoint]> {
     const { status, body: ep } = await this.o.api().exchange<Endpoint>(method, path, body, signal);
@@ -131,11 +173,11 @@ export class LocalApi {
       const path = this.endpointPath(parts[2]!);
       switch (method) {
         case 'PUT':
-          return this.change('PUT', path, await this.withPodLabels(await readJsonObject(req)), signal);
+          return this.create(path, url, req, signal);
         case 'GET':
           return [200, this.withDatapath(await this.o.api().request<Endpoint>('GET', path, undefined, signal))];
         case 'DELETE':
-          return this.change('DELETE', path, undefined, signal);
+          return this.remove(path, signal);
       }
     }
     if (parts[1] === 'endpoint' && parts.length === 4 && parts[3] === 'labels' && method === 'PATCH') {

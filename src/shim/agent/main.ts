@@ -1,5 +1,6 @@
 // `idplane-agent run|cleanup`: the node agent's command line. Flags or IDPLANE_* environment variables.
 import { Command, Option } from 'commander';
+import { fileURLToPath } from 'node:url';
 import { VERSION } from '../version.js';
 import type { RunOptions } from './run.js';
 import { DEFAULT_AGENT_SOCKET } from './socket-path.js';
@@ -8,6 +9,9 @@ import { DEFAULT_AGENT_SOCKET } from './socket-path.js';
 export const DEFAULT_METRICS_ADDRESS = '127.0.0.1:9970';
 /** Cilium's kvstore lease (15 min): a restart, an upgrade or a short outage keeps the node's pods. */
 export const DEFAULT_LEASE_SECONDS = 900;
+
+/** `npm run build:bpf` puts the reference datapath here, beside dist/ (this file is bundled into dist/). */
+const DEFAULT_DATAPATH_OBJECT = fileURLToPath(new URL('../build/bpf/reference.o', import.meta.url));
 
 const logLevelOption = () =>
   new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).env('IDPLANE_LOG_LEVEL').default('info');
@@ -37,6 +41,8 @@ export function buildAgentProgram(): Command {
     .addOption(new Option('--kubeconfig <path>', "read each new pod's labels from the Kubernetes API with this kubeconfig (containerd does not pass them to CNI)").env('IDPLANE_KUBECONFIG'))
     .addOption(new Option('--stale-endpoint-grace-seconds <n>', "remove an endpoint whose host interface has been gone this long (its CNI DEL never ran); 0: never").env('IDPLANE_STALE_ENDPOINT_GRACE_SECONDS').default('300'))
     .addOption(new Option('--sync-timeout-seconds <n>', "how long a local create waits for this node's maps before failing").env('IDPLANE_SYNC_TIMEOUT_SECONDS').default('30'))
+    .addOption(new Option('--datapath-object <path>', 'the reference datapath (npm run build:bpf), attached to a pod whose create asks for it').env('IDPLANE_DATAPATH_OBJECT').default(DEFAULT_DATAPATH_OBJECT))
+    .addOption(new Option('--datapath-guard-bridge <name>', "drop-all on every new port of this bridge until its pod's endpoint has the reference datapath (only for a bridge whose pods all use it)").env('IDPLANE_DATAPATH_GUARD_BRIDGE'))
     .addOption(logLevelOption())
     .action(async (o: RunOptions) => (await import('./run.js')).run(o));
   program

@@ -2,6 +2,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { DatapathCounters } from '../../datapath/reference-datapath.js';
 
 export class AgentMetrics {
   readonly registry = new Registry();
@@ -28,6 +29,24 @@ export class AgentMetrics {
     registers: [this.registry],
   });
   readonly resyncs = new Counter({ name: 'idplane_agent_resyncs_total', help: 'Snapshot reconciliations', registers: [this.registry] });
+  /** Read at each scrape from the reference datapath's counters maps (set by datapathCountersFrom). */
+  private datapathCounters: (() => DatapathCounters[]) | undefined;
+  readonly datapathPackets = new Counter({
+    name: 'idplane_agent_datapath_packets_total',
+    help: 'Packets the reference datapath checked against policy, per endpoint, direction and verdict',
+    labelNames: ['endpoint', 'direction', 'verdict'],
+    registers: [this.registry],
+    collect: () => {
+      if (!this.datapathCounters) return;
+      // The kernel keeps the totals: each scrape shows them as they are, for endpoints that still exist.
+      this.datapathPackets.reset();
+      for (const c of this.datapathCounters()) this.datapathPackets.inc({ endpoint: String(c.endpoint), direction: c.direction, verdict: c.verdict }, c.packets);
+    },
+  });
+
+  datapathCountersFrom(read: () => DatapathCounters[]): void {
+    this.datapathCounters = read;
+  }
 
   constructor(defaultMetrics = false) {
     if (defaultMetrics) collectDefaultMetrics({ register: this.registry });

@@ -6,6 +6,7 @@ import type { MapBackend } from '../../datapath/backends/backend.js';
 import { MemoryBackend } from '../../datapath/backends/memory.js';
 import { PinRecord } from '../../datapath/backends/pin-record.js';
 import { defaultPinDirectory } from '../../datapath/maps.js';
+import type { ReferenceDatapath } from '../../datapath/reference-datapath.js';
 import { Agent } from './agent.js';
 import { LocalApi } from './local-api.js';
 import { kubernetesPodLabels } from './pod-labels.js';
@@ -33,12 +34,21 @@ export interface RunOptions {
   syncTimeoutSeconds: string;
   kubeconfig?: string;
   staleEndpointGraceSeconds: string;
+  datapathObject: string;
+  datapathGuardBridge?: string;
 }
 
 async function openBackend(o: RunOptions): Promise<MapBackend> {
   if (o.backend === 'memory') return new MemoryBackend();
   const { BpfBackend } = await import('../../datapath/backends/bpf.js');
   return new BpfBackend(o.pinDir ?? defaultPinDirectory(o.bpffs), new PinRecord(o.stateDir));
+}
+
+/** The reference datapath, on the maps of the bpf backend; none with the memory backend. */
+async function openDatapath(o: RunOptions, backend: MapBackend): Promise<ReferenceDatapath | undefined> {
+  if (o.backend === 'memory') return undefined;
+  const { ReferenceDatapath } = await import('../../datapath/reference-datapath.js');
+  return new ReferenceDatapath({ object: o.datapathObject, pinDir: o.pinDir ?? defaultPinDirectory(o.bpffs), loadDir: `${o.bpffs.replace(/\/+$/, '')}/idplane`, backend });
 }
 
 function parseSeconds(flag: string, s: string, min: number, max: number): number {
@@ -56,6 +66,9 @@ export async function run(o: RunOptions): Promise<void> {
   const token = readFileSync(o.tokenFile, 'utf8').trim();
   const backend = await openBackend(o);
   const metrics = new AgentMetrics(true);
+  const datapath = await openDatapath(o, backend);
+  if (datapath) metrics.datapathCountersFrom(() => datapath.counters());
+  if (o.datapathGuardBridge !== undefined && !datapath) throw new Error('--datapath-guard-bridge needs the bpf backend');
   const server = await metrics.serve(listen);
   logger.info({ metrics: `http://${formatHostPort(server.address())}/metrics` }, 'serving metrics');
   const agent = new Agent({
@@ -63,10 +76,11 @@ export async function run(o: RunOptions): Promise<void> {
     backend, stateFile: new StateFile(o.stateDir), metrics, logger, longPoll: o.longPoll,
   });
   const podLabels = o.kubeconfig === undefined ? undefined : await kubernetesPodLabels(o.kubeconfig);
-  const localApi = new LocalApi({ node: o.node, api: () => agent.api, revision: agent.revision, syncTimeoutMs, podLabels, logger,
+  const localApi = new LocalApi({ node: o.node, api: () => agent.api, revision: agent.revision, syncTimeoutMs, podLabels, datapath, logger,
     datapathProblems: (ep) => agent.datapathProblems(ep),
   });
   let staleSweeps: NodeJS.Timeout | undefined;
+  let guard: { stop(): void } | undefined;
   let stopping = false;
   // Stop heartbeating and leave: the node and its endpoints stay registered (see agent.ts).
   const shutdown = async (signal: string) => {
@@ -74,6 +88,7 @@ export async function run(o: RunOptions): Promise<void> {
     stopping = true;
     logger.info({ signal }, 'stopping; the node stays registered until its lease lapses or an admin deletes it');
     clearInterval(staleSweeps);
+    guard?.stop();
     await localApi.close();
     await agent.stop();
     backend.close();
@@ -91,6 +106,13 @@ export async function run(o: RunOptions): Promise<void> {
     throw e;
   }
   if (stopping) return;
+  if (o.datapathGuardBridge !== undefined) {
+    const { BridgePortGuard } = await import('../../datapath/bridge-port-guard.js');
+    const g = new BridgePortGuard({ bridge: o.datapathGuardBridge, datapath: datapath!, logger });
+    await g.start();
+    guard = g;
+    logger.info({ bridge: o.datapathGuardBridge }, 'guarding new ports of the bridge until their endpoint has the reference datapath');
+  }
   // Served once the maps are in sync: until then the CNI plugin is told to try again later.
   await localApi.listen(o.socket);
   logger.info({ socket: o.socket }, 'serving the local endpoint API');

@@ -32,7 +32,9 @@ export async function cniAdd(inv: InNetns, conf: PluginConf, deps: CniDeps): Pro
   const result = resultForVersion(conf.prevResult!, prev, conf.cniVersion);
   const links = await deps.readLinks(inv.netns, inv.ifname);
   const body = createRequest({ containerId: inv.containerId, ifname: inv.ifname, ...pod, labels, addresses, links, waitForNodes: conf.waitForNodes });
-  const answer = await deps.agent('PUT', attachmentPath(inv.containerId, inv.ifname), body);
+  // With the reference datapath the agent attaches its programs to the host veth before answering.
+  const query = conf.datapath === undefined ? '' : `?datapath=${conf.datapath}`;
+  const answer = await deps.agent('PUT', `${attachmentPath(inv.containerId, inv.ifname)}${query}`, body);
   if (!isSuccess(answer.status)) throw cniErrorFromAgent('create endpoint', answer.status, answer.body);
   return result;
 }

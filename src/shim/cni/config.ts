@@ -24,6 +24,8 @@ const DelConf = z.looseObject({
 const NetConf = z.extend(DelConf, {
   type: z.string(),
   'wait-for-nodes': z.optional(z.boolean()),
+  /** The agent attaches the reference datapath (src/datapath/bpf) to the pod before ADD returns. */
+  datapath: z.optional(z.literal('reference')),
   args: z.optional(z.looseObject({ cni: z.optional(z.looseObject({ labels: z.optional(z.array(CniLabel).check(z.maxLength(256))) })) })),
   prevResult: z.optional(z.record(z.string(), z.unknown())),
 });
@@ -31,7 +33,7 @@ const NetConf = z.extend(DelConf, {
 /** Keys of the spec (§1, §3) a runtime may leave in a plugin's configuration, and the plugin's own. */
 const KNOWN_KEYS = new Set([
   'cniVersion', 'name', 'type', 'args', 'prevResult', 'runtimeConfig', 'capabilities', 'ipam', 'dns',
-  'agent-socket', 'timeout-seconds', 'wait-for-nodes',
+  'agent-socket', 'timeout-seconds', 'wait-for-nodes', 'datapath',
 ]);
 
 export interface PluginConf {
@@ -40,6 +42,7 @@ export interface PluginConf {
   agentSocket: string;
   timeoutMs: number;
   waitForNodes: boolean;
+  datapath: 'reference' | undefined;
   labels: readonly { key: string; value: string }[];
   /** The previous plugin's result, as given (absent on an ADD that is not chained). */
   prevResult: Record<string, unknown> | undefined;
@@ -59,6 +62,7 @@ function toPluginConf(cniVersion: CniVersion, conf: z.infer<typeof DelConf> & Pa
     agentSocket: conf['agent-socket'] ?? DEFAULT_AGENT_SOCKET,
     timeoutMs: (conf['timeout-seconds'] ?? DEFAULT_TIMEOUT_SECONDS) * 1000,
     waitForNodes: conf['wait-for-nodes'] ?? false,
+    datapath: conf.datapath,
     labels: conf.args?.cni?.labels ?? [],
     prevResult: conf.prevResult,
   };

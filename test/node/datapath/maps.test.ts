@@ -18,7 +18,7 @@ describe('layoutMismatch', () => {
     { name: 'another key size', found: { ...ipcache, keySize: 20 }, says: 'lpm_trie, key 20 B, value 24 B, 512000 entries, flags 0x1' },
     { name: 'fewer entries', found: { ...ipcache, maxEntries: 1024 }, says: 'lpm_trie, key 24 B, value 24 B, 1024 entries, flags 0x1' },
     { name: 'other flags', found: { ...ipcache, flags: BPF_F_NO_PREALLOC | 8 }, says: 'lpm_trie, key 24 B, value 24 B, 512000 entries, flags 0x9' },
-    { name: 'an unnamed type', found: { ...ipcache, type: 2 }, says: 'type 2, key 24 B, value 24 B, 512000 entries, flags 0x1' },
+    { name: 'an unnamed type', found: { ...ipcache, type: 9 }, says: 'type 9, key 24 B, value 24 B, 512000 entries, flags 0x1' },
   ])('$name', ({ found, says }) => {
     const message = layoutMismatch(IPCACHE_MAP, '/sys/fs/bpf/tc/globals/cilium_ipcache_v2', found);
     if (says === undefined) return expect(message).toBeUndefined();

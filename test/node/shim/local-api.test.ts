@@ -8,6 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MemoryBackend } from '../../../src/datapath/backends/memory.js';
+import { ReferenceDatapath } from '../../../src/datapath/reference-datapath.js';
 import { ApiClient } from '../../../src/shim/api-client.js';
 import { AppliedRevision } from '../../../src/shim/agent/applied-revision.js';
 import { LocalApi } from '../../../src/shim/agent/local-api.js';
@@ -37,11 +39,11 @@ beforeAll(async () => {
 });
 afterAll(() => controlPlane.close());
 
-async function serve(opts: { url?: string; syncTimeoutMs?: number; podLabels?: PodLabelSource } = {}) {
+async function serve(opts: { url?: string; syncTimeoutMs?: number; podLabels?: PodLabelSource; datapath?: ReferenceDatapath } = {}) {
   const revision = new AppliedRevision();
   revision.set(5);
   const api = new ApiClient({ url: opts.url ?? url, cluster: 'c1', token: 'node-1.secret' });
-  const local = new LocalApi({ node: 'node-1', api: () => api, revision, syncTimeoutMs: opts.syncTimeoutMs ?? 5000, podLabels: opts.podLabels, logger });
+  const local = new LocalApi({ node: 'node-1', api: () => api, revision, syncTimeoutMs: opts.syncTimeoutMs ?? 5000, podLabels: opts.podLabels, datapath: opts.datapath, logger });
   const socket = join(dir, `agent-${Math.random().toString(36).slice(2)}.sock`);
   await local.listen(socket);
   return { revision, local, socket };
@@ -121,11 +123,24 @@ describe('local endpoint API', () => {
     ['a body over 1 MiB', 'PUT', '/v1/endpoint/cilium-local:0', `{"x":"${'a'.repeat(1024 * 1024)}"}`, 413, 'body-too-large'],
     ['an unknown route', 'GET', '/v1/config', undefined, 404, 'not-found'],
     ['a wrong method', 'POST', '/v1/endpoint/3', '{}', 404, 'not-found'],
+    ['a datapath other than reference', 'PUT', '/v1/endpoint/cilium-local:0?datapath=cilium', '{"interface-name":"veth1"}', 400, 'invalid-request'],
+    ['the reference datapath without the bpf backend', 'PUT', '/v1/endpoint/cilium-local:0?datapath=reference', '{"interface-name":"veth1"}', 400, 'datapath-unavailable'],
   ])('%s is refused locally', async (_name, method, path, body, status, code) => {
     const { local, socket } = await serve();
     seen.length = 0;
     const r = await call(socket, method, path, body);
     expect([r.status, r.body.error.code]).toEqual([status, code]);
+    expect(seen).toEqual([]);
+    await local.close();
+  });
+
+  it("refuses the reference datapath for a create that names no host interface, before the control plane hears of it", async () => {
+    const datapath = new ReferenceDatapath({ object: '/nonexistent/reference.o', pinDir: dir, loadDir: dir, backend: new MemoryBackend() });
+    const { local, socket } = await serve({ datapath });
+    seen.length = 0;
+    const r = await call(socket, 'PUT', '/v1/endpoint/cilium-local:0?datapath=reference', JSON.stringify({ labels: ['k8s:app=x'] }));
+    expect([r.status, r.body.error.code]).toEqual([400, 'invalid-request']);
+    expect(r.body.error.message).toMatch(/interface-name/);
     expect(seen).toEqual([]);
     await local.close();
   });

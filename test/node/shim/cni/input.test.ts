@@ -89,11 +89,11 @@ describe('network configuration', () => {
 
   it('reads its own keys, the labels and prevResult, and the keys a runtime adds', () => {
     const conf = {
-      ...base, cniVersion: '0.4.0', 'agent-socket': '/run/a.sock', 'timeout-seconds': 2.5, 'wait-for-nodes': true,
+      ...base, cniVersion: '0.4.0', 'agent-socket': '/run/a.sock', 'timeout-seconds': 2.5, 'wait-for-nodes': true, datapath: 'reference',
       args: { cni: { labels: [{ key: 'app', value: 'web' }] } }, prevResult: { cniVersion: '0.4.0' }, runtimeConfig: {}, dns: {},
     };
     expect(parsePluginConf(text(conf), 'ADD')).toEqual({
-      cniVersion: '0.4.0', name: 'idplane', agentSocket: '/run/a.sock', timeoutMs: 2500, waitForNodes: true, labels: [{ key: 'app', value: 'web' }], prevResult: { cniVersion: '0.4.0' },
+      cniVersion: '0.4.0', name: 'idplane', agentSocket: '/run/a.sock', timeoutMs: 2500, waitForNodes: true, datapath: 'reference', labels: [{ key: 'app', value: 'web' }], prevResult: { cniVersion: '0.4.0' },
     });
   });
 
@@ -110,6 +110,7 @@ describe('network configuration', () => {
     { name: 'a timeout of 0', stdin: text({ ...base, 'timeout-seconds': 0 }), code: 7, msg: /^invalid network configuration: timeout-seconds: Too small/ },
     { name: 'a string timeout', stdin: text({ ...base, 'timeout-seconds': '30' }), code: 7, msg: /^invalid network configuration: timeout-seconds: / },
     { name: 'wait-for-nodes "yes"', stdin: text({ ...base, 'wait-for-nodes': 'yes' }), code: 7, msg: /^invalid network configuration: wait-for-nodes: / },
+    { name: 'a datapath that is not "reference"', stdin: text({ ...base, datapath: 'cilium' }), code: 7, msg: /^invalid network configuration: datapath: / },
     { name: 'an empty agent-socket', stdin: text({ ...base, 'agent-socket': '' }), code: 7, msg: /^invalid network configuration: agent-socket: / },
     { name: 'a label without value', stdin: text({ ...base, args: { cni: { labels: [{ key: 'a' }] } } }), code: 7, msg: /^invalid network configuration: args\.cni\.labels\.0\.value: / },
     { name: 'labels as a map', stdin: text({ ...base, args: { cni: { labels: { a: 'b' } } } }), code: 7, msg: /^invalid network configuration: args\.cni\.labels: / },

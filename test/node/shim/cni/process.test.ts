@@ -156,6 +156,12 @@ describe('idplane-cni as a process', () => {
     expect(agent.endpoints.size).toBe(1);
   });
 
+  it('ADD with "datapath": "reference" asks the agent to attach the reference datapath', async () => {
+    const add = await runPlugin(env('ADD'), conf({ datapath: 'reference' }));
+    expect(add.code).toBe(0);
+    expect(agent.requests.map((r) => [r.method, r.url])).toEqual([['PUT', '/v1/endpoint/cni-attachment-id:c0ffee:eth0?datapath=reference']]);
+  });
+
   it('DEL deletes the endpoint, and again finds nothing to delete: success both times', async () => {
     await runPlugin(env('ADD'), conf());
     const del = await runPlugin(env('DEL', { CNI_NETNS: undefined }), conf());
