@@ -15,6 +15,8 @@
 //           ADDs; policy change → every affected policy map written; the plugin's start-up.
 //   datapath issue 9, as root (bench/datapath-bench.ts): the reference datapath on real packets:
 //           build, attach per pod, ADD → first allowed connection, policy PUT → enforced on the wire.
+//   identities issue 10 (bench/identities-bench.ts): new identities/s through the API at 50 clients
+//           vs Cilium's kvstore allocation protocol on a local etcd (the peer), same run.
 import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import { startWranglerDev, type WranglerDev } from '../test/e2e/wrangler-dev.js';
@@ -22,6 +24,7 @@ import { cniBench } from './cni-bench.js';
 import { createLoad, floorLoad, formatLoad, readLoad, registryLoad, runLoad, type LoadResult } from './http-load.js';
 import { datapathBudgets } from './datapath-bench.js';
 import { feedBudgets } from './feed-bench.js';
+import { identitiesBench } from './identities-bench.js';
 import { describeMachine } from './machine.js';
 import { policyLoadBudgets } from './policy-load.js';
 
@@ -113,6 +116,7 @@ const SECTIONS: Record<string, () => Promise<void> | void> = {
   policy: () => policyLoadBudgets(SECONDS),
   cni: cniBench,
   datapath: datapathBudgets,
+  identities: () => identitiesBench(SECONDS),
 };
 // `npm run bench -- policy engine` runs those sections only (in the order given); none: all.
 const chosen = process.argv.slice(2);
