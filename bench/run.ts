@@ -21,6 +21,7 @@ import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import { startWranglerDev, type WranglerDev } from '../test/e2e/wrangler-dev.js';
 import { cniBench } from './cni-bench.js';
+import { createBreakdown } from './create-breakdown.js';
 import { createLoad, floorLoad, formatLoad, readLoad, registryLoad, runLoad, type LoadResult } from './http-load.js';
 import { datapathBudgets } from './datapath-bench.js';
 import { feedBudgets } from './feed-bench.js';
@@ -117,6 +118,7 @@ const SECTIONS: Record<string, () => Promise<void> | void> = {
   cni: cniBench,
   datapath: datapathBudgets,
   identities: () => identitiesBench(SECONDS),
+  breakdown: createBreakdown,
 };
 // `npm run bench -- policy engine` runs those sections only (in the order given); none: all.
 const chosen = process.argv.slice(2);

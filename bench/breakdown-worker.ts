@@ -1,0 +1,160 @@
+// Create-breakdown worker (bench/create-breakdown.ts): the product's HTTP app and RegistryDO, with
+// ClusterDO extended by a create loop whose stages are traced in place (bench/stage-tracer.ts:
+// each SQL statement, the label filter, the policy engine, the feed, the transaction, the domain
+// code between them) and by loops that time one stage alone (worker side: auth, body parse and
+// validation, RPC, answer JSON; object side: request normalisation and hashing). Nothing of the
+// product is changed: the tracer wraps methods of this object's own instances and SqlStorage.
+import { timingSafeEqual } from 'hono/utils/buffer';
+import { EndpointChangeRequest } from '../src/api/endpoints.js';
+import { ClusterDO } from '../durable-objects/cluster-do.js';
+import { normaliseCreate } from '../src/core/endpoint-request.js';
+import { identityKeyOf, sha256Hex } from '../src/core/identity-key.js';
+import { composeEndpointLabels } from '../src/core/endpoint-labels.js';
+import type { PolicyTxn } from '../src/core/policy/engine.js';
+import { createApp } from '../worker/app.js';
+import { BREAKDOWN_CLUSTER, breakdownNode, breakdownRequest, type TracedRun } from './breakdown-request.js';
+import { StageTracer, statementLabel } from './stage-tracer.js';
+
+export { RegistryDO } from '../durable-objects/registry-do.js';
+
+type BreakdownEnv = Omit<Env, 'CLUSTER'> & { CLUSTER: DurableObjectNamespace<BreakdownClusterDO> };
+type CreateAnswer = Awaited<ReturnType<ClusterDO['createEndpoint']>>;
+
+const ADMIN = { kind: 'admin' } as const;
+const OUTER = 'object: RPC method (run, authorize, publish, answer)';
+const DOMAIN = 'object: domain code (ops/, core/: normalise, checks, rows, model)';
+
+/** Milliseconds per iteration of `fn`, over `n` iterations. */
+async function perIteration(n: number, fn: (i: number) => unknown): Promise<number> {
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) await fn(i);
+  return (performance.now() - t0) / n;
+}
+
+export class BreakdownClusterDO extends ClusterDO {
+  private readonly tracer = new StageTracer();
+  private traced = false;
+  private lastAnswer: CreateAnswer | undefined;
+
+  async noop(): Promise<number> {
+    return 0;
+  }
+
+  /** Takes the create's arguments and gives back a create's answer: the RPC's own cost. */
+  async mirror(_p: unknown, _cluster: string, _node: string, _ref: string, _req: EndpointChangeRequest): Promise<CreateAnswer | undefined> {
+    return this.lastAnswer;
+  }
+
+  /** Creates `n` endpoints from `offset` untraced, then `n` more traced: the time of each stage. */
+  async traceCreates(n: number, offset: number): Promise<TracedRun> {
+    this.installTracing();
+    const createAll = async (from: number): Promise<number> => {
+      const t0 = performance.now();
+      for (let i = from; i < from + n; i++) {
+        this.lastAnswer = await this.createEndpoint(ADMIN, BREAKDOWN_CLUSTER, breakdownNode(i), 'cilium-local:0', breakdownRequest(i));
+        if (!this.lastAnswer.ok) throw new Error(`create ${i}: ${JSON.stringify(this.lastAnswer.error)}`);
+      }
+      return performance.now() - t0;
+    };
+    const untracedMs = await createAll(offset);
+    this.tracer.start(OUTER);
+    const tracedMs = await createAll(offset + n);
+    return { creates: n, untracedMs, tracedMs, stages: this.tracer.stop() };
+  }
+
+  /** Milliseconds per call of the object-side steps that are module functions (not traceable in place). */
+  async objectSteps(n: number): Promise<Record<string, number>> {
+    const cluster = this.ctx.id.name ?? '';
+    const req = breakdownRequest(0);
+    const labels = composeEndpointLabels({ labels: req.labels!, namespace: req['k8s-namespace']!, cluster });
+    const canonical = identityKeyOf(labels).canonical;
+    return {
+      'normaliseCreate (labels parsed, sorted, fingerprint hashed)': await perIteration(n, (i) => normaliseCreate('cilium-local:0', breakdownRequest(i), cluster)),
+      'identityKeyOf (canonical form + SHA-256)': await perIteration(n, () => identityKeyOf(labels)),
+      'one SHA-256 of the canonical labels': await perIteration(n, () => sha256Hex(canonical)),
+    };
+  }
+
+  /** Wraps the object's storage, state and engine so each stage charges its own time while tracing is on. */
+  private installTracing(): void {
+    if (this.traced) return;
+    this.traced = true;
+    const t = this.tracer;
+    const sql = this.ctx.storage.sql;
+    const sqlProto = Object.getPrototypeOf(sql) as SqlStorage;
+    const exec = sqlProto.exec;
+    const labels = new WeakMap<object, string>();
+    let cursorProto: Record<string, unknown> | undefined;
+    const traceCursor = (cursor: object) => {
+      if (cursorProto) return;
+      cursorProto = Object.getPrototypeOf(cursor) as Record<string, unknown>;
+      for (const name of ['toArray', 'one', 'next', 'raw']) {
+        const original = cursorProto[name] as (...a: unknown[]) => unknown;
+        cursorProto[name] = function (this: object, ...args: unknown[]) {
+          return t.within(labels.get(this) ?? 'SQL: other', () => original.apply(this, args));
+        };
+      }
+    };
+    sqlProto.exec = function (this: SqlStorage, query: string, ...bindings: unknown[]) {
+      const label = `SQL ${statementLabel(query)}`;
+      const cursor = t.within(label, () => exec.call(this, query, ...bindings));
+      labels.set(cursor, label);
+      traceCursor(cursor);
+      return cursor;
+    } as SqlStorage['exec'];
+    const storage = this.ctx.storage as { transactionSync: <T>(fn: () => T) => T };
+    const transactionSync = storage.transactionSync.bind(this.ctx.storage);
+    storage.transactionSync = (fn) => t.within('SQLite transaction (begin, commit)', () => transactionSync(() => t.within(DOMAIN, fn)));
+    const state = this.state;
+    const engine = state.engine as { transaction: <T>(fn: (tx: PolicyTxn) => T) => { value: T; changed: number[] } };
+    const transaction = engine.transaction.bind(state.engine);
+    const txProxy = (tx: PolicyTxn): PolicyTxn => new Proxy(tx, {
+      get: (target, key) => {
+        const value = Reflect.get(target, key) as unknown;
+        return typeof value === 'function' ? (...args: unknown[]) => t.within(`policy: ${String(key)}`, () => value.apply(target, args)) : value;
+      },
+    });
+    engine.transaction = (fn) => t.within('policy: engine unit (undo log)', () => transaction((tx) => t.within(DOMAIN, () => fn(txProxy(tx)))));
+    t.traceMethods(state.engine, 'policy: ', ['policyOf', 'isStale']);
+    const labelFilter = state.labelFilter.bind(state);
+    state.labelFilter = () => {
+      const filter = labelFilter();
+      return (set) => t.within('label filter', () => filter(set));
+    };
+    t.traceMethods(state, 'feed: ', ['emit', 'bumpRevision', 'takeCommitted']);
+  }
+}
+
+/** Milliseconds per call of the worker-side steps of a create, each alone. */
+async function workerSteps(env: BreakdownEnv, n: number): Promise<Record<string, number>> {
+  const stub = env.CLUSTER.getByName(BREAKDOWN_CLUSTER);
+  const req = breakdownRequest(0);
+  const body = JSON.stringify(req);
+  const admin = String(env.IDPLANE_ADMIN_TOKEN);
+  const answer = await stub.mirror(ADMIN, BREAKDOWN_CLUSTER, breakdownNode(0), 'cilium-local:0', req);
+  if (!answer?.ok) throw new Error('no create answer yet: trace creates first');
+  return {
+    'auth: admin token compared (timingSafeEqual)': await perIteration(n, () => timingSafeEqual(admin, admin)),
+    'body: JSON.parse': await perIteration(n, () => JSON.parse(body)),
+    'body: zod validation (EndpointChangeRequest)': await perIteration(n, () => EndpointChangeRequest.parse(JSON.parse(body))),
+    'RPC: no-op round trip': await perIteration(n, () => stub.noop()),
+    "RPC: round trip with a create's arguments and answer": await perIteration(n, () => stub.mirror(ADMIN, BREAKDOWN_CLUSTER, breakdownNode(0), 'cilium-local:0', req)),
+    'answer: JSON.stringify': await perIteration(n, () => JSON.stringify(answer.value.endpoint)),
+  };
+}
+
+const app = createApp();
+
+export default {
+  async fetch(request: Request, env: BreakdownEnv, ctx: ExecutionContext): Promise<Response> {
+    const url = new URL(request.url);
+    const n = Number(url.searchParams.get('n') ?? '0');
+    switch (url.pathname) {
+      case '/breakdown/empty': return new Response('ok');
+      case '/breakdown/trace': return Response.json(await env.CLUSTER.getByName(BREAKDOWN_CLUSTER).traceCreates(n, Number(url.searchParams.get('offset') ?? '0')));
+      case '/breakdown/object-steps': return Response.json(await env.CLUSTER.getByName(BREAKDOWN_CLUSTER).objectSteps(n));
+      case '/breakdown/worker-steps': return Response.json(await workerSteps(env, n));
+      default: return app.fetch(request, env, ctx);
+    }
+  },
+};
