@@ -2,8 +2,10 @@
 // ClusterDO extended by a create loop whose stages are traced in place (bench/stage-tracer.ts:
 // each SQL statement, the label filter, the policy engine, the feed, the transaction, the domain
 // code between them) and by loops that time one stage alone (worker side: auth, body parse and
-// validation, RPC, answer JSON; object side: request normalisation and hashing). Nothing of the
-// product is changed: the tracer wraps methods of this object's own instances and SqlStorage.
+// validation, RPC, answer JSON; object side: request normalisation and hashing), and routes that
+// leave out one part of the create each (no work, a no-op or one-commit RPC, the create's RPC
+// without the create, the create without the Hono app) for HTTP timings. Nothing of the product
+// is changed: the tracer wraps methods of this object's own instances and of SqlStorage.
 import { timingSafeEqual } from 'hono/utils/buffer';
 import { EndpointChangeRequest } from '../src/api/endpoints.js';
 import { ClusterDO } from '../durable-objects/cluster-do.js';
@@ -38,6 +40,14 @@ export class BreakdownClusterDO extends ClusterDO {
 
   async noop(): Promise<number> {
     return 0;
+  }
+
+  /** One single-row write: what a commit's wait adds to a request, for comparison. */
+  async touch(): Promise<number> {
+    const sql = this.ctx.storage.sql;
+    sql.exec('CREATE TABLE IF NOT EXISTS breakdown_touch (id INTEGER PRIMARY KEY, n INTEGER NOT NULL)');
+    sql.exec('INSERT INTO breakdown_touch (id, n) VALUES (1, 1) ON CONFLICT (id) DO UPDATE SET n = n + 1');
+    return 1;
   }
 
   /** Takes the create's arguments and gives back a create's answer: the RPC's own cost. */
@@ -145,12 +155,29 @@ async function workerSteps(env: BreakdownEnv, n: number): Promise<Record<string,
 
 const app = createApp();
 
+/** The create without the Hono app: body validated, the object's create, its endpoint as JSON. */
+async function directCreate(request: Request, env: BreakdownEnv, node: string): Promise<Response> {
+  const req = EndpointChangeRequest.parse(await request.json());
+  const answer = await env.CLUSTER.getByName(BREAKDOWN_CLUSTER).createEndpoint(ADMIN, BREAKDOWN_CLUSTER, node, 'cilium-local:0', req);
+  return answer.ok ? Response.json(answer.value.endpoint, { status: 201 }) : Response.json(answer.error, { status: 409 });
+}
+
+/** A create's RPC and answer without the create: the object gives back the last create's answer. */
+async function mirroredCreate(env: BreakdownEnv): Promise<Response> {
+  const answer = await env.CLUSTER.getByName(BREAKDOWN_CLUSTER).mirror(ADMIN, BREAKDOWN_CLUSTER, breakdownNode(0), 'cilium-local:0', breakdownRequest(0));
+  return answer?.ok ? Response.json(answer.value.endpoint, { status: 201 }) : new Response('no create answer yet', { status: 409 });
+}
+
 export default {
   async fetch(request: Request, env: BreakdownEnv, ctx: ExecutionContext): Promise<Response> {
     const url = new URL(request.url);
     const n = Number(url.searchParams.get('n') ?? '0');
     switch (url.pathname) {
       case '/breakdown/empty': return new Response('ok');
+      case '/breakdown/noop': return Response.json(await env.CLUSTER.getByName(BREAKDOWN_CLUSTER).noop());
+      case '/breakdown/touch': return Response.json(await env.CLUSTER.getByName(BREAKDOWN_CLUSTER).touch());
+      case '/breakdown/mirror': return mirroredCreate(env);
+      case '/breakdown/create': return directCreate(request, env, url.searchParams.get('node') ?? '');
       case '/breakdown/trace': return Response.json(await env.CLUSTER.getByName(BREAKDOWN_CLUSTER).traceCreates(n, Number(url.searchParams.get('offset') ?? '0')));
       case '/breakdown/object-steps': return Response.json(await env.CLUSTER.getByName(BREAKDOWN_CLUSTER).objectSteps(n));
       case '/breakdown/worker-steps': return Response.json(await workerSteps(env, n));

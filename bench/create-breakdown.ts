@@ -2,7 +2,8 @@
 // `wrangler dev` of bench/breakdown-worker.ts; the object's stages are traced in place over
 // thousands of creates (bench/stage-tracer.ts: the clock there advances only in whole ms, so the
 // sums are unbiased, not any one create's figure); the worker's steps are timed alone in loops
-// inside the worker; the HTTP figures are sequential requests from here (one client).
+// inside the worker; the HTTP figures are means of requests sent from here one at a time, each
+// kind leaving out one part of the create, interleaved; the rows between them are differences.
 import { resolve } from 'node:path';
 import { startWranglerDev, type WranglerDev } from '../test/e2e/wrangler-dev.js';
 import { BREAKDOWN_CLUSTER, BREAKDOWN_NODES, breakdownNode, breakdownRequest, type TracedRun } from './breakdown-request.js';
@@ -10,7 +11,7 @@ import { describeMachine } from './machine.js';
 
 const TRACED_CREATES = Number(process.env.BENCH_BREAKDOWN_CREATES ?? 2000);
 const STEP_ITERATIONS = 5000;
-const HTTP_REQUESTS = 400;
+const HTTP_ROUNDS = 300;
 
 async function call(dev: WranglerDev, method: string, path: string, body?: unknown): Promise<Response> {
   const res = await fetch(`${dev.url}${path}`, {
@@ -26,23 +27,32 @@ async function getJson<T>(dev: WranglerDev, path: string): Promise<T> {
   return (await call(dev, 'GET', path)).json() as Promise<T>;
 }
 
-/** Mean milliseconds of `n` sequential requests made by `request(i)`. */
-async function httpMean(n: number, request: (i: number) => Promise<Response>): Promise<number> {
-  const t0 = performance.now();
-  for (let i = 0; i < n; i++) await (await request(i)).arrayBuffer();
-  return (performance.now() - t0) / n;
+/**
+ * Mean milliseconds of each kind of request, sent one at a time, interleaved (one of each per
+ * round) so that the load other processes put on the machine falls on all of them alike.
+ */
+async function interleavedMeans<K extends string>(rounds: number, kinds: Record<K, (round: number) => Promise<Response>>): Promise<Record<K, number>> {
+  const sums = Object.fromEntries(Object.keys(kinds).map((k) => [k, 0])) as Record<K, number>;
+  for (let r = 0; r < rounds; r++) {
+    for (const [kind, request] of Object.entries(kinds) as [K, (round: number) => Promise<Response>][]) {
+      const t0 = performance.now();
+      await (await request(r)).arrayBuffer();
+      sums[kind] += performance.now() - t0;
+    }
+  }
+  return Object.fromEntries(Object.entries(sums).map(([k, v]) => [k, (v as number) / rounds])) as Record<K, number>;
 }
 
 interface Row { stage: string; ms: number; part?: boolean }
 
 function printTable(rows: Row[], total: number): void {
   const us = (ms: number) => (ms * 1000).toFixed(0).padStart(7);
-  console.log(`${'stage'.padEnd(92)} ${'µs/create'.padStart(9)}  share`);
+  console.log(`${'stage'.padEnd(100)} ${'µs/create'.padStart(9)}  share`);
   for (const r of rows) {
     const share = r.part ? '' : `${((100 * r.ms) / total).toFixed(1).padStart(5)} %`;
-    console.log(`${(r.part ? `    of which: ${r.stage}` : r.stage).padEnd(92)} ${us(r.ms)}    ${share}`);
+    console.log(`${(r.part ? `    · ${r.stage}` : r.stage).padEnd(100)} ${us(r.ms)}    ${share}`);
   }
-  console.log(`${'total: one sync create through HTTP (mean, 1 client)'.padEnd(92)} ${us(total)}  100.0 %`);
+  console.log(`${'total: one sync create through HTTP (mean, 1 client)'.padEnd(100)} ${us(total)}  100.0 %`);
 }
 
 export async function createBreakdown(): Promise<void> {
@@ -54,35 +64,41 @@ export async function createBreakdown(): Promise<void> {
     const run = await getJson<TracedRun>(dev, `/breakdown/trace?n=${TRACED_CREATES}&offset=400`);
     const objectSteps = await getJson<Record<string, number>>(dev, `/breakdown/object-steps?n=${STEP_ITERATIONS}`);
     const workerSteps = await getJson<Record<string, number>>(dev, `/breakdown/worker-steps?n=${STEP_ITERATIONS}`);
-    const auth = () => call(dev, 'GET', `/v1/clusters/${BREAKDOWN_CLUSTER}/identities/1`);
-    await httpMean(50, auth);
-    const empty = await httpMean(HTTP_REQUESTS, () => fetch(`${dev.url}/breakdown/empty`));
-    const floor = await httpMean(HTTP_REQUESTS, auth);
-    const createAt = (i: number) => call(dev, 'PUT', `/v1/clusters/${BREAKDOWN_CLUSTER}/nodes/${breakdownNode(i)}/endpoints/cilium-local:0`, breakdownRequest(i));
-    await httpMean(50, (i) => createAt(100_000 + i));
-    const create = await httpMean(HTTP_REQUESTS, (i) => createAt(100_100 + i));
+    const plain = (path: string) => () => fetch(`${dev.url}${path}`);
+    const create = (offset: number) => (r: number) => call(dev, 'PUT', `/v1/clusters/${BREAKDOWN_CLUSTER}/nodes/${breakdownNode(offset + r)}/endpoints/cilium-local:0`, breakdownRequest(offset + r));
+    const direct = (offset: number) => (r: number) => call(dev, 'POST', `/breakdown/create?node=${breakdownNode(offset + r)}`, breakdownRequest(offset + r));
+    const kinds = (offset: number) => ({
+      empty: plain('/breakdown/empty'), noop: plain('/breakdown/noop'), touch: plain('/breakdown/touch'), mirror: plain('/breakdown/mirror'),
+      floor: () => call(dev, 'GET', `/v1/clusters/${BREAKDOWN_CLUSTER}/identities/1`),
+      direct: direct(offset), create: create(offset + 50_000),
+    });
+    await interleavedMeans(20, kinds(200_000));
+    const http = await interleavedMeans(HTTP_ROUNDS, kinds(300_000));
 
     const perCreate = (ms: number) => ms / run.creates;
-    const objectRows = Object.entries(run.stages).map(([stage, ms]) => ({ stage: `object: ${stage.replace(/^object: /, '')}`, ms: perCreate(ms) }))
+    const inObject = perCreate(run.untracedMs);
+    const objectRows: Row[] = Object.entries(run.stages).map(([stage, ms]) => ({ stage: `object: ${stage.replace(/^object: /, '')}`, ms: perCreate(ms) }))
       .sort((a, b) => b.ms - a.ms);
-    const rpc = workerSteps["RPC: round trip with a create's arguments and answer"]!;
     const rows: Row[] = [
-      { stage: 'HTTP client ⇄ wrangler dev proxy ⇄ worker, no work (GET /breakdown/empty)', ms: empty },
-      { stage: 'worker: auth (admin token compared)', ms: workerSteps['auth: admin token compared (timingSafeEqual)']! },
-      { stage: 'worker: body JSON.parse + zod validation', ms: workerSteps['body: zod validation (EndpointChangeRequest)']! },
-      { stage: 'JSON.parse alone', ms: workerSteps['body: JSON.parse']!, part: true },
-      { stage: "worker ⇄ object RPC with a create's arguments and answer", ms: rpc },
-      { stage: 'a no-op RPC', ms: workerSteps['RPC: no-op round trip']!, part: true },
+      { stage: 'HTTP client ⇄ wrangler dev proxy ⇄ worker, no work (GET /breakdown/empty)', ms: http.empty },
+      { stage: 'worker: Hono routing, auth, OpenAPI validation, cluster gate, c.json (create − the same without Hono)', ms: http.create - http.direct },
+      { stage: 'auth alone (admin token compared)', ms: workerSteps['auth: admin token compared (timingSafeEqual)']!, part: true },
+      { stage: 'body JSON.parse + zod validation alone', ms: workerSteps['body: zod validation (EndpointChangeRequest)']!, part: true },
+      { stage: 'answer JSON.stringify alone', ms: workerSteps['answer: JSON.stringify']!, part: true },
+      { stage: "worker ⇄ object RPC with a create's arguments and answer, answer as JSON (mirror − empty)", ms: http.mirror - http.empty },
+      { stage: 'the same RPC alone, timed in the worker', ms: workerSteps["RPC: round trip with a create's arguments and answer"]!, part: true },
+      { stage: 'a no-op RPC alone, timed in the worker', ms: workerSteps['RPC: no-op round trip']!, part: true },
       ...objectRows,
-      ...Object.entries(objectSteps).map(([stage, ms]) => ({ stage: `(alone, in the domain code) ${stage}`, ms, part: true })),
-      { stage: 'worker: answer JSON.stringify', ms: workerSteps['answer: JSON.stringify']! },
+      ...Object.entries(objectSteps).map(([stage, ms]) => ({ stage: `(alone) ${stage}`, ms, part: true })),
+      { stage: "object: minus the tracer's own cost (traced − untraced in-object create)", ms: inObject - perCreate(run.tracedMs) },
+      { stage: 'commit wait (output gate until SQLite is durable) and noise: create without Hono − mirror − in-object create', ms: http.direct - http.mirror - inObject },
+      { stage: 'for comparison, a one-row commit: touch − no-op RPC', ms: http.touch - http.noop, part: true },
     ];
-    const measured = rows.filter((r) => !r.part).reduce((s, r) => s + r.ms, 0);
-    rows.push({ stage: 'rest: Hono routing + OpenAPI middleware, cluster gate, Response, scheduling (create − the rows above)', ms: create - measured });
-    console.log(`create breakdown: ${run.creates} traced creates in one object (50 label sets, 40 nodes), worker steps × ${STEP_ITERATIONS}, HTTP × ${HTTP_REQUESTS} sequential`);
-    printTable(rows, create);
-    console.log(`in-object create: ${(1000 * perCreate(run.untracedMs)).toFixed(0)} µs untraced, ${(1000 * perCreate(run.tracedMs)).toFixed(0)} µs traced (the tracer's own cost is spread over the object rows)`);
-    console.log(`floor GET /identities/1: ${(1000 * floor).toFixed(0)} µs mean; create ${(create / floor).toFixed(2)} × the floor`);
+    const total = http.create;
+    console.log(`create breakdown: ${run.creates} traced creates in one object (50 label sets, 40 nodes), worker steps × ${STEP_ITERATIONS}, HTTP: ${HTTP_ROUNDS} interleaved rounds, one client`);
+    printTable(rows, total);
+    console.log(`in-object create: ${(1000 * inObject).toFixed(0)} µs untraced, ${(1000 * perCreate(run.tracedMs)).toFixed(0)} µs traced`);
+    console.log(`same rounds, means: floor GET /identities/1 ${(1000 * http.floor).toFixed(0)} µs (create ${(total / http.floor).toFixed(2)} × the floor), no-op RPC ${(1000 * http.noop).toFixed(0)} µs, one-row commit ${(1000 * http.touch).toFixed(0)} µs, create without Hono ${(1000 * http.direct).toFixed(0)} µs`);
   } finally {
     await dev.stop();
   }

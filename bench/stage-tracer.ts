@@ -62,5 +62,5 @@ export function statementLabel(query: string): string {
   const q = query.replace(/\s+/g, ' ').trim();
   const verb = q.split(' ', 1)[0]!.toUpperCase();
   const table = /\b(?:INTO|FROM|UPDATE)\s+("?\w+"?)/i.exec(q)?.[1] ?? '?';
-  return `${verb} ${table}: ${q.length > 70 ? `${q.slice(0, 70)}…` : q}`;
+  return `${verb} ${table}: ${q.length > 56 ? `${q.slice(0, 56)}…` : q}`;
 }
