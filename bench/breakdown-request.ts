@@ -25,6 +25,6 @@ export interface TracedRun {
   /** Wall time of the same number of creates without tracing, and with it. */
   untracedMs: number;
   tracedMs: number;
-  /** Exclusive milliseconds per stage over the traced creates. */
-  stages: Record<string, number>;
+  /** Exclusive milliseconds per stage over the traced creates, and how often each was entered. */
+  stages: Record<string, { ms: number; calls: number }>;
 }

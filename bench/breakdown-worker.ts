@@ -101,7 +101,7 @@ export class BreakdownClusterDO extends ClusterDO {
       for (const name of ['toArray', 'one', 'next', 'raw']) {
         const original = cursorProto[name] as (...a: unknown[]) => unknown;
         cursorProto[name] = function (this: object, ...args: unknown[]) {
-          return t.within(labels.get(this) ?? 'SQL: other', () => original.apply(this, args));
+          return t.within(labels.get(this) ?? 'SQL: other', () => original.apply(this, args), false);
         };
       }
     };

@@ -43,16 +43,16 @@ async function interleavedMeans<K extends string>(rounds: number, kinds: Record<
   return Object.fromEntries(Object.entries(sums).map(([k, v]) => [k, (v as number) / rounds])) as Record<K, number>;
 }
 
-interface Row { stage: string; ms: number; part?: boolean }
+interface Row { stage: string; ms: number; calls?: number; part?: boolean }
 
 function printTable(rows: Row[], total: number): void {
   const us = (ms: number) => (ms * 1000).toFixed(0).padStart(7);
-  console.log(`${'stage'.padEnd(100)} ${'µs/create'.padStart(9)}  share`);
+  console.log(`${'stage'.padEnd(100)} ${'µs/create'.padStart(9)}  ${'share'.padStart(7)}  calls/create`);
   for (const r of rows) {
-    const share = r.part ? '' : `${((100 * r.ms) / total).toFixed(1).padStart(5)} %`;
-    console.log(`${(r.part ? `    · ${r.stage}` : r.stage).padEnd(100)} ${us(r.ms)}    ${share}`);
+    const share = r.part ? '' : `${((100 * r.ms) / total).toFixed(1)} %`;
+    console.log(`${(r.part ? `    · ${r.stage}` : r.stage).padEnd(100)} ${us(r.ms)}    ${share.padStart(7)}  ${r.calls ? r.calls.toFixed(1) : ''}`);
   }
-  console.log(`${'total: one sync create through HTTP (mean, 1 client)'.padEnd(100)} ${us(total)}  100.0 %`);
+  console.log(`${'total: one sync create through HTTP (mean, 1 client)'.padEnd(100)} ${us(total)}    100.0 %`);
 }
 
 export async function createBreakdown(): Promise<void> {
@@ -64,7 +64,7 @@ export async function createBreakdown(): Promise<void> {
     const run = await getJson<TracedRun>(dev, `/breakdown/trace?n=${TRACED_CREATES}&offset=400`);
     const objectSteps = await getJson<Record<string, number>>(dev, `/breakdown/object-steps?n=${STEP_ITERATIONS}`);
     const workerSteps = await getJson<Record<string, number>>(dev, `/breakdown/worker-steps?n=${STEP_ITERATIONS}`);
-    const plain = (path: string) => () => fetch(`${dev.url}${path}`);
+    const plain = (path: string) => () => call(dev, 'GET', path);
     const create = (offset: number) => (r: number) => call(dev, 'PUT', `/v1/clusters/${BREAKDOWN_CLUSTER}/nodes/${breakdownNode(offset + r)}/endpoints/cilium-local:0`, breakdownRequest(offset + r));
     const direct = (offset: number) => (r: number) => call(dev, 'POST', `/breakdown/create?node=${breakdownNode(offset + r)}`, breakdownRequest(offset + r));
     const kinds = (offset: number) => ({
@@ -77,7 +77,7 @@ export async function createBreakdown(): Promise<void> {
 
     const perCreate = (ms: number) => ms / run.creates;
     const inObject = perCreate(run.untracedMs);
-    const objectRows: Row[] = Object.entries(run.stages).map(([stage, ms]) => ({ stage: `object: ${stage.replace(/^object: /, '')}`, ms: perCreate(ms) }))
+    const objectRows: Row[] = Object.entries(run.stages).map(([stage, { ms, calls }]) => ({ stage: `object: ${stage.replace(/^object: /, '')}`, ms: perCreate(ms), calls: calls / run.creates }))
       .sort((a, b) => b.ms - a.ms);
     const rows: Row[] = [
       { stage: 'HTTP client ⇄ wrangler dev proxy ⇄ worker, no work (GET /breakdown/empty)', ms: http.empty },

@@ -6,6 +6,7 @@
 export class StageTracer {
   active = false;
   private readonly totals = new Map<string, number>();
+  private readonly calls = new Map<string, number>();
   private stack: string[] = [];
   private current = '';
   private mark = 0;
@@ -13,17 +14,18 @@ export class StageTracer {
   /** Starts charging untraced time to `outer`. */
   start(outer: string): void {
     this.totals.clear();
+    this.calls.clear();
     this.stack = [];
     this.current = outer;
     this.mark = performance.now();
     this.active = true;
   }
 
-  /** Stops and returns milliseconds per stage over the whole run. */
-  stop(): Record<string, number> {
+  /** Stops and returns, per stage, its milliseconds and how often it was entered over the whole run. */
+  stop(): Record<string, { ms: number; calls: number }> {
     this.charge();
     this.active = false;
-    return Object.fromEntries(this.totals);
+    return Object.fromEntries([...this.totals].map(([name, ms]) => [name, { ms, calls: this.calls.get(name) ?? 0 }]));
   }
 
   private charge(): void {
@@ -32,12 +34,16 @@ export class StageTracer {
     this.mark = now;
   }
 
-  /** Runs `fn` as stage `name` (its callees charge their own stages when traced). */
-  within<T>(name: string, fn: () => T): T {
+  /**
+   * Runs `fn` as stage `name` (its callees charge their own stages when traced); `call` false for
+   * a continuation of the stage's last call (a statement's rows read after its exec).
+   */
+  within<T>(name: string, fn: () => T, call = true): T {
     if (!this.active) return fn();
     this.charge();
     this.stack.push(this.current);
     this.current = name;
+    if (call) this.calls.set(name, (this.calls.get(name) ?? 0) + 1);
     try {
       return fn();
     } finally {
