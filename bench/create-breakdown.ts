@@ -2,7 +2,7 @@
 // `wrangler dev` of bench/breakdown-worker.ts; the object's stages are traced in place over
 // thousands of creates (bench/stage-tracer.ts: the clock there advances only in whole ms, so the
 // sums are unbiased, not any one create's figure); the worker's steps are timed alone in loops
-// inside the worker; the HTTP figures are means of requests sent from here one at a time, each
+// inside the worker; the HTTP figures are medians of requests sent from here one at a time, each
 // kind leaving out one part of the create, interleaved; the rows between them are differences.
 import { resolve } from 'node:path';
 import { startWranglerDev, type WranglerDev } from '../test/e2e/wrangler-dev.js';
@@ -11,7 +11,7 @@ import { describeMachine } from './machine.js';
 
 const TRACED_CREATES = Number(process.env.BENCH_BREAKDOWN_CREATES ?? 2000);
 const STEP_ITERATIONS = 5000;
-const HTTP_ROUNDS = 300;
+const HTTP_ROUNDS = 1000;
 
 async function call(dev: WranglerDev, method: string, path: string, body?: unknown): Promise<Response> {
   const res = await fetch(`${dev.url}${path}`, {
@@ -28,19 +28,22 @@ async function getJson<T>(dev: WranglerDev, path: string): Promise<T> {
 }
 
 /**
- * Mean milliseconds of each kind of request, sent one at a time, interleaved (one of each per
- * round) so that the load other processes put on the machine falls on all of them alike.
+ * The median milliseconds of each kind of request, sent one at a time, interleaved (one of each
+ * per round) so that the load other processes put on the machine falls on all of them alike;
+ * medians, as a few slow outliers of a shared machine would swamp the differences of means.
  */
-async function interleavedMeans<K extends string>(rounds: number, kinds: Record<K, (round: number) => Promise<Response>>): Promise<Record<K, number>> {
-  const sums = Object.fromEntries(Object.keys(kinds).map((k) => [k, 0])) as Record<K, number>;
+async function interleavedMedians<K extends string>(rounds: number, kinds: Record<K, (round: number) => Promise<Response>>): Promise<Record<K, number>> {
+  const entries = Object.entries(kinds) as [K, (round: number) => Promise<Response>][];
+  const samples = new Map<K, number[]>(entries.map(([k]) => [k, []]));
   for (let r = 0; r < rounds; r++) {
-    for (const [kind, request] of Object.entries(kinds) as [K, (round: number) => Promise<Response>][]) {
+    for (const [kind, request] of entries) {
       const t0 = performance.now();
       await (await request(r)).arrayBuffer();
-      sums[kind] += performance.now() - t0;
+      samples.get(kind)!.push(performance.now() - t0);
     }
   }
-  return Object.fromEntries(Object.entries(sums).map(([k, v]) => [k, (v as number) / rounds])) as Record<K, number>;
+  const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  return Object.fromEntries([...samples].map(([k, xs]) => [k, median(xs)])) as Record<K, number>;
 }
 
 interface Row { stage: string; ms: number; calls?: number; part?: boolean }
@@ -52,7 +55,7 @@ function printTable(rows: Row[], total: number): void {
     const share = r.part ? '' : `${((100 * r.ms) / total).toFixed(1)} %`;
     console.log(`${(r.part ? `    · ${r.stage}` : r.stage).padEnd(100)} ${us(r.ms)}    ${share.padStart(7)}  ${r.calls ? r.calls.toFixed(1) : ''}`);
   }
-  console.log(`${'total: one sync create through HTTP (mean, 1 client)'.padEnd(100)} ${us(total)}    100.0 %`);
+  console.log(`${'total: one sync create through HTTP (median, 1 client)'.padEnd(100)} ${us(total)}    100.0 %`);
 }
 
 export async function createBreakdown(): Promise<void> {
@@ -72,8 +75,8 @@ export async function createBreakdown(): Promise<void> {
       floor: () => call(dev, 'GET', `/v1/clusters/${BREAKDOWN_CLUSTER}/identities/1`),
       direct: direct(offset), create: create(offset + 50_000),
     });
-    await interleavedMeans(20, kinds(200_000));
-    const http = await interleavedMeans(HTTP_ROUNDS, kinds(300_000));
+    await interleavedMedians(20, kinds(200_000));
+    const http = await interleavedMedians(HTTP_ROUNDS, kinds(300_000));
 
     const perCreate = (ms: number) => ms / run.creates;
     const inObject = perCreate(run.untracedMs);
@@ -90,7 +93,7 @@ export async function createBreakdown(): Promise<void> {
       { stage: 'a no-op RPC alone, timed in the worker', ms: workerSteps['RPC: no-op round trip']!, part: true },
       ...objectRows,
       ...Object.entries(objectSteps).map(([stage, ms]) => ({ stage: `(alone) ${stage}`, ms, part: true })),
-      { stage: "object: minus the tracer's own cost (traced − untraced in-object create)", ms: inObject - perCreate(run.tracedMs) },
+      { stage: "object: the tracer's own cost taken off (untraced − traced in-object create; > 0 is noise)", ms: inObject - perCreate(run.tracedMs) },
       { stage: 'commit wait (output gate until SQLite is durable) and noise: create without Hono − mirror − in-object create', ms: http.direct - http.mirror - inObject },
       { stage: 'for comparison, a one-row commit: touch − no-op RPC', ms: http.touch - http.noop, part: true },
     ];
@@ -98,7 +101,7 @@ export async function createBreakdown(): Promise<void> {
     console.log(`create breakdown: ${run.creates} traced creates in one object (50 label sets, 40 nodes), worker steps × ${STEP_ITERATIONS}, HTTP: ${HTTP_ROUNDS} interleaved rounds, one client`);
     printTable(rows, total);
     console.log(`in-object create: ${(1000 * inObject).toFixed(0)} µs untraced, ${(1000 * perCreate(run.tracedMs)).toFixed(0)} µs traced`);
-    console.log(`same rounds, means: floor GET /identities/1 ${(1000 * http.floor).toFixed(0)} µs (create ${(total / http.floor).toFixed(2)} × the floor), no-op RPC ${(1000 * http.noop).toFixed(0)} µs, one-row commit ${(1000 * http.touch).toFixed(0)} µs, create without Hono ${(1000 * http.direct).toFixed(0)} µs`);
+    console.log(`same rounds, medians: floor GET /identities/1 ${(1000 * http.floor).toFixed(0)} µs (create ${(total / http.floor).toFixed(2)} × the floor), no-op RPC ${(1000 * http.noop).toFixed(0)} µs, one-row commit ${(1000 * http.touch).toFixed(0)} µs, create without Hono ${(1000 * http.direct).toFixed(0)} µs`);
   } finally {
     await dev.stop();
   }
