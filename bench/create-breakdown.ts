@@ -53,7 +53,7 @@ function printTable(rows: Row[], total: number): void {
   console.log(`${'stage'.padEnd(100)} ${'µs/create'.padStart(9)}  ${'share'.padStart(7)}  calls/create`);
   for (const r of rows) {
     const share = r.part ? '' : `${((100 * r.ms) / total).toFixed(1)} %`;
-    console.log(`${(r.part ? `    · ${r.stage}` : r.stage).padEnd(100)} ${us(r.ms)}    ${share.padStart(7)}  ${r.calls ? r.calls.toFixed(1) : ''}`);
+    console.log(`${(r.part ? `    · ${r.stage}` : r.stage).padEnd(100)} ${us(r.ms)}    ${share.padStart(7)}  ${r.calls ? r.calls.toFixed(1) : ''}`.trimEnd());
   }
   console.log(`${'total: one sync create through HTTP (median, 1 client)'.padEnd(100)} ${us(total)}    100.0 %`);
 }
