@@ -17,6 +17,8 @@
 //           build, attach per pod, ADD → first allowed connection, policy PUT → enforced on the wire.
 //   identities issue 10 (bench/identities-bench.ts): new identities/s through the API at 50 clients
 //           vs Cilium's kvstore allocation protocol on a local etcd (the peer), same run.
+//   breakdown issue 10 (bench/create-breakdown.ts): where one sync endpoint create's time goes,
+//           per stage (worker, RPC, each SQL statement, policy, feed, the commit wait).
 import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import { startWranglerDev, type WranglerDev } from '../test/e2e/wrangler-dev.js';
