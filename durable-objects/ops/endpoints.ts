@@ -6,7 +6,7 @@ import { normaliseCreate } from '../../src/core/endpoint-request.js';
 import { patchEndpointLabels, withNamespaceLabels, type NamespaceLabels } from '../../src/core/endpoint-labels.js';
 import { DomainError } from '../../src/core/errors.js';
 import type { FeedEvent } from '../../src/core/feed.js';
-import { hostPrefix, hostPrefixOf, type ParsedIp } from '../../src/core/ip.js';
+import { hostPrefix, hostPrefixesOf, type ParsedIp } from '../../src/core/ip.js';
 import { buildLabelSet, formatLabelList, parseClientLabel, parseLabel, type Label, type LabelSet } from '../../src/core/labels.js';
 import type { ClusterState } from '../cluster-state.js';
 import { decodeCursor, takePage } from '../paging.js';
@@ -40,10 +40,6 @@ function requireNode(state: ClusterState, node: string, change: boolean): string
 
 export function nodeDeleting(node: string): DomainError {
   return new DomainError('node-deleting', `node ${JSON.stringify(node)} is being deleted; retry once it is gone`);
-}
-
-function prefixesOf(ep: Pick<EndpointRow, 'ipv4' | 'ipv6'>): string[] {
-  return [ep.ipv4 && hostPrefixOf(ep.ipv4, 4), ep.ipv6 && hostPrefixOf(ep.ipv6, 6)].filter((p): p is string => Boolean(p));
 }
 
 function endpointUpsert(ep: EndpointRow): FeedEvent {
@@ -165,7 +161,7 @@ export function moveEndpoint(state: ClusterState, ep: EndpointView, labels: Labe
     endpointJoined(state, ep.node, identity.id);
     state.ipcache.setEndpointIdentity(ep.node, ep.id, identity.id);
     const hostIp = requireNode(state, ep.node, true);
-    for (const prefix of prefixesOf(ep)) {
+    for (const prefix of hostPrefixesOf(ep)) {
       state.emit({ type: 'ipcache-upsert', prefix, identity: identity.id, 'host-ip': hostIp, node: ep.node, endpoint: ep.id });
     }
   }
@@ -199,7 +195,7 @@ export function regenerateEndpoint(state: ClusterState, node: string, refText: s
  */
 export function removeEndpoint(state: ClusterState, ep: EndpointRow, now: number): void {
   state.ipcache.deleteEndpoint(ep.node, ep.id);
-  for (const prefix of prefixesOf(ep)) {
+  for (const prefix of hostPrefixesOf(ep)) {
     state.emit({ type: 'ipcache-delete', prefix, node: ep.node, endpoint: ep.id });
     endpointPrefixReleased(state, prefix);
   }

@@ -169,6 +169,11 @@ export function hostPrefixOf(text: string, family: IpFamily): string {
   return `${text}/${family === 4 ? 32 : 128}`;
 }
 
+/** The host prefixes of an endpoint's or a node's addresses (IPv4 first), absent ones left out. */
+export function hostPrefixesOf(a: { ipv4?: string | null; ipv6?: string | null }): string[] {
+  return [a.ipv4 && hostPrefixOf(a.ipv4, 4), a.ipv6 && hostPrefixOf(a.ipv6, 6)].filter((p): p is string => Boolean(p));
+}
+
 export function hostPrefix(ip: ParsedIp): string {
   return hostPrefixOf(ip.text, ip.family);
 }

@@ -2,7 +2,7 @@
 // ipcache, and its policy map with exactly the entries of its identity. What CNI CHECK asks the
 // agent (an entry deleted or changed behind the agent's back is a failed CHECK).
 import type { Endpoint } from '../../api/endpoints.js';
-import { hostPrefixOf } from '../../core/ip.js';
+import { hostPrefixesOf } from '../../core/ip.js';
 import { hexOf, type MapBackend } from '../../datapath/backends/backend.js';
 import { endpointMap, POLICY_MAPS } from '../../datapath/maps.js';
 import type { PolicyEntries } from './node-view.js';
@@ -11,8 +11,7 @@ import { snapshotPuts } from './plan.js';
 /** The differences between the maps and what they should hold for `ep` (empty: in sync). */
 export function datapathProblems(self: string, backend: MapBackend, ep: Endpoint, policy: PolicyEntries | undefined): string[] {
   const problems: string[] = [];
-  const addresses = [ep.addressing.ipv4 && hostPrefixOf(ep.addressing.ipv4, 4), ep.addressing.ipv6 && hostPrefixOf(ep.addressing.ipv6, 6)].filter((p): p is string => !!p);
-  const ipcache = addresses.map((prefix) => ({ prefix, identity: ep.identity.id, node: self, 'host-ip': null, endpoint: ep.id }));
+  const ipcache = hostPrefixesOf(ep.addressing).map((prefix) => ({ prefix, identity: ep.identity.id, node: self, 'host-ip': null, endpoint: ep.id }));
   for (const op of snapshotPuts(self, ipcache, [ep])) {
     const have = backend.lookup(op.map, op.key);
     const what = `${op.map.name} entry ${hexOf(op.key)}`;

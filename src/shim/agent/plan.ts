@@ -7,7 +7,7 @@ import { HOST_IDENTITY, REMOTE_NODE_IDENTITY } from '../../core/identity.js';
 import { encodeIpcacheKey, encodeIpcacheValue } from '../../datapath/layout/ipcache.js';
 import { encodeLxcKey, encodeLxcValue } from '../../datapath/layout/lxc.js';
 import { endpointMap, IPCACHE_MAP, LXC_MAP, POLICY_MAPS, type MapRef } from '../../datapath/maps.js';
-import { hostPrefixOf, parseIp, type ParsedIp } from '../../core/ip.js';
+import { hostPrefixesOf, parseIp, type ParsedIp } from '../../core/ip.js';
 import type { NodeAddresses, NodeView, PolicyEntries, ViewDraft } from './node-view.js';
 
 export type MapOp =
@@ -68,17 +68,13 @@ function lxcPuts(e: LxcFields): (MapOp & { kind: 'put' })[] {
  */
 export function nodeAddressPuts(self: string, name: string, a: NodeAddresses): (MapOp & { kind: 'put' })[] {
   const value = encodeIpcacheValue({ identity: name === self ? HOST_IDENTITY : REMOTE_NODE_IDENTITY, tunnelEndpoint: null, encryptKey: 0 });
-  return nodeAddressPrefixes(a).map((prefix) => ({ map: IPCACHE_MAP, kind: 'put' as const, key: encodeIpcacheKey(prefix), value }));
-}
-
-function nodeAddressPrefixes(a: NodeAddresses): string[] {
-  return [a.ipv4 && hostPrefixOf(a.ipv4, 4), a.ipv6 && hostPrefixOf(a.ipv6, 6)].filter((p): p is string => !!p);
+  return hostPrefixesOf(a).map((prefix) => ({ map: IPCACHE_MAP, kind: 'put' as const, key: encodeIpcacheKey(prefix), value }));
 }
 
 /** Whether a prefix is a node's address in the draft (a node's entry wins over a CIDR identity's). */
 function isNodeAddress(draft: ViewDraft, prefix: string): boolean {
   if (!prefix.endsWith('/32') && !prefix.endsWith('/128')) return false;
-  for (const [, a] of draft.nodes.entries()) if (nodeAddressPrefixes(a).includes(prefix)) return true;
+  for (const [, a] of draft.nodes.entries()) if (hostPrefixesOf(a).includes(prefix)) return true;
   return false;
 }
 
@@ -88,8 +84,8 @@ function planNodeAddresses(self: string, draft: ViewDraft, name: string, next: N
   if (next) draft.nodes.set(name, next);
   else draft.nodes.delete(name);
   const ops: MapOp[] = next ? nodeAddressPuts(self, name, next) : [];
-  const kept = next ? nodeAddressPrefixes(next) : [];
-  for (const prefix of before ? nodeAddressPrefixes(before) : []) {
+  const kept = next ? hostPrefixesOf(next) : [];
+  for (const prefix of before ? hostPrefixesOf(before) : []) {
     if (!kept.includes(prefix)) ops.push({ map: IPCACHE_MAP, kind: 'delete', key: encodeIpcacheKey(prefix) });
   }
   return ops;
