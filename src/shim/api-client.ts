@@ -56,6 +56,24 @@ export function policyPath(ref: PolicyRef): string {
   return `/policies/${encodeURIComponent(ref.namespace ?? 'default')}/${name}`;
 }
 
+/** A page of a list: its items and, when more follow, the cursor of the next page. */
+interface Paged {
+  'next-cursor'?: string;
+}
+
+/** Every page of a list, following `next-cursor` from the first (`query` in each page's query string). */
+async function* pages<P extends Paged>(get: (queryString: string) => Promise<P>, query: Record<string, string | undefined>): AsyncGenerator<P> {
+  let cursor: string | undefined;
+  do {
+    const params = new URLSearchParams();
+    for (const [k, v] of Object.entries(query)) if (v !== undefined) params.set(k, v);
+    if (cursor) params.set('cursor', cursor);
+    const page = await get(params.toString());
+    yield page;
+    cursor = page['next-cursor'];
+  } while (cursor);
+}
+
 export class ApiClient {
   /** The control plane's URL without a trailing slash, and the URL of this client's cluster. */
   readonly root: string;
@@ -83,16 +101,14 @@ export class ApiClient {
   /** Every cluster (admin token), following `next-cursor` across pages. */
   async listClusters(): Promise<Cluster[]> {
     const out: Cluster[] = [];
-    let cursor: string | undefined;
-    do {
-      const params = new URLSearchParams({ limit: String(MAX_PAGE_LIMIT) });
-      if (cursor) params.set('cursor', cursor);
-      const path = `/v1/clusters?${params}`;
-      const { body: page } = await this.send<ClusterList>('GET', `${this.root}${path}`, path);
-      out.push(...page.clusters);
-      cursor = page['next-cursor'];
-    } while (cursor);
+    const get = async (qs: string) => (await this.send<ClusterList>('GET', `${this.root}/v1/clusters?${qs}`, `/v1/clusters?${qs}`)).body;
+    for await (const page of pages(get, { limit: String(MAX_PAGE_LIMIT) })) out.push(...page.clusters);
     return out;
+  }
+
+  /** The pages of a list under this client's cluster. */
+  private pagesOf<P extends Paged>(path: string, query: Record<string, string | undefined>): AsyncGenerator<P> {
+    return pages((qs) => this.request<P>('GET', qs === '' ? path : `${path}?${qs}`), query);
   }
 
   private async send<T>(method: string, url: string, path: string, body?: unknown, signal?: AbortSignal): Promise<{ status: number; body: T }> {
@@ -124,15 +140,7 @@ export class ApiClient {
 
   private async listEndpointPages(path: string, query: Record<string, string | undefined>): Promise<Endpoint[]> {
     const out: Endpoint[] = [];
-    let cursor: string | undefined;
-    do {
-      const params = new URLSearchParams({ limit: String(MAX_PAGE_LIMIT) });
-      for (const [k, v] of Object.entries(query)) if (v !== undefined) params.set(k, v);
-      if (cursor) params.set('cursor', cursor);
-      const page = await this.request<EndpointList>('GET', `${path}?${params}`);
-      out.push(...page.endpoints);
-      cursor = page['next-cursor'];
-    } while (cursor);
+    for await (const page of this.pagesOf<EndpointList>(path, { limit: String(MAX_PAGE_LIMIT), ...query })) out.push(...page.endpoints);
     return out;
   }
 
@@ -140,15 +148,10 @@ export class ApiClient {
   async ipcacheSnapshot(): Promise<{ revision: number; entries: IpcacheEntry[] }> {
     const entries: IpcacheEntry[] = [];
     let revision: number | undefined;
-    let cursor: string | undefined;
-    do {
-      const params = new URLSearchParams({ limit: String(MAX_IPCACHE_PAGE) });
-      if (cursor) params.set('cursor', cursor);
-      const page = await this.request<Ipcache>('GET', `/ipcache?${params}`);
+    for await (const page of this.pagesOf<Ipcache>('/ipcache', { limit: String(MAX_IPCACHE_PAGE) })) {
       revision ??= page.revision;
       entries.push(...page.entries);
-      cursor = page['next-cursor'];
-    } while (cursor);
+    }
     return { revision: revision ?? 0, entries };
   }
 
@@ -156,40 +159,27 @@ export class ApiClient {
   async nodePolicySnapshot(node: string): Promise<{ revision: number; identities: NodeIdentityPolicy[] }> {
     const identities: NodeIdentityPolicy[] = [];
     let revision: number | undefined;
-    let cursor: string | undefined;
-    do {
-      const params = new URLSearchParams({ limit: String(MAX_NODE_POLICY_LIMIT) });
-      if (cursor) params.set('cursor', cursor);
-      const page = await this.request<NodePolicy>('GET', `/nodes/${encodeURIComponent(node)}/policy?${params}`);
+    for await (const page of this.pagesOf<NodePolicy>(`/nodes/${encodeURIComponent(node)}/policy`, { limit: String(MAX_NODE_POLICY_LIMIT) })) {
       revision ??= page.revision;
       identities.push(...page.identities);
-      cursor = page['next-cursor'];
-    } while (cursor);
+    }
     return { revision: revision ?? 0, identities };
   }
 
   /** Every node, following `next-cursor`, with the revision of the first page. */
   async listNodes(): Promise<NodeList> {
-    const first = await this.request<NodeList>('GET', '/nodes');
-    const nodes = [...first.nodes];
-    for (let cursor = first['next-cursor']; cursor; ) {
-      const page = await this.request<NodeList>('GET', `/nodes?${new URLSearchParams({ cursor })}`);
+    const nodes: NodeList['nodes'] = [];
+    let revision: number | undefined;
+    for await (const page of this.pagesOf<NodeList>('/nodes', {})) {
+      revision ??= page.revision;
       nodes.push(...page.nodes);
-      cursor = page['next-cursor'];
     }
-    return { revision: first.revision, nodes };
+    return { revision: revision ?? 0, nodes };
   }
 
   async listIdentities(): Promise<Identity[]> {
     const out: Identity[] = [];
-    let cursor: string | undefined;
-    do {
-      const params = new URLSearchParams({ limit: String(MAX_PAGE_LIMIT) });
-      if (cursor) params.set('cursor', cursor);
-      const page = await this.request<IdentityList>('GET', `/identities?${params}`);
-      out.push(...page.identities);
-      cursor = page['next-cursor'];
-    } while (cursor);
+    for await (const page of this.pagesOf<IdentityList>('/identities', { limit: String(MAX_PAGE_LIMIT) })) out.push(...page.identities);
     return out;
   }
 
@@ -224,14 +214,7 @@ export class ApiClient {
     const path =
       scope === 'clusterwide' ? '/clusterwide-policies' : scope === 'all-namespaces' ? '/policies' : `/policies/${encodeURIComponent(scope.namespace)}`;
     const out: PolicyObject[] = [];
-    let cursor: string | undefined;
-    do {
-      const params = new URLSearchParams({ limit: String(POLICY_PAGE_LIMIT) });
-      if (cursor) params.set('cursor', cursor);
-      const page = await this.request<PolicyList>('GET', `${path}?${params}`);
-      out.push(...page.items);
-      cursor = page['next-cursor'];
-    } while (cursor);
+    for await (const page of this.pagesOf<PolicyList>(path, { limit: String(POLICY_PAGE_LIMIT) })) out.push(...page.items);
     return out;
   }
 
