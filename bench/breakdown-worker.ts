@@ -15,6 +15,7 @@ import { composeEndpointLabels } from '../src/core/endpoint-labels.js';
 import type { PolicyTxn } from '../src/core/policy/engine.js';
 import { createApp } from '../worker/app.js';
 import { BREAKDOWN_CLUSTER, breakdownNode, breakdownRequest, type TracedRun } from './breakdown-request.js';
+import { BenchClusterDO } from './bench-worker.js';
 import { StageTracer, statementLabel } from './stage-tracer.js';
 
 export { RegistryDO } from '../durable-objects/registry-do.js';
@@ -33,22 +34,11 @@ async function perIteration(n: number, fn: (i: number) => unknown): Promise<numb
   return (performance.now() - t0) / n;
 }
 
-export class BreakdownClusterDO extends ClusterDO {
+/** The bench object (noop, touch: the RPC and one-commit floors) with the create traced stage by stage. */
+export class BreakdownClusterDO extends BenchClusterDO {
   private readonly tracer = new StageTracer();
   private traced = false;
   private lastAnswer: CreateAnswer | undefined;
-
-  async noop(): Promise<number> {
-    return 0;
-  }
-
-  /** One single-row write: what a commit's wait adds to a request, for comparison. */
-  async touch(): Promise<number> {
-    const sql = this.ctx.storage.sql;
-    sql.exec('CREATE TABLE IF NOT EXISTS breakdown_touch (id INTEGER PRIMARY KEY, n INTEGER NOT NULL)');
-    sql.exec('INSERT INTO breakdown_touch (id, n) VALUES (1, 1) ON CONFLICT (id) DO UPDATE SET n = n + 1');
-    return 1;
-  }
 
   /** Takes the create's arguments and gives back a create's answer: the RPC's own cost. */
   async mirror(_p: unknown, _cluster: string, _node: string, _ref: string, _req: EndpointChangeRequest): Promise<CreateAnswer | undefined> {
