@@ -16,7 +16,8 @@ import { authorize, PRINCIPAL_HEADER, type Principal, type Scope } from '../src/
 import { DomainError, type ErrorBody, type Result } from '../src/core/errors.js';
 import type { FeedPage } from '../src/core/feed.js';
 import { BackgroundWork } from './background-work.js';
-import { ClusterState } from './cluster-state.js';
+import { CommitGroup } from './commit-group.js';
+import { ClusterState, type CommittedChunk } from './cluster-state.js';
 import { FeedSockets } from './feed-sockets.js';
 import { NodeProgress } from './node-progress.js';
 import { checkRetirable, provisionCluster, requireProvisioned } from './ops/cluster.js';
@@ -54,6 +55,10 @@ export class ClusterDO extends DurableObject<Env> {
   private retryNotBefore = 0;
   /** The time source of every transaction and alarm; tests replace it to move time. */
   clock: () => number = () => Date.now();
+  /** Endpoint mutations that arrive together commit together (see CommitGroup). */
+  private readonly group = new CommitGroup((body) => this.transactTogether(body), (fn) => void scheduler.wait(0).then(fn));
+  /** While a group runs: the chunks its transactions committed, published once the group commits. */
+  private groupChunks: CommittedChunk[] | undefined;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -89,8 +94,28 @@ export class ClusterDO extends DurableObject<Env> {
       this.state.forgetCaches();
       throw e;
     }
-    this.publish();
+    const chunks = this.state.takeCommitted();
+    if (this.groupChunks) this.groupChunks.push(...chunks);
+    else this.publish(chunks);
     return value;
+  }
+
+  /**
+   * Runs a group's transactions (each `transact` inside becomes a nested one) in one outer
+   * transaction and engine unit, and publishes what they committed once it commits.
+   */
+  private transactTogether(body: () => void): void {
+    const chunks: CommittedChunk[] = [];
+    this.groupChunks = chunks;
+    try {
+      this.state.inPolicyUnit(() => this.ctx.storage.transactionSync(body));
+    } catch (e) {
+      this.state.forgetCaches();
+      throw e;
+    } finally {
+      this.groupChunks = undefined;
+    }
+    this.publish(chunks);
   }
 
   /** Checks the cluster exists and authorizes, then runs `op` in one transaction (see `transact`). */
@@ -100,6 +125,14 @@ export class ClusterDO extends DurableObject<Env> {
       authorize(principal, scope, (node) => this.state.nodes.tokenHash(node));
       return op(now);
     });
+  }
+
+  /**
+   * As `run`, in the commit group of the requests that arrived together (see CommitGroup), with
+   * the cluster revision the transaction committed.
+   */
+  protected runGrouped<T extends object>(principal: Principal, scope: Scope, op: (now: number) => T): Promise<Result<T & { revision: number }>> {
+    return this.group.submit(() => this.withRevision(this.run(principal, scope, op)));
   }
 
   /** Runs `op` in one transaction (see `transact`); a DomainError comes back as data. */
@@ -116,8 +149,7 @@ export class ClusterDO extends DurableObject<Env> {
    * Hands committed batches to long-polls and WebSockets. The mutation has committed by now, so a
    * failure here must not fail the request: subscribers catch up from the feed table.
    */
-  private publish(): void {
-    const chunks = this.state.takeCommitted();
+  private publish(chunks: CommittedChunk[]): void {
     if (chunks.length === 0) return;
     for (const wake of [...this.feedWaiters]) wake();
     try {
@@ -269,11 +301,11 @@ export class ClusterDO extends DurableObject<Env> {
    * revision holding its ipcache entries, or after the timeout with the nodes that had not.
    */
   async createEndpoint(p: Principal, cluster: string, node: string, ref: string, req: EndpointChangeRequest): Promise<Result<endpoints.CreateOutcome>> {
-    const result = this.run(p, onNode(node), (now) => endpoints.createEndpoint(this.state, cluster, node, ref, req, now, chargeOf(p)));
+    const result = await this.runGrouped(p, onNode(node), (now) => endpoints.createEndpoint(this.state, cluster, node, ref, req, now, chargeOf(p)));
     if (!result.ok) return result;
-    const revision = this.state.revision();
+    const { revision, ...outcome } = result.value;
     const lagging = req['wait-for-nodes'] ? { 'lagging-nodes': await this.waitForNodes(revision) } : {};
-    return { ok: true, value: { ...result.value, endpoint: { ...result.value.endpoint, revision, ...lagging } } };
+    return { ok: true, value: { ...outcome, endpoint: { ...outcome.endpoint, revision, ...lagging } } };
   }
 
   async getEndpoint(p: Principal, node: string, ref: string): Promise<Result<Endpoint>> {
@@ -285,15 +317,15 @@ export class ClusterDO extends DurableObject<Env> {
   }
 
   async patchEndpointLabels(p: Principal, node: string, ref: string, add: string[], del: string[]): Promise<Result<Endpoint>> {
-    return this.thenSchedule(this.withRevision(this.run(p, onNode(node), (now) => endpoints.patchLabels(this.state, node, ref, add, del, now, chargeOf(p)))));
+    return this.thenSchedule(await this.runGrouped(p, onNode(node), (now) => endpoints.patchLabels(this.state, node, ref, add, del, now, chargeOf(p))));
   }
 
   async regenerateEndpoint(p: Principal, node: string, ref: string): Promise<Result<Endpoint>> {
-    return this.thenSchedule(this.withRevision(this.run(p, onNode(node), (now) => endpoints.regenerateEndpoint(this.state, node, ref, now, chargeOf(p)))));
+    return this.thenSchedule(await this.runGrouped(p, onNode(node), (now) => endpoints.regenerateEndpoint(this.state, node, ref, now, chargeOf(p))));
   }
 
   async deleteEndpoint(p: Principal, node: string, ref: string): Promise<Result<Endpoint>> {
-    return this.thenSchedule(this.withRevision(this.run(p, onNode(node), (now) => endpoints.deleteEndpoint(this.state, node, ref, now))));
+    return this.thenSchedule(await this.runGrouped(p, onNode(node), (now) => endpoints.deleteEndpoint(this.state, node, ref, now)));
   }
 
   async listIdentities(p: Principal, args: identities.IdentityListArgs): Promise<Result<IdentityList>> {

@@ -101,15 +101,17 @@ export class ClusterState {
 
   /**
    * Runs `fn` (which wraps the storage transaction) inside one engine unit: when the storage
-   * transaction rolls back, the engine's writes are undone with it.
+   * transaction rolls back, the engine's writes are undone with it. Units nest as storage
+   * transactions do (savepoints).
    */
   inPolicyUnit<T>(fn: () => T): T {
+    const outer = this.policyTxn;
     return this.engine.transaction((tx) => {
       this.policyTxn = tx;
       try {
         return fn();
       } finally {
-        this.policyTxn = undefined;
+        this.policyTxn = outer;
       }
     }).value;
   }

@@ -120,7 +120,7 @@ export class PolicyEngine {
     return engine;
   }
 
-  /** Runs `fn` as one unit: all of its writes, or none if it throws. */
+  /** Runs `fn` as one unit: all of its writes, or none if it throws. Units nest (see Journal). */
   transaction<T>(fn: (tx: PolicyTxn) => T): { value: T; changed: number[] } {
     const tx: PolicyTxn = {
       addIdentity: (id, labels) => this.addIdentity(id, labels),
@@ -134,9 +134,17 @@ export class PolicyEngine {
         return ids;
       },
     };
+    // A unit inside another adds to the outer unit's changed identities, and takes back its own
+    // if it fails; an outermost unit starts afresh.
+    const before = this.journal.running ? new Set(this.changed) : new Set<number>();
     const value = this.journal.run(() => {
-      this.changed = new Set();
-      return fn(tx);
+      this.changed = new Set(before);
+      try {
+        return fn(tx);
+      } catch (e) {
+        this.changed = before;
+        throw e;
+      }
     });
     return { value, changed: [...this.changed].sort((a, b) => a - b) };
   }
@@ -147,7 +155,7 @@ export class PolicyEngine {
    */
   trace(from: TraceParty, to: TraceParty, protocol: number, port: number): TraceResult {
     let result: TraceResult | undefined;
-    const changed = this.changed;
+    const changed = new Set(this.changed);
     try {
       this.journal.run(() => {
         for (const p of [from, to]) if (!this.cache.labelsOf(p.id) && p.labels) this.addIdentity(p.id, p.labels);

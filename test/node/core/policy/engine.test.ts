@@ -93,10 +93,30 @@ describe('transactions', () => {
     expect(engine.policySelectors('default/p1', 100)![0]).toMatchObject({ identities: [1000, 1003, 2000], count: 3 });
   });
 
-  it('refuses nested units: a transaction or a trace inside a transaction', () => {
-    const engine = engineWith([]);
-    expect(() => engine.transaction(() => engine.transaction(() => undefined))).toThrow('do not nest');
-    expect(() => engine.transaction(() => engine.trace({ id: 1000 }, { id: 1001 }, TCP, 80))).toThrow('do not nest');
+  it('nests units like savepoints: an inner failure undoes its own writes only, an outer one all of them', () => {
+    const engine = engineWith([cnp('default', 'p1', { endpointSelector: SERVER, ingress: [{ endpoints: [CLIENT], toPorts: [tcp(80)] }] })]);
+    const serverPeers = () => engine.policyOf(1001)!.entries.map((e) => e.identity);
+    const before = serverPeers();
+    const boom = new Error('boom');
+    const { changed } = engine.transaction((tx) => {
+      engine.transaction((inner) => inner.addIdentity(2000, pod('default', 'k8s:app=client')));
+      expect(() => engine.transaction((inner) => {
+        inner.addIdentity(2001, pod('default', 'k8s:app=client', 'k8s:v=2'));
+        throw boom;
+      })).toThrow(boom);
+      // A trace inside a unit is a what-if: it leaves the unit's state as it was.
+      engine.trace({ id: 2002, labels: pod('default', 'k8s:app=client', 'k8s:v=3') }, { id: 1001 }, TCP, 80);
+      return tx;
+    });
+    expect(changed).toEqual([1001, 2000]);
+    expect(serverPeers()).toContain(2000);
+    expect(serverPeers()).not.toContain(2001);
+    expect(serverPeers()).not.toContain(2002);
+    expect(() => engine.transaction(() => {
+      engine.transaction((inner) => inner.addIdentity(2003, pod('default', 'k8s:app=client', 'k8s:v=4')));
+      throw boom;
+    })).toThrow(boom);
+    expect(serverPeers()).toEqual([...before, 2000].sort((a, b) => a - b));
   });
 
   it('refuses to add a known identity twice', () => {
