@@ -32,10 +32,10 @@ export interface CreateOutcome {
  * endpoint address.
  */
 function requireNode(state: ClusterState, node: string, change: boolean): string | null {
-  const hostIp = state.nodes.hostIp(node);
-  if (hostIp === undefined) throw new DomainError('node-not-found', `node ${JSON.stringify(node)} not found`);
-  if (change && state.nodes.isDeleting(node)) throw nodeDeleting(node);
-  return hostIp;
+  const found = state.nodes.addressAndState(node);
+  if (found === undefined) throw new DomainError('node-not-found', `node ${JSON.stringify(node)} not found`);
+  if (change && found.deleting) throw nodeDeleting(node);
+  return found.hostIp;
 }
 
 export function nodeDeleting(node: string): DomainError {
@@ -125,7 +125,11 @@ export function createEndpoint(
     state.emit({ type: 'ipcache-upsert', prefix, identity: identity.id, 'host-ip': hostIp, node, endpoint: id });
   }
   state.bumpRevision(now);
-  return { created: true, endpoint: getEndpoint(state, node, String(id)) };
+  // The answer from the rows in hand: the identity's policy is current (acquireIdentity saw to it).
+  const view: EndpointView = {
+    ...row, identity_labels: JSON.stringify(identity.labels), identity_sha256: identity.sha256, identity_policy_revision: state.policyRevision(), identity_policy_stale: 0,
+  };
+  return { created: true, endpoint: endpointModel(state, view) };
 }
 
 function findEndpoint(state: ClusterState, node: string, refText: string, change = false): EndpointView {

@@ -42,6 +42,14 @@ export class NodeStore {
     return row === undefined ? undefined : tunnelIpOf(row);
   }
 
+  /** The node's tunnel endpoint address and whether it is being removed, in one read; undefined for an unknown node. */
+  addressAndState(name: string): { hostIp: string | null; deleting: boolean } | undefined {
+    const row = this.sql
+      .exec<{ ipv4: string | null; ipv6: string | null; deleting: number }>('SELECT ipv4, ipv6, deleting_since IS NOT NULL AS deleting FROM nodes WHERE name = ?', name)
+      .toArray()[0];
+    return row === undefined ? undefined : { hostIp: tunnelIpOf(row), deleting: row.deleting === 1 };
+  }
+
   exists(name: string): boolean {
     return this.sql.exec('SELECT 1 FROM nodes WHERE name = ?', name).toArray().length > 0;
   }

@@ -27,6 +27,22 @@ describe('endpoint numbers and references', () => {
     expect(unknown.body.error.code).toBe('node-not-found');
   });
 
+  it('answers a create with the endpoint a GET then reads (a new identity, a shared one, under policy)', async () => {
+    const c = await clusterWithNodes(['node-1']);
+    const policy = {
+      apiVersion: 'cilium.io/v2', kind: 'CiliumNetworkPolicy', metadata: { name: 'web', namespace: 'shop' },
+      spec: { endpointSelector: { matchLabels: { app: 'web' } }, ingress: [{ fromEndpoints: [{ matchLabels: { app: 'client' } }] }] },
+    };
+    expect((await call('PUT', `${c.base}/policies/shop/web`, { body: policy })).status).toBe(201);
+    for (const [i, labels] of [['k8s:app=web', 'k8s:tier=a'], ['k8s:app=web', 'k8s:tier=a'], ['k8s:app=client']].entries()) {
+      const created = await c.createEndpoint('node-1', '0', { labels, 'k8s-namespace': 'shop', addressing: { ipv4: `10.9.0.${i + 1}` } });
+      expect(created.status).toBe(201);
+      const { revision, ...answer } = created.body;
+      expect(revision).toEqual(expect.any(Number));
+      expect(answer).toEqual((await c.getEndpoint('node-1', String(created.body.id))).body);
+    }
+  });
+
   it('finds an endpoint by every Cilium ID form', async () => {
     const c = await clusterWithNodes(['node-1']);
     const created = await c.createEndpoint('node-1', 'cni-attachment-id:abc123:eth0', {
