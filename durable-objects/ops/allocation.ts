@@ -37,12 +37,13 @@ export function acquireIdentity(state: ClusterState, labels: LabelSet, now: numb
   const namespace = identity.get(POD_NAMESPACE_LABEL)?.value ?? null;
   const key = identityKeyOf(identity);
   const identityLabels = formatLabelList(identity);
-  const { id, created } = state.identities.acquire({ key, labels: identityLabels, namespace }, now, state.config()['identity-quarantine-seconds'] * 1000);
+  const { id, created } = state.identities.acquire(
+    { key, labels: identityLabels, namespace, policyRevision: state.policyRevision() }, now, state.config()['identity-quarantine-seconds'] * 1000,
+  );
   if (created && charge !== null) chargeNewIdentity(state, charge, now);
   if (created) {
     state.emit({ type: 'identity-add', id, labels: identityLabels });
     state.policy.addIdentity(id, identityLabels);
-    state.identities.markPolicyCurrent([id], state.policyRevision());
   } else if (state.engine.isStale(id)) {
     // Its recompute is still queued: do it now, so the answer carries current policy.
     state.policy.regenerate([id]);

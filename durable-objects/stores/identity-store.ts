@@ -22,6 +22,8 @@ export interface NewIdentity {
   key: IdentityKey;
   labels: string[];
   namespace: string | null;
+  /** The policy revision a new identity's policy is computed at (its policy is computed with it). */
+  policyRevision: number;
 }
 
 export class IdentityStore {
@@ -65,12 +67,12 @@ export class IdentityStore {
     try {
       rows = this.sql
         .exec<{ id: number }>(
-          `INSERT INTO identities (id, sha256, labels, namespace, refcount, created_at)
-             SELECT ?1, ?2, ?3, ?4, 1, ?5
+          `INSERT INTO identities (id, sha256, labels, namespace, refcount, created_at, policy_revision)
+             SELECT ?1, ?2, ?3, ?4, 1, ?5, ?7
              WHERE NOT EXISTS (SELECT 1 FROM identity_quarantine WHERE id = ?1 AND freed_at > ?6)
            ON CONFLICT (sha256) DO UPDATE SET refcount = refcount + 1, released_at = NULL
            RETURNING id`,
-          candidate, identity.key.sha256, JSON.stringify(identity.labels), identity.namespace, now, quarantineCutoff,
+          candidate, identity.key.sha256, JSON.stringify(identity.labels), identity.namespace, now, quarantineCutoff, identity.policyRevision,
         )
         .toArray();
     } catch {
@@ -94,8 +96,8 @@ export class IdentityStore {
     }
     const id = this.nextFree(quarantineCutoff);
     this.sql.exec(
-      'INSERT INTO identities (id, sha256, labels, namespace, refcount, created_at) VALUES (?, ?, ?, ?, 1, ?)',
-      id, identity.key.sha256, JSON.stringify(identity.labels), identity.namespace, now,
+      'INSERT INTO identities (id, sha256, labels, namespace, refcount, created_at, policy_revision) VALUES (?, ?, ?, ?, 1, ?, ?)',
+      id, identity.key.sha256, JSON.stringify(identity.labels), identity.namespace, now, identity.policyRevision,
     );
     this.cursor = id + 1;
     return { id, created: true };

@@ -1,7 +1,7 @@
 // Endpoint lifecycle through the HTTP API: endpoint numbers, reference forms, conflicts, CNI
 // retries, label changes, regeneration, deletion and listing.
 import { describe, expect, it } from 'vitest';
-import { call, clusterWithNodes } from './helpers.js';
+import { call, clusterStub, clusterWithNodes, dumpStorage } from './helpers.js';
 
 describe('endpoint numbers and references', () => {
   it('hands out the lowest free number for cilium-local:0, per node', async () => {
@@ -41,6 +41,11 @@ describe('endpoint numbers and references', () => {
       expect(revision).toEqual(expect.any(Number));
       expect(answer).toEqual((await c.getEndpoint('node-1', String(created.body.id))).body);
     }
+    // Each new identity is stored as computed at the policy revision it was created under.
+    const stored = (await dumpStorage(clusterStub(c.cluster))).identities as { policy_revision: number; policy_stale: number }[];
+    const current = (await c.getEndpoint('node-1', '1')).body['policy-revision'];
+    expect(current).toBeGreaterThan(1);
+    expect(stored.map((r) => [r.policy_revision, r.policy_stale])).toEqual(stored.map(() => [current, 0]));
   });
 
   it('finds an endpoint by every Cilium ID form', async () => {
