@@ -221,7 +221,7 @@ export class ClusterState {
   }
 
   revision(): number {
-    this.cachedRevision ??= this.meta.revision();
+    this.cachedRevision ??= this.feed.latestRevision();
     return this.cachedRevision;
   }
 
@@ -242,7 +242,6 @@ export class ClusterState {
     if (this.policyTxn) emitPolicyChanges(this, this.policyTxn.takeChanged(), this.joined);
     this.joined = [];
     const next = this.revision() + 1;
-    this.meta.setRevision(next);
     const chunks = splitIntoChunks(this.pendingJson, this.pendingNodes);
     chunks.forEach(({ from, to, targets }, chunk) => {
       const last = chunk === chunks.length - 1;

@@ -136,6 +136,11 @@ export const CLUSTER_MIGRATIONS: readonly string[] = [
     id INTEGER UNIQUE NOT NULL            -- local scope: 1<<24 | n
   ) WITHOUT ROWID;
   `,
+  // 7: the cluster revision is the feed's latest revision (FeedStore.latestRevision), not a meta
+  // row rewritten by every mutation.
+  `
+  DELETE FROM meta WHERE key = 'revision';
+  `,
 ];
 
 /** The cluster registry (RegistryDO): one row per cluster. */

@@ -50,6 +50,14 @@ export class FeedStore {
     return takeWithin(filterRows(rows, node), { limit, maxBytes, atLeastOne, toItem: (r) => r.batch, sizeOf: (_b, r) => r.bytes + BATCH_ENVELOPE_BYTES }).items;
   }
 
+  /**
+   * The cluster revision: every committed mutation writes its revision's rows, and compaction
+   * keeps at least the latest (the horizon is ≥ 1), so the latest row is the revision; 0 before any.
+   */
+  latestRevision(): number {
+    return this.sql.exec<{ revision: number }>('SELECT revision FROM feed ORDER BY revision DESC LIMIT 1').toArray()[0]?.revision ?? 0;
+  }
+
   /** The oldest revision held whole (compaction may have left the tail of an older one), if any. */
   oldest(): number | undefined {
     return this.sql.exec<{ revision: number }>('SELECT revision FROM feed WHERE chunk = 0 ORDER BY revision LIMIT 1').toArray()[0]?.revision;

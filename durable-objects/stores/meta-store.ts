@@ -1,5 +1,5 @@
-// Key/value rows of the `meta` table: the cluster ID, the cluster revision and the per-cluster
-// configuration.
+// Key/value rows of the `meta` table: the cluster ID, the policy revision and the per-cluster
+// configuration. (The cluster revision is the feed's latest: see FeedStore.latestRevision.)
 import { DEFAULT_LABEL_FILTER } from '../../src/core/label-filter.js';
 import type { ClusterConfig } from '../../src/api/config.js';
 
@@ -41,15 +41,6 @@ export class MetaStore {
 
   setClusterId(clusterId: number): void {
     this.put('cluster-id', String(clusterId));
-  }
-
-  /** The cluster revision: bumped by every committed mutation. */
-  revision(): number {
-    return Number(this.get('revision') ?? 0);
-  }
-
-  setRevision(revision: number): void {
-    this.put('revision', String(revision));
   }
 
   /** The policy revision: Cilium's policy repository revision, starting at 1; bumped by every policy change. */

@@ -22,6 +22,22 @@ describe('durability', () => {
     expect(b.body.id).toBe(2);
     expect(b.body.identity.id).toBeGreaterThan(a.body.identity.id);
   });
+
+  it('continues the cluster revision after a restart, also with the feed compacted to a horizon of one', async () => {
+    const c = await clusterWithNodes(['node-1']);
+    await call('PATCH', `${c.base}/config`, { body: { 'feed-horizon-revisions': 1 } });
+    let last = 0;
+    // Past a compaction (every 64 revisions), which leaves only the latest revision's rows.
+    for (let i = 1; i <= 70; i++) {
+      const r = await c.createEndpoint('node-1', '0', { labels: ['k8s:app=a'], addressing: { ipv4: `10.6.1.${i}` } });
+      expect(r.body.revision).toBe(last === 0 ? r.body.revision : last + 1);
+      last = r.body.revision;
+    }
+    await abortAllDurableObjects();
+    const next = await c.createEndpoint('node-1', '0', { labels: ['k8s:app=a'], addressing: { ipv4: '10.6.2.1' } });
+    expect(next.body.revision).toBe(last + 1);
+    expect((await call('GET', `${c.base}/feed?since=${last}`)).body.batches.map((b: { revision: number }) => b.revision)).toEqual([last + 1]);
+  });
 });
 
 describe('service endpoints', () => {
