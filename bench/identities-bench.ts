@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path';
 import { clusterApi, putCluster } from '../test/e2e/support.js';
 import { freePort, startWranglerDev } from '../test/e2e/wrangler-dev.js';
 import { createLoad, type LoadResult, type PodOf } from './http-load.js';
-import { describeMachine } from './machine.js';
+import { checkBudget } from './budgets.js';
 
 const CLIENTS = 50;
 const NODES = 40;
@@ -167,5 +167,8 @@ export async function identitiesBench(seconds: number): Promise<void> {
   for (const line of peer.lines) console.log(`  peer: ${line}`);
   console.log(`new identities on the kvstore peer (Cilium v1.18's protocol on a local etcd, ${CLIENTS} agents): ${peer.perSecond.toFixed(0)}/s, allocation p50 ${peer.p50.toFixed(0)} ms, p99 ${peer.p99.toFixed(0)} ms`);
   const ratio = api.perSecond / peer.perSecond;
-  console.log(`new identities through the API: ${ratio.toFixed(2)} × the kvstore peer (budget ≥ ${BUDGET} ×): ${ratio >= BUDGET ? 'met' : 'missed'}; on ${describeMachine()}`);
+  console.log(checkBudget({
+    what: `new identities/s through the API, ${CLIENTS} clients`, measured: `${api.perSecond.toFixed(0)}/s = ${ratio.toFixed(2)} × the peer`, budget: `≥ ${BUDGET} × the kvstore peer`,
+    against: `the kvstore peer's ${peer.perSecond.toFixed(0)}/s on etcd`, met: ratio >= BUDGET,
+  }));
 }

@@ -28,6 +28,7 @@ import { createLoad, floorLoad, formatLoad, readLoad, registryLoad, runLoad, typ
 import { datapathBudgets } from './datapath-bench.js';
 import { feedBudgets } from './feed-bench.js';
 import { identitiesBench } from './identities-bench.js';
+import { checkBudget, printBudgets } from './budgets.js';
 import { describeMachine } from './machine.js';
 import { policyLoadBudgets } from './policy-load.js';
 
@@ -65,9 +66,14 @@ async function httpBudgets(): Promise<void> {
     const [floor1, create1, floor50, create50] = results as [LoadResult, LoadResult, LoadResult, LoadResult];
     const share50 = create50.rps / floor50.rps;
     const latency1 = create1.p50 / floor1.p50;
-    const verdict = (met: boolean) => (met ? 'met' : 'missed');
-    console.log(`sync create throughput at 50 clients: ${create50.rps.toFixed(0)}/s vs the floor's ${floor50.rps.toFixed(0)}/s, ${(100 * share50).toFixed(0)} % (budget ≥ 85 %): ${verdict(share50 >= 0.85)}`);
-    console.log(`sync create p50 at 1 client: ${create1.p50.toFixed(1)} ms vs the floor's ${floor1.p50.toFixed(1)} ms, ${latency1.toFixed(2)} × (budget ≤ 1.3 ×; autocannon's percentiles are whole ms): ${verdict(latency1 <= 1.3)}`);
+    console.log(checkBudget({
+      what: 'sync creates/s at 50 clients', measured: `${create50.rps.toFixed(0)}/s = ${(100 * share50).toFixed(0)} % of the floor`, budget: '≥ 85 % of the floor',
+      against: `the floor's ${floor50.rps.toFixed(0)}/s (GET /identities/1)`, met: share50 >= 0.85,
+    }));
+    console.log(checkBudget({
+      what: 'sync create p50 at 1 client', measured: `${create1.p50.toFixed(1)} ms = ${latency1.toFixed(2)} × the floor`, budget: '≤ 1.3 × the floor',
+      against: `the floor's ${floor1.p50.toFixed(1)} ms (autocannon's percentiles are whole ms)`, met: latency1 <= 1.3,
+    }));
     console.log(`known-cluster check: served from the isolate cache on the floor and create paths; a registry lookup per request would add p50 ${registry1.p50.toFixed(1)} ms (${(registry1.p50 / floor1.p50).toFixed(2)} × the floor's p50) at 1 client`);
   } finally {
     await dev.stop();
@@ -103,7 +109,10 @@ async function inObjectBudgets(): Promise<void> {
     const commitFloor = [];
     for (const c of [1, 50]) commitFloor.push(await runLoadAt(dev, '/bench/touch?cluster=touch', c));
     for (const r of commitFloor) console.log(formatLoad(r));
-    console.log(`identity allocations inside one DO: ${allocRate.toFixed(0)}/s (budget ≥ 50,000/s); raw single-insert transactions: ${rawRate.toFixed(0)}/s; ratio ${(allocRate / rawRate).toFixed(2)}`);
+    console.log(checkBudget({
+      what: 'identity allocations inside one DO', measured: `${allocRate.toFixed(0)}/s`, budget: '≥ 50,000/s',
+      against: `raw single-insert transactions there: ${rawRate.toFixed(0)}/s (ratio ${(allocRate / rawRate).toFixed(2)})`, met: allocRate >= 50_000,
+    }));
   } finally {
     await dev.stop();
   }
@@ -131,3 +140,4 @@ const unknown = chosen.filter((name) => !(name in SECTIONS));
 if (unknown.length > 0) throw new Error(`unknown section(s) ${unknown.join(', ')}; sections: ${Object.keys(SECTIONS).join(', ')}`);
 console.log(`machine: ${describeMachine()}`);
 for (const name of chosen.length > 0 ? chosen : Object.keys(SECTIONS)) await SECTIONS[name]!();
+printBudgets(describeMachine());
