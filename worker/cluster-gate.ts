@@ -9,8 +9,13 @@ import { unwrap } from './errors.js';
 import type { KnownClusters } from './known-clusters.js';
 import { registryStub } from './routes/route-kit.js';
 
+/** A path below `/v1/clusters/{cluster}/`, not the cluster resource itself. */
+const BELOW_A_CLUSTER = /^\/v1\/clusters\/[^/]+\/./;
+
 export function requireKnownCluster(known: KnownClusters): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
+    // `/*` matches the cluster resource itself too: that route asks the registry on its own.
+    if (!BELOW_A_CLUSTER.test(c.req.path)) return next();
     const name = c.req.param('cluster');
     if (name === undefined || !isDns1123Label(name)) throw new DomainError('invalid-cluster-name', 'cluster name must be a DNS-1123 label');
     if (!known.has(name)) {

@@ -119,3 +119,19 @@ describe('the isolate cache of known clusters', () => {
     expect({ status: fresh.status, body: fresh.body }).toEqual({ status: 200, body: { revision: 0, nodes: [] } });
   });
 });
+
+describe('routing', () => {
+  it("compiles every route into Hono's RegExpRouter (one match per request, no trie walk)", () => {
+    const app = createApp();
+    app.router.match('GET', '/healthz');
+    expect(app.router.name).toBe('SmartRouter + RegExpRouter');
+  });
+
+  it('lets the cluster resource itself through the gate to the registry', async () => {
+    const name = freshClusterName('gate');
+    expect((await call('GET', `/v1/clusters/${name}`)).body.error.code).toBe('cluster-not-found');
+    expect((await call('PUT', `/v1/clusters/${name}`, { body: { 'cluster-id': 0 } })).status).toBe(201);
+    expect((await call('GET', `/v1/clusters/${name}`)).status).toBe(200);
+    expect((await call('GET', `/v1/clusters/${name}/nodes`)).status).toBe(200);
+  });
+});
