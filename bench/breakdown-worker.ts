@@ -6,7 +6,6 @@
 // leave out one part of the create each (no work, a no-op or one-commit RPC, the create's RPC
 // without the create, the create without the Hono app) for HTTP timings. Nothing of the product
 // is changed: the tracer wraps methods of this object's own instances and of SqlStorage.
-import { timingSafeEqual } from 'hono/utils/buffer';
 import { EndpointChangeRequest } from '../src/api/endpoints.js';
 import { ClusterDO } from '../durable-objects/cluster-do.js';
 import { normaliseCreate } from '../src/core/endpoint-request.js';
@@ -14,6 +13,7 @@ import { identityKeyOf, sha256Hex } from '../src/core/identity-key.js';
 import { composeEndpointLabels } from '../src/core/endpoint-labels.js';
 import type { PolicyTxn } from '../src/core/policy/engine.js';
 import { createApp } from '../worker/app.js';
+import { isAdminToken } from '../worker/auth.js';
 import { BREAKDOWN_CLUSTER, breakdownNode, breakdownRequest, type TracedRun } from './breakdown-request.js';
 import { BenchClusterDO } from './bench-worker.js';
 import { StageTracer, statementLabel } from './stage-tracer.js';
@@ -134,7 +134,7 @@ async function workerSteps(env: BreakdownEnv, n: number): Promise<Record<string,
   const answer = await stub.mirror(ADMIN, BREAKDOWN_CLUSTER, breakdownNode(0), 'cilium-local:0', req);
   if (!answer?.ok) throw new Error('no create answer yet: trace creates first');
   return {
-    'auth: admin token compared (timingSafeEqual)': await perIteration(n, () => timingSafeEqual(admin, admin)),
+    'auth: admin token compared (hashes, constant time)': await perIteration(n, () => isAdminToken(admin, admin)),
     'body: JSON.parse': await perIteration(n, () => JSON.parse(body)),
     'body: zod validation (EndpointChangeRequest)': await perIteration(n, () => EndpointChangeRequest.parse(JSON.parse(body))),
     'RPC: no-op round trip': await perIteration(n, () => stub.noop()),

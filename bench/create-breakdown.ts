@@ -85,7 +85,7 @@ export async function createBreakdown(): Promise<void> {
     const rows: Row[] = [
       { stage: 'HTTP client ⇄ wrangler dev proxy ⇄ worker, no work (GET /breakdown/empty)', ms: http.empty },
       { stage: 'worker: Hono routing, auth, OpenAPI validation, cluster gate, c.json (create − the same without Hono)', ms: http.create - http.direct },
-      { stage: 'auth alone (admin token compared)', ms: workerSteps['auth: admin token compared (timingSafeEqual)']!, part: true },
+      { stage: 'auth alone (admin token compared)', ms: workerSteps['auth: admin token compared (hashes, constant time)']!, part: true },
       { stage: 'body JSON.parse + zod validation alone', ms: workerSteps['body: zod validation (EndpointChangeRequest)']!, part: true },
       { stage: 'answer JSON.stringify alone', ms: workerSteps['answer: JSON.stringify']!, part: true },
       { stage: "worker ⇄ object RPC with a create's arguments and answer, answer as JSON (mirror − empty)", ms: http.mirror - http.empty },

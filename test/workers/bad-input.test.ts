@@ -1,7 +1,7 @@
 // Every bad request gets a specific 4xx with a machine-readable code and leaves the stored
 // state byte-for-byte unchanged.
 import { describe, expect, it } from 'vitest';
-import { call, clusterWithNodes, dumpState, type CallOptions } from './helpers.js';
+import { ADMIN_TOKEN, call, clusterWithNodes, dumpState, type CallOptions } from './helpers.js';
 
 const c = await clusterWithNodes(['node-1']);
 const ep = `${c.base}/nodes/node-1/endpoints`;
@@ -49,6 +49,8 @@ const withBody = (body: unknown): CallOptions => ({ body });
 const rows: Row[] = [
   { name: 'no token', method: 'GET', path: `${c.base}/nodes`, opts: { token: null }, status: 401, code: 'unauthorized' },
   { name: 'wrong token', method: 'PUT', path: `${ep}/2`, opts: { body: good, token: 'nope' }, status: 401, code: 'unauthorized' },
+  { name: 'wrong token of the admin token\'s length', method: 'PUT', path: `${ep}/2`, opts: { body: good, token: ADMIN_TOKEN.replace(/.$/, 'X') }, status: 401, code: 'unauthorized' },
+  { name: 'the admin token with a suffix', method: 'PUT', path: `${ep}/2`, opts: { body: good, token: `${ADMIN_TOKEN}x` }, status: 401, code: 'unauthorized' },
   { name: 'malformed auth header', method: 'GET', path: `${c.base}/nodes`, opts: { token: null, headers: { authorization: 'Basic abc' } }, status: 401, code: 'unauthorized' },
   { name: 'malformed JSON', method: 'PUT', path: `${ep}/2`, opts: { rawBody: '{"labels": [' }, status: 400, code: 'malformed-json' },
   { name: 'JSON that is not an object', method: 'PUT', path: `${ep}/2`, opts: { rawBody: '[1,2]' }, status: 400, code: 'invalid-request' },
