@@ -8,6 +8,7 @@
 // is changed: the tracer wraps methods of this object's own instances and of SqlStorage.
 import { EndpointChangeRequest } from '../src/api/endpoints.js';
 import { ClusterDO } from '../durable-objects/cluster-do.js';
+import * as endpoints from '../durable-objects/ops/endpoints.js';
 import { normaliseCreate } from '../src/core/endpoint-request.js';
 import { identityKeyOf, sha256Hex } from '../src/core/identity-key.js';
 import { composeEndpointLabels } from '../src/core/endpoint-labels.js';
@@ -45,13 +46,22 @@ export class BreakdownClusterDO extends BenchClusterDO {
     return this.lastAnswer;
   }
 
+  /**
+   * One create as its commit group runs it (its own transaction, answered with its revision),
+   * without the group's wait for the requests queued with it: the object's own work.
+   */
+  private createAlone(node: string, i: number): CreateAnswer {
+    const result = this.run(ADMIN, { kind: 'node', node }, (now) => endpoints.createEndpoint(this.state, BREAKDOWN_CLUSTER, node, 'cilium-local:0', breakdownRequest(i), now, null));
+    return result.ok ? { ok: true, value: { ...result.value, endpoint: { ...result.value.endpoint, revision: this.state.revision() } } } : result;
+  }
+
   /** Creates `n` endpoints from `offset` untraced, then `n` more traced: the time of each stage. */
   async traceCreates(n: number, offset: number): Promise<TracedRun> {
     this.installTracing();
     const createAll = async (from: number): Promise<number> => {
       const t0 = performance.now();
       for (let i = from; i < from + n; i++) {
-        this.lastAnswer = await this.createEndpoint(ADMIN, BREAKDOWN_CLUSTER, breakdownNode(i), 'cilium-local:0', breakdownRequest(i));
+        this.lastAnswer = this.createAlone(breakdownNode(i), i);
         if (!this.lastAnswer.ok) throw new Error(`create ${i}: ${JSON.stringify(this.lastAnswer.error)}`);
       }
       return performance.now() - t0;
