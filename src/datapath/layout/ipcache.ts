@@ -82,11 +82,17 @@ export function encodeIpcacheValue(v: IpcacheValue, parse: (ip: string) => Parse
   return out;
 }
 
+/** The identity of a value alone: a restart sorts a whole ipcache by it, with nothing else decoded. */
+export function ipcacheIdentityOf(value: Uint8Array): number {
+  const at = REMOTE_ENDPOINT_INFO.secIdentity;
+  return (value[at]! | (value[at + 1]! << 8) | (value[at + 2]! << 16) | (value[at + 3]! << 24)) >>> 0;
+}
+
 export function decodeIpcacheValue(value: Uint8Array): IpcacheValue & { flags: number } {
   const flags = value[REMOTE_ENDPOINT_INFO.flags]!;
   const tunnel = value.subarray(REMOTE_ENDPOINT_INFO.tunnelEndpoint, REMOTE_ENDPOINT_INFO.tunnelEndpoint + 16);
   return {
-    identity: new DataView(value.buffer, value.byteOffset, value.byteLength).getUint32(REMOTE_ENDPOINT_INFO.secIdentity, true),
+    identity: ipcacheIdentityOf(value),
     tunnelEndpoint: flags & IPCACHE_FLAG_HAS_TUNNEL_EP ? formatIpBytes(tunnel, flags & IPCACHE_FLAG_IPV6_TUNNEL_EP ? 6 : 4) : null,
     encryptKey: value[REMOTE_ENDPOINT_INFO.key]!,
     flags,

@@ -6,7 +6,7 @@ import type { Endpoint } from '../../api/endpoints.js';
 import type { IpcacheEntry } from '../../api/identities.js';
 import { HOST_IDENTITY, REMOTE_NODE_IDENTITY } from '../../core/identity.js';
 import { EntrySet } from '../../datapath/entry-set.js';
-import { decodeIpcacheValue } from '../../datapath/layout/ipcache.js';
+import { ipcacheIdentityOf } from '../../datapath/layout/ipcache.js';
 import { endpointOfMap, IPCACHE_MAP, POLICY_MAPS, type MapRef } from '../../datapath/maps.js';
 import { NodeView } from './node-view.js';
 import { nodeAddressPuts, policyReplace, snapshotPuts, type MapOp } from './plan.js';
@@ -66,7 +66,7 @@ export function planReconcile(current: readonly MapContents[], desired: DesiredM
 /** The ipcache entries a node's addresses put there (the only entries with these identities). */
 function onlyNodeAddresses(c: MapContents): MapContents {
   if (c.map.name !== IPCACHE_MAP.name) return c;
-  return { map: c.map, entries: c.entries.filter((_k, v) => [HOST_IDENTITY, REMOTE_NODE_IDENTITY].includes(decodeIpcacheValue(v).identity)) };
+  return { map: c.map, entries: c.entries.filter((_k, v) => [HOST_IDENTITY, REMOTE_NODE_IDENTITY].includes(ipcacheIdentityOf(v))) };
 }
 
 /**
