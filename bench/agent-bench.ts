@@ -1,7 +1,9 @@
 // Issue 10's budgets for the node agent's own speed (`npm run bench -- agent`): feed events one
 // agent applies per second (plan + map writes, memory and real BPF maps), a 100k-entry ipcache
 // snapshot into an empty real BPF map, and the same snapshot reconciled again against the full
-// map (a restart's resync: read back + diff, nothing to write).
+// map (a resync with the maps full: read back + diff, nothing to write). Each figure is wall
+// time, with this process's CPU time beside it: on a shared box the gap between them is the
+// waiting for a core, not the agent's work.
 import type { FeedEvent } from '../src/core/feed.js';
 import type { MapBackend } from '../src/datapath/backends/backend.js';
 import { MemoryBackend } from '../src/datapath/backends/memory.js';
@@ -20,33 +22,51 @@ function verdict(met: boolean): string {
   return met ? 'met' : 'missed';
 }
 
-function applyRate(name: string, backend: MapBackend): void {
-  const events: FeedEvent[] = syntheticIpcache(ENTRIES).map((e) => ({ type: 'ipcache-upsert', prefix: e.prefix, identity: e.identity, 'host-ip': e['host-ip'], node: e.node, endpoint: e.endpoint }));
+/** Runs `work`: its result, wall seconds and CPU seconds (user + system) of this process. */
+function timed<T>(work: () => T): { result: T; wall: number; cpu: number } {
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
+  const result = work();
+  const wall = (performance.now() - t0) / 1000;
+  const { user, system } = process.cpuUsage(cpu0);
+  return { result, wall, cpu: (user + system) / 1e6 };
+}
+
+/** `n` ipcache upserts as the feed carries them. */
+function upserts(n: number): FeedEvent[] {
+  return syntheticIpcache(n).map((e) => ({ type: 'ipcache-upsert', prefix: e.prefix, identity: e.identity, 'host-ip': e['host-ip'], node: e.node, endpoint: e.endpoint }));
+}
+
+/** Applies the events as revisions of 100, as the agent applies the feed's batches. */
+function applyInRevisions(backend: MapBackend, events: readonly FeedEvent[]): void {
   const view = new NodeView();
   for (let i = 0; i < events.length; i += 100) {
     const { ops, draft } = planRevision('node-0', view, events.slice(i, i + 100));
     applyMapOps(backend, ops);
     draft.commit();
   }
-  const rate = events.length / ((performance.now() - t0) / 1000);
-  console.log(`events one agent applies (${name}): ${rate.toFixed(0)}/s (budget ≥ ${EVENTS_BUDGET.toLocaleString('en')}/s): ${verdict(rate >= EVENTS_BUDGET)} (100k ipcache upserts in batches of 100)`);
+}
+
+function applyRate(name: string, backend: MapBackend): void {
+  const events = upserts(ENTRIES);
+  const { wall, cpu } = timed(() => applyInRevisions(backend, events));
+  const rate = events.length / wall;
+  console.log(`events one agent applies (${name}): ${rate.toFixed(0)}/s (budget ≥ ${EVENTS_BUDGET.toLocaleString('en')}/s): ${verdict(rate >= EVENTS_BUDGET)}; ${(events.length / cpu).toFixed(0)}/s of CPU time (100k ipcache upserts in batches of 100)`);
 }
 
 function snapshotApply(backend: MapBackend): void {
   const entries = syntheticIpcache(ENTRIES);
   const reconcile = () => applyMapOps(backend, reconcileWithSnapshot('node-0', readMaps(backend, NODE_MAPS), [], new NodeView(), { ipcache: entries, own: [] }));
-  const t0 = performance.now();
-  reconcile();
-  const first = (performance.now() - t0) / 1000;
-  const t1 = performance.now();
-  const again = reconcile();
-  const second = (performance.now() - t1) / 1000;
-  console.log(`100k-entry ipcache snapshot into an empty real BPF map: ${first.toFixed(2)} s (budget ≤ ${SNAPSHOT_BUDGET_S} s): ${verdict(first <= SNAPSHOT_BUDGET_S)}`);
-  console.log(`  the same snapshot reconciled against the full map (read back + diff, ${again} ops; a restart's resync): ${second.toFixed(2)} s (budget ≤ ${SNAPSHOT_BUDGET_S} s): ${verdict(second <= SNAPSHOT_BUDGET_S)}`);
+  const first = timed(reconcile);
+  const again = timed(reconcile);
+  const line = (t: { wall: number; cpu: number }) => `${t.wall.toFixed(2)} s (budget ≤ ${SNAPSHOT_BUDGET_S} s): ${verdict(t.wall <= SNAPSHOT_BUDGET_S)}; CPU ${t.cpu.toFixed(2)} s`;
+  console.log(`100k-entry ipcache snapshot into an empty real BPF map: ${line(first)}`);
+  console.log(`  the same snapshot reconciled against the full map (read back + diff, ${again.result} ops): ${line(again)}`);
 }
 
 export async function agentBudgets(): Promise<void> {
+  // A running agent's code is compiled: one pass before the clock starts.
+  applyInRevisions(new MemoryBackend(), upserts(10_000));
   applyRate('memory', new MemoryBackend());
   const mount = bpffsMount();
   if (typeof mount === 'string') {
