@@ -12,15 +12,12 @@ import { applyMapOps, readMaps } from '../src/shim/agent/apply.js';
 import { NodeView } from '../src/shim/agent/node-view.js';
 import { planRevision } from '../src/shim/agent/plan.js';
 import { reconcileWithSnapshot } from '../src/shim/agent/reconcile.js';
+import { checkBudget } from './budgets.js';
 import { bpfBackend, bpffsMount, syntheticIpcache } from './feed-bench.js';
 
 const EVENTS_BUDGET = 200_000;
 const SNAPSHOT_BUDGET_S = 0.3;
 const ENTRIES = 100_000;
-
-function verdict(met: boolean): string {
-  return met ? 'met' : 'missed';
-}
 
 /** Runs `work`: its result, wall seconds and CPU seconds (user + system) of this process. */
 function timed<T>(work: () => T): { result: T; wall: number; cpu: number } {
@@ -51,7 +48,10 @@ function applyRate(name: string, backend: MapBackend): void {
   const events = upserts(ENTRIES);
   const { wall, cpu } = timed(() => applyInRevisions(backend, events));
   const rate = events.length / wall;
-  console.log(`events one agent applies (${name}): ${rate.toFixed(0)}/s (budget ≥ ${EVENTS_BUDGET.toLocaleString('en')}/s): ${verdict(rate >= EVENTS_BUDGET)}; ${(events.length / cpu).toFixed(0)}/s of CPU time (100k ipcache upserts in batches of 100)`);
+  console.log(checkBudget({
+    what: `events one agent applies (${name})`, measured: `${rate.toFixed(0)}/s`, budget: `≥ ${EVENTS_BUDGET.toLocaleString('en')}/s`,
+    against: `the CPU time of the same work: ${(events.length / cpu).toFixed(0)}/s (100k ipcache upserts in revisions of 100)`, met: rate >= EVENTS_BUDGET,
+  }));
 }
 
 function snapshotApply(backend: MapBackend): void {
@@ -59,9 +59,11 @@ function snapshotApply(backend: MapBackend): void {
   const reconcile = () => applyMapOps(backend, reconcileWithSnapshot('node-0', readMaps(backend, NODE_MAPS), [], new NodeView(), { ipcache: entries, own: [] }));
   const first = timed(reconcile);
   const again = timed(reconcile);
-  const line = (t: { wall: number; cpu: number }) => `${t.wall.toFixed(2)} s (budget ≤ ${SNAPSHOT_BUDGET_S} s): ${verdict(t.wall <= SNAPSHOT_BUDGET_S)}; CPU ${t.cpu.toFixed(2)} s`;
-  console.log(`100k-entry ipcache snapshot into an empty real BPF map: ${line(first)}`);
-  console.log(`  the same snapshot reconciled against the full map (read back + diff, ${again.result} ops): ${line(again)}`);
+  const check = (what: string, t: { wall: number; cpu: number }, how: string) => console.log(checkBudget({
+    what, measured: `${t.wall.toFixed(2)} s`, budget: `≤ ${SNAPSHOT_BUDGET_S} s`, against: `the CPU time of the same work: ${t.cpu.toFixed(2)} s (${how})`, met: t.wall <= SNAPSHOT_BUDGET_S,
+  }));
+  check('100k ipcache snapshot into an empty BPF map', first, `${first.result} entries written`);
+  check('100k snapshot reconciled with the full map', again, `read back + diff, ${again.result} ops`);
 }
 
 export async function agentBudgets(): Promise<void> {
