@@ -1,23 +1,18 @@
 // Feed budgets (DESIGN.md §7): propagation from a create to the map write on 100 connected agents
-// (99 with the memory backend in this process, one writing a real BPF map), events/s one agent
-// applies, and the time to apply a 100k-entry ipcache snapshot into a real BPF map.
+// (99 with the memory backend in this process, one writing a real BPF map). The agent's own speed
+// (events/s applied, a 100k snapshot into a BPF map) is bench/agent-bench.ts.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import type { IpcacheEntry } from '../src/api/identities.js';
-import type { FeedEvent } from '../src/core/feed.js';
 import type { MapBackend } from '../src/datapath/backends/backend.js';
 import { MemoryBackend } from '../src/datapath/backends/memory.js';
 import { PinRecord } from '../src/datapath/backends/pin-record.js';
-import { defaultPinDirectory, NODE_MAPS } from '../src/datapath/maps.js';
+import { defaultPinDirectory } from '../src/datapath/maps.js';
 import { Agent } from '../src/shim/agent/agent.js';
-import { applyMapOps, readMaps } from '../src/shim/agent/apply.js';
 import { AgentMetrics } from '../src/shim/agent/metrics.js';
-import { NodeView } from '../src/shim/agent/node-view.js';
-import { planRevision } from '../src/shim/agent/plan.js';
-import { reconcileWithSnapshot } from '../src/shim/agent/reconcile.js';
 import { StateFile } from '../src/shim/agent/state-file.js';
 import { rootUnavailableReason } from '../test/e2e/root.js';
 import { putCluster } from '../test/e2e/support.js';
@@ -29,7 +24,7 @@ export function percentile(sorted: number[], p: number): number {
 }
 
 /** A bpffs mount of its own, or the reason there is none. */
-function bpffsMount(): { path: string; unmount(): void } | string {
+export function bpffsMount(): { path: string; unmount(): void } | string {
   const reason = rootUnavailableReason();
   if (reason) return reason;
   const path = join(mkdtempSync(join(tmpdir(), 'bench-bpffs-')), 'bpffs');
@@ -38,13 +33,13 @@ function bpffsMount(): { path: string; unmount(): void } | string {
   return { path, unmount: () => execFileSync('umount', [path]) };
 }
 
-async function bpfBackend(path: string): Promise<MapBackend> {
+export async function bpfBackend(path: string): Promise<MapBackend> {
   const { BpfBackend } = await import('../src/datapath/backends/bpf.js');
   return new BpfBackend(defaultPinDirectory(path), new PinRecord(mkdtempSync(join(tmpdir(), 'bench-pins-'))));
 }
 
 /** Endpoint entries (a node and an endpoint each), as many as `n`. */
-function syntheticIpcache(n: number): (IpcacheEntry & { node: string; endpoint: number })[] {
+export function syntheticIpcache(n: number): (IpcacheEntry & { node: string; endpoint: number })[] {
   return Array.from({ length: n }, (_, i) => ({
     prefix: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}/32`, identity: 256 + (i % 16000), node: `node-${i % 100}`, 'host-ip': `192.168.${(i % 100) >> 8}.${i % 100}`, endpoint: 1 + (i % 4000),
   }));
@@ -119,44 +114,12 @@ async function propagation(bpffs: string | undefined): Promise<void> {
   }
 }
 
-function applyRate(name: string, backend: MapBackend): void {
-  const events: FeedEvent[] = syntheticIpcache(100_000).map((e) => ({ type: 'ipcache-upsert', prefix: e.prefix, identity: e.identity, 'host-ip': e['host-ip'], node: e.node, endpoint: e.endpoint }));
-  const t0 = performance.now();
-  const view = new NodeView();
-  for (let i = 0; i < events.length; i += 100) applyMapOps(backend, planRevision('node-0', view, events.slice(i, i + 100)).ops);
-  const s = (performance.now() - t0) / 1000;
-  console.log(`events one agent applies (${name}): ${(events.length / s).toFixed(0)}/s (100k ipcache upserts in batches of 100)`);
-}
-
-function snapshotApply(backend: MapBackend): void {
-  const entries = syntheticIpcache(100_000);
-  const current = () => readMaps(backend, NODE_MAPS);
-  const t0 = performance.now();
-  applyMapOps(backend, reconcileWithSnapshot('node-0', current(), [], new NodeView(), { ipcache: entries, own: [] }));
-  const first = (performance.now() - t0) / 1000;
-  const t1 = performance.now();
-  const again = applyMapOps(backend, reconcileWithSnapshot('node-0', current(), [], new NodeView(), { ipcache: entries, own: [] }));
-  const second = (performance.now() - t1) / 1000;
-  console.log(`100k-entry ipcache snapshot into an empty real BPF map: ${first.toFixed(2)} s (budget ≤ 0.5 s); reconciling the same snapshot against the full map (read back + diff, ${again} ops): ${second.toFixed(2)} s`);
-}
-
 export async function feedBudgets(): Promise<void> {
   const mount = bpffsMount();
   const bpffs = typeof mount === 'string' ? undefined : mount.path;
   if (typeof mount === 'string') console.log(`(no real BPF map: ${mount})`);
   try {
     await propagation(bpffs);
-    applyRate('memory', new MemoryBackend());
-    if (bpffs) {
-      const snapshotFs = bpffsMount();
-      if (typeof snapshotFs !== 'string') {
-        const backend = await bpfBackend(snapshotFs.path);
-        snapshotApply(backend);
-        applyRate('BPF', backend);
-        backend.close();
-        snapshotFs.unmount();
-      }
-    }
   } finally {
     if (typeof mount !== 'string') mount.unmount();
   }

@@ -4,7 +4,10 @@
 //   http    sync endpoint creates vs a cheap DO read through `wrangler dev`, at 1 and 50 clients,
 //           and the registry round trip that the isolate cache of known clusters keeps off that path;
 //   object  identity allocations/s inside one DO vs raw single-insert SQLite transactions/s there;
-//   feed    feed propagation to 100 agents, events/s an agent applies, a 100k snapshot into a BPF map;
+//   feed    feed propagation: a create → the map write on 100 agents;
+//   agent   issue 10, the node agent's own speed (bench/agent-bench.ts): events/s one agent applies
+//           (memory and BPF maps), a 100k ipcache snapshot into an empty BPF map and reconciled
+//           again against the full one (BPF figures as root);
 //   engine  the policy engine alone (bench/policy-engine.ts), in a fresh process as the Durable
 //           Object starts: a cold build and a heap that holds only the engine;
 //   policy  one object holding 1,000 policies, 16k identities and 100k endpoints (policy-load.ts):
@@ -22,6 +25,7 @@
 import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import { startWranglerDev, type WranglerDev } from '../test/e2e/wrangler-dev.js';
+import { agentBudgets } from './agent-bench.js';
 import { cniBench } from './cni-bench.js';
 import { createBreakdown } from './create-breakdown.js';
 import { createLoad, floorLoad, formatLoad, readLoad, registryLoad, runLoad, type LoadResult } from './http-load.js';
@@ -127,6 +131,7 @@ const SECTIONS: Record<string, () => Promise<void> | void> = {
   http: httpBudgets,
   object: inObjectBudgets,
   feed: feedBudgets,
+  agent: agentBudgets,
   engine: policyEngineBudgets,
   policy: () => policyLoadBudgets(SECONDS),
   cni: cniBench,

@@ -191,15 +191,27 @@ export interface ParsedPrefix {
   bits: number;
 }
 
-/** Parses `addr/bits` (host bits must be zero, as in a canonical prefix). */
+/** A prefix length: decimal, at most three digits, no leading zero (checked against the family by the caller). */
+function parsePrefixLength(s: string, start: number): number | undefined {
+  const digits = s.length - start;
+  if (digits < 1 || digits > 3 || (digits > 1 && s.charCodeAt(start) === 48)) return undefined;
+  let bits = 0;
+  for (let i = start; i < s.length; i++) {
+    const d = s.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return undefined;
+    bits = bits * 10 + d;
+  }
+  return bits;
+}
+
+/** Parses `addr/bits` (host bits must be zero, as in a canonical prefix). Hand-rolled like parseIPv4, for the same reason. */
 export function parsePrefix(s: string): ParsedPrefix | undefined {
   const slash = s.indexOf('/');
   if (slash < 0) return undefined;
+  const bits = parsePrefixLength(s, slash + 1);
+  if (bits === undefined) return undefined;
   const ip = parseIp(s.slice(0, slash));
-  const bitsText = s.slice(slash + 1);
-  if (!ip || !/^(0|[1-9][0-9]{0,2})$/.test(bitsText)) return undefined;
-  const bits = Number(bitsText);
-  if (bits > ip.bytes.length * 8) return undefined;
+  if (!ip || bits > ip.bytes.length * 8) return undefined;
   for (let i = bits; i < ip.bytes.length * 8; i++) if ((ip.bytes[i >> 3]! >> (7 - (i & 7))) & 1) return undefined;
   return { ip, bits };
 }

@@ -1,10 +1,9 @@
-// bpf(2) through the koffi FFI: map create/pin/get/info and element operations, using fixed
-// native scratch buffers so that an update costs one syscall and two small copies.
+// bpf(2) map commands: create/pin/get/info and element operations, using fixed native scratch
+// buffers (./bpf-native.ts) so that an update costs one syscall and two small copies.
 // Layouts of `union bpf_attr` and `struct bpf_map_info` from include/uapi/linux/bpf.h.
-import koffi from 'koffi';
 import type { MapLayout } from '../maps.js';
+import { ATTR_SIZE, BpfError, BpfNative, ENOENT, type Scratch } from './bpf-native.js';
 
-const SYS_BPF: Record<string, number> = { x64: 321, arm64: 280 };
 const BPF_MAP_CREATE = 0;
 const BPF_MAP_LOOKUP_ELEM = 1;
 const BPF_MAP_UPDATE_ELEM = 2;
@@ -13,21 +12,11 @@ const BPF_MAP_GET_NEXT_KEY = 4;
 const BPF_OBJ_PIN = 6;
 const BPF_OBJ_GET = 7;
 const BPF_OBJ_GET_INFO_BY_FD = 15;
-const ENOENT = 2;
-const ATTR_SIZE = 128;
+/** End of the element commands' fields (map_fd, key, value/next_key, flags). */
+const ELEM_ATTR_END = 32;
 const MAX_KEY = 64;
 const MAX_VALUE = 64;
 const MAX_PATH = 4096;
-
-export class BpfError extends Error {
-  constructor(
-    readonly op: string,
-    readonly errno: number,
-  ) {
-    super(`bpf ${op} failed: errno ${errno}`);
-    this.name = 'BpfError';
-  }
-}
 
 /** struct bpf_map_info's layout fields and the map's ID (unique while the map exists). */
 export interface MapInfo extends MapLayout {
@@ -35,43 +24,29 @@ export interface MapInfo extends MapLayout {
 }
 
 export class BpfSyscalls {
-  private readonly syscall: (nr: number, cmd: number, attr: unknown, size: number) => number | bigint;
-  private readonly closeFd: (fd: number) => number;
-  private readonly nr: number;
-  private readonly attrPtr: unknown;
+  private readonly attrScratch: Scratch;
   private readonly attr: Buffer;
-  private readonly keyPtr: unknown;
+  private readonly keyScratch: Scratch;
   private readonly key: Buffer;
-  private readonly valuePtr: unknown;
+  private readonly valueScratch: Scratch;
   private readonly value: Buffer;
-  private readonly pathPtr: unknown;
+  private readonly pathScratch: Scratch;
   private readonly path: Buffer;
 
-  constructor() {
-    const nr = SYS_BPF[process.arch];
-    if (nr === undefined) throw new Error(`bpf(2): unsupported architecture ${process.arch}`);
-    this.nr = nr;
-    const libc = koffi.load('libc.so.6');
-    this.syscall = libc.func('long syscall(long nr, long cmd, void *attr, long size)');
-    this.closeFd = libc.func('int close(int fd)');
-    const calloc = libc.func('void *calloc(size_t n, size_t size)');
-    const scratch = (size: number): [unknown, Buffer] => {
-      const ptr = calloc(1, size);
-      return [ptr, Buffer.from(koffi.view(ptr, size))];
-    };
-    [this.attrPtr, this.attr] = scratch(ATTR_SIZE);
-    [this.keyPtr, this.key] = scratch(MAX_KEY);
-    [this.valuePtr, this.value] = scratch(MAX_VALUE);
-    [this.pathPtr, this.path] = scratch(MAX_PATH);
+  constructor(private readonly native = new BpfNative()) {
+    this.attrScratch = native.scratch(ATTR_SIZE);
+    this.attr = this.attrScratch.bytes;
+    this.keyScratch = native.scratch(MAX_KEY);
+    this.key = this.keyScratch.bytes;
+    this.valueScratch = native.scratch(MAX_VALUE);
+    this.value = this.valueScratch.bytes;
+    this.pathScratch = native.scratch(MAX_PATH);
+    this.path = this.pathScratch.bytes;
   }
 
   private call(op: string, cmd: number, allowEnoent = false): number {
-    const r = Number(this.syscall(this.nr, cmd, this.attrPtr, ATTR_SIZE));
-    if (r < 0) {
-      const errno = koffi.errno();
-      if (allowEnoent && errno === ENOENT) return -ENOENT;
-      throw new BpfError(op, errno);
-    }
+    const r = this.native.call(cmd, this.attrScratch);
+    if (r < 0 && !(allowEnoent && r === -ENOENT)) throw new BpfError(op, -r);
     return r;
   }
 
@@ -100,7 +75,7 @@ export class BpfSyscalls {
   pin(fd: number, path: string): void {
     this.setPath(path);
     this.resetAttr();
-    this.attr.writeBigUInt64LE(koffi.address(this.pathPtr), 0);
+    this.attr.writeBigUInt64LE(this.pathScratch.address, 0);
     this.attr.writeUInt32LE(fd, 8);
     this.call('obj-pin', BPF_OBJ_PIN);
   }
@@ -109,7 +84,7 @@ export class BpfSyscalls {
   objGet(path: string): number | undefined {
     this.setPath(path);
     this.resetAttr();
-    this.attr.writeBigUInt64LE(koffi.address(this.pathPtr), 0);
+    this.attr.writeBigUInt64LE(this.pathScratch.address, 0);
     const fd = this.call('obj-get', BPF_OBJ_GET, true);
     return fd < 0 ? undefined : fd;
   }
@@ -119,7 +94,7 @@ export class BpfSyscalls {
     this.resetAttr();
     this.attr.writeUInt32LE(fd, 0);
     this.attr.writeUInt32LE(MAX_VALUE, 4);
-    this.attr.writeBigUInt64LE(koffi.address(this.valuePtr), 8);
+    this.attr.writeBigUInt64LE(this.valueScratch.address, 8);
     this.call('obj-get-info', BPF_OBJ_GET_INFO_BY_FD);
     // struct bpf_map_info: type, id, key_size, value_size, max_entries, map_flags.
     return {
@@ -137,10 +112,11 @@ export class BpfSyscalls {
 
   private elemAttr(fd: number, withValue: boolean, flags = 0): void {
     this.updateAttrFd = -1;
+    this.attr.fill(0, ELEM_ATTR_END);
     this.attr.writeUInt32LE(fd, 0);
     this.attr.writeUInt32LE(0, 4);
-    this.attr.writeBigUInt64LE(koffi.address(this.keyPtr), 8);
-    this.attr.writeBigUInt64LE(withValue ? koffi.address(this.valuePtr) : 0n, 16);
+    this.attr.writeBigUInt64LE(this.keyScratch.address, 8);
+    this.attr.writeBigUInt64LE(withValue ? this.valueScratch.address : 0n, 16);
     this.attr.writeBigUInt64LE(BigInt(flags), 24);
   }
 
@@ -179,6 +155,6 @@ export class BpfSyscalls {
   }
 
   close(fd: number): void {
-    this.closeFd(fd);
+    this.native.close(fd);
   }
 }

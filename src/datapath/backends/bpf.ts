@@ -1,9 +1,13 @@
 // Real pinned BPF maps in Cilium's layout. A pin of the expected layout is reused (the agent's
 // own maps survive its restarts); a pin of any other layout is refused and left untouched; a
-// missing one is created, recorded as the agent's own (./pin-record.ts), and pinned.
+// missing one is created, recorded as the agent's own (./pin-record.ts), and pinned. Runs of puts
+// and whole-map reads go through batch commands where the kernel has them (./bpf-batch.ts).
 import { mkdirSync, readdirSync, rmSync, statfsSync } from 'node:fs';
+import { EntrySet } from '../entry-set.js';
 import { endpointOfMap, layoutMismatch, MapOwnershipError, type EndpointMapTemplate, type MapRef } from '../maps.js';
-import type { MapBackend } from './backend.js';
+import type { MapBackend, MapEntry } from './backend.js';
+import { BpfBatch } from './bpf-batch.js';
+import { BpfNative } from './bpf-native.js';
 import { BpfSyscalls } from './bpf-syscall.js';
 import type { PinRecord } from './pin-record.js';
 
@@ -15,14 +19,23 @@ interface OpenMap {
   map: MapRef;
 }
 
+export interface BpfBackendOptions {
+  /** False: one bpf(2) call per element, as on a kernel without batch commands (tests compare both). */
+  batch?: boolean;
+}
+
 export class BpfBackend implements MapBackend {
-  private readonly sys = new BpfSyscalls();
+  private readonly native = new BpfNative();
+  private readonly sys = new BpfSyscalls(this.native);
+  private readonly batch: BpfBatch | undefined;
   private readonly opened = new Map<string, OpenMap>();
 
   constructor(
     readonly pinDir: string,
     private readonly record: PinRecord,
+    options: BpfBackendOptions = {},
   ) {
+    this.batch = options.batch === false ? undefined : new BpfBatch(this.native);
     mkdirSync(pinDir, { recursive: true });
     if (statfsSync(pinDir).type !== BPF_FS_MAGIC) {
       throw new MapOwnershipError(`${pinDir} is not on a bpf filesystem (mount it first: mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf)`);
@@ -73,6 +86,18 @@ export class BpfBackend implements MapBackend {
     this.sys.update(this.fdOf(map), key, value);
   }
 
+  /** The batch commands, when the kernel has them for this map's type. */
+  private batchFor(map: MapRef, fd: number): BpfBatch | undefined {
+    return this.batch?.supports(fd, map.layout) ? this.batch : undefined;
+  }
+
+  putAll(map: MapRef, entries: readonly MapEntry[]): void {
+    const fd = this.fdOf(map);
+    const batch = this.batchFor(map, fd);
+    if (batch) batch.update(fd, map.layout, entries);
+    else for (const { key, value } of entries) this.sys.update(fd, key, value);
+  }
+
   delete(map: MapRef, key: Uint8Array): void {
     this.sys.delete(this.fdOf(map), key);
   }
@@ -82,15 +107,23 @@ export class BpfBackend implements MapBackend {
   }
 
   entries(map: MapRef): [Uint8Array, Uint8Array][] {
+    return this.entrySet(map).entries();
+  }
+
+  entrySet(map: MapRef): EntrySet {
     const fd = this.fdOf(map);
-    const keys: Uint8Array[] = [];
-    for (let k = this.sys.nextKey(fd, null, map.layout.keySize); k; k = this.sys.nextKey(fd, k, map.layout.keySize)) keys.push(k);
-    const out: [Uint8Array, Uint8Array][] = [];
-    for (const k of keys) {
-      const v = this.sys.lookup(fd, k, map.layout.valueSize);
-      if (v) out.push([k, v]);
+    const { keySize, valueSize } = map.layout;
+    const set = new EntrySet(keySize, valueSize);
+    const batch = this.batchFor(map, fd);
+    if (batch) {
+      batch.readAll(fd, set);
+      return set;
     }
-    return out;
+    for (let k = this.sys.nextKey(fd, null, keySize); k; k = this.sys.nextKey(fd, k, keySize)) {
+      const v = this.sys.lookup(fd, k, valueSize);
+      if (v) set.set(k, v);
+    }
+    return set;
   }
 
   isEmpty(map: MapRef): boolean {

@@ -1,11 +1,24 @@
 // In-memory maps: the same contract as the BPF backend (layouts checked the same way), for tests
-// and hosts without BPF.
+// and hosts without BPF (the 99 simulated agents of the feed bench among them).
+import { EntrySet } from '../entry-set.js';
 import { endpointOfMap, layoutMismatch, MapOwnershipError, type EndpointMapTemplate, type MapLayout, type MapRef } from '../maps.js';
-import { hexOf, type MapBackend } from './backend.js';
+import type { MapBackend, MapEntry } from './backend.js';
 
+/**
+ * Each entry as its key's bytes in a latin1 string and a copy of its value: two small objects per
+ * entry where a map holds 100k (a key copy and a pair would be two more).
+ */
 interface MemoryMap {
   layout: MapLayout;
-  entries: Map<string, [Uint8Array, Uint8Array]>;
+  entries: Map<string, Uint8Array>;
+}
+
+function keyOf(bytes: Uint8Array): string {
+  return Buffer.from(bytes).toString('latin1');
+}
+
+function bytesOf(key: string): Uint8Array {
+  return new Uint8Array(Buffer.from(key, 'latin1'));
 }
 
 export class MemoryBackend implements MapBackend {
@@ -27,26 +40,40 @@ export class MemoryBackend implements MapBackend {
     return maps.filter((map) => this.openMap(map));
   }
 
-  private entriesOf(map: MapRef): Map<string, [Uint8Array, Uint8Array]> {
+  private entriesOf(map: MapRef): Map<string, Uint8Array> {
+    const open = this.maps.get(map.name);
+    // The same layout object is the same layout: skip the check on every write.
+    if (open?.layout === map.layout) return open.entries;
     this.openMap(map);
     return this.maps.get(map.name)!.entries;
   }
 
   put(map: MapRef, key: Uint8Array, value: Uint8Array): void {
-    this.entriesOf(map).set(hexOf(key), [key.slice(), value.slice()]);
+    this.entriesOf(map).set(keyOf(key), value.slice());
+  }
+
+  putAll(map: MapRef, entries: readonly MapEntry[]): void {
+    for (const { key, value } of entries) this.put(map, key, value);
   }
 
   delete(map: MapRef, key: Uint8Array): void {
-    this.entriesOf(map).delete(hexOf(key));
+    this.entriesOf(map).delete(keyOf(key));
   }
 
   /** Exact keys only: the memory backend has no longest-prefix match. */
   lookup(map: MapRef, key: Uint8Array): Uint8Array | undefined {
-    return this.entriesOf(map).get(hexOf(key))?.[1].slice();
+    return this.entriesOf(map).get(keyOf(key))?.slice();
   }
 
   entries(map: MapRef): [Uint8Array, Uint8Array][] {
-    return [...this.entriesOf(map).values()].map(([k, v]) => [k.slice(), v.slice()]);
+    return [...this.entriesOf(map)].map(([k, v]) => [bytesOf(k), v.slice()]);
+  }
+
+  entrySet(map: MapRef): EntrySet {
+    const entries = this.entriesOf(map);
+    const set = new EntrySet(map.layout.keySize, map.layout.valueSize, entries.size);
+    for (const [key, value] of entries) set.set(bytesOf(key), value);
+    return set;
   }
 
   isEmpty(map: MapRef): boolean {

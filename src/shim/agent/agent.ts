@@ -271,7 +271,7 @@ export class Agent {
   }
 
   private countEntries(): void {
-    for (const map of NODE_MAPS) this.o.metrics.mapEntries.set({ map: map.name }, this.o.backend.entries(map).length);
+    for (const map of NODE_MAPS) this.o.metrics.mapEntries.set({ map: map.name }, this.o.backend.entrySet(map).size);
   }
 
   /** Brings the maps to a snapshot (without the ipcache: a restart, which leaves the pods' ipcache entries to the feed). */

@@ -5,8 +5,8 @@
 import type { Endpoint } from '../../api/endpoints.js';
 import type { IpcacheEntry } from '../../api/identities.js';
 import { HOST_IDENTITY, REMOTE_NODE_IDENTITY } from '../../core/identity.js';
-import { hexOf } from '../../datapath/backends/backend.js';
-import { decodeIpcacheValue } from '../../datapath/layout/ipcache.js';
+import { EntrySet } from '../../datapath/entry-set.js';
+import { ipcacheIdentityOf } from '../../datapath/layout/ipcache.js';
 import { endpointOfMap, IPCACHE_MAP, POLICY_MAPS, type MapRef } from '../../datapath/maps.js';
 import { NodeView } from './node-view.js';
 import { nodeAddressPuts, policyReplace, snapshotPuts, type MapOp } from './plan.js';
@@ -14,11 +14,11 @@ import { nodeAddressPuts, policyReplace, snapshotPuts, type MapOp } from './plan
 /** What one map holds now. */
 export interface MapContents {
   map: MapRef;
-  entries: [Uint8Array, Uint8Array][];
+  entries: EntrySet;
 }
 
-/** What maps should hold: map name → hex key → entry. */
-export type DesiredMaps = Map<string, { map: MapRef; entries: Map<string, { key: Uint8Array; value: Uint8Array }> }>;
+/** What maps should hold: map name → entries. */
+export type DesiredMaps = Map<string, { map: MapRef; entries: EntrySet }>;
 
 function* nodeAddressSnapshotPuts(self: string, view: NodeView): Generator<MapOp & { kind: 'put' }> {
   for (const [name, addresses] of view.nodes) yield* nodeAddressPuts(self, name, addresses);
@@ -27,10 +27,12 @@ function* nodeAddressSnapshotPuts(self: string, view: NodeView): Generator<MapOp
 /** What the ipcache and lxc maps should hold: a node's address wins over a CIDR prefix equal to it. */
 export function desiredFromSnapshot(self: string, ipcache: readonly IpcacheEntry[], own: readonly Endpoint[], view = new NodeView()): DesiredMaps {
   const desired: DesiredMaps = new Map();
-  for (const op of [...snapshotPuts(self, ipcache, own), ...nodeAddressSnapshotPuts(self, view)]) {
-    let m = desired.get(op.map.name);
-    if (!m) desired.set(op.map.name, (m = { map: op.map, entries: new Map() }));
-    m.entries.set(hexOf(op.key), op);
+  for (const ops of [snapshotPuts(self, ipcache, own), nodeAddressSnapshotPuts(self, view)]) {
+    for (const op of ops) {
+      let m = desired.get(op.map.name);
+      if (!m) desired.set(op.map.name, (m = { map: op.map, entries: new EntrySet(op.map.layout.keySize, op.map.layout.valueSize, op.map.name === IPCACHE_MAP.name ? ipcache.length : 0) }));
+      m.entries.set(op.key, op.value);
+    }
   }
   return desired;
 }
@@ -42,17 +44,21 @@ export function desiredFromSnapshot(self: string, ipcache: readonly IpcacheEntry
 export function planReconcile(current: readonly MapContents[], desired: DesiredMaps): MapOp[] {
   const puts: MapOp[] = [];
   const deletes: MapOp[] = [];
-  for (const { map, entries } of current) {
-    const want = desired.get(map.name)?.entries ?? new Map<string, { key: Uint8Array; value: Uint8Array }>();
-    const have = new Map(entries.map(([k, v]) => [hexOf(k), hexOf(v)]));
-    for (const [hex, { key, value }] of want) {
-      if (have.get(hex) !== hexOf(value)) puts.push({ map, kind: 'put', key, value });
+  for (const { map, entries: have } of current) {
+    const want = desired.get(map.name)?.entries ?? new EntrySet(have.keySize, have.valueSize);
+    const wanted = new Uint8Array(have.size);
+    for (let i = 0; i < want.size; i++) {
+      const key = want.keyAt(i);
+      const value = want.valueAt(i);
+      const h = have.indexOf(key);
+      if (h < 0 || !have.hasValueAt(h, value)) puts.push({ map, kind: 'put', key, value });
+      if (h >= 0) wanted[h] = 1;
     }
-    for (const [k] of entries) if (!want.has(hexOf(k))) deletes.push({ map, kind: 'delete', key: k });
+    for (let i = 0; i < have.size; i++) if (!wanted[i]) deletes.push({ map, kind: 'delete', key: have.keyAt(i) });
   }
   for (const { map, entries } of desired.values()) {
     if (current.some((c) => c.map.name === map.name)) continue;
-    for (const { key, value } of entries.values()) puts.push({ map, kind: 'put', key, value });
+    for (let i = 0; i < entries.size; i++) puts.push({ map, kind: 'put', key: entries.keyAt(i), value: entries.valueAt(i) });
   }
   return [...puts, ...deletes];
 }
@@ -60,7 +66,7 @@ export function planReconcile(current: readonly MapContents[], desired: DesiredM
 /** The ipcache entries a node's addresses put there (the only entries with these identities). */
 function onlyNodeAddresses(c: MapContents): MapContents {
   if (c.map.name !== IPCACHE_MAP.name) return c;
-  return { map: c.map, entries: c.entries.filter(([, v]) => [HOST_IDENTITY, REMOTE_NODE_IDENTITY].includes(decodeIpcacheValue(v).identity)) };
+  return { map: c.map, entries: c.entries.filter((_k, v) => [HOST_IDENTITY, REMOTE_NODE_IDENTITY].includes(ipcacheIdentityOf(v))) };
 }
 
 /**
@@ -81,7 +87,7 @@ export function reconcileWithSnapshot(
     .filter((map) => !view.endpoints.has(endpointOfMap(POLICY_MAPS, map.name) ?? -1))
     .map((map) => ({ map, kind: 'remove-map' as const }));
   const { ipcache, own } = snapshot;
-  if (ipcache !== undefined && current.every((c) => c.entries.length === 0)) {
+  if (ipcache !== undefined && current.every((c) => c.entries.size === 0)) {
     return (function* () {
       yield* fills;
       yield* snapshotPuts(self, ipcache, own);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { hostPrefix, parseIp, parseIpField, parsePodIpField, podAddressProblem, tunnelIpOf } from '../../../src/core/ip.js';
+import { hostPrefix, parseIp, parseIpField, parsePodIpField, parsePrefix, podAddressProblem, tunnelIpOf } from '../../../src/core/ip.js';
 
 describe('parseIp', () => {
   it.each([
@@ -29,6 +29,24 @@ describe('parseIp', () => {
     expect(hostPrefix(parseIp('10.0.0.1')!)).toBe('10.0.0.1/32');
     expect(hostPrefix(parseIp('fd00::1')!)).toBe('fd00::1/128');
     expect([...parseIp('fd00::1')!.bytes]).toEqual([0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
+  });
+});
+
+describe('parsePrefix', () => {
+  it.each([
+    { input: '10.0.0.1/32', ip: '10.0.0.1', bits: 32 },
+    { input: '10.0.0.0/8', ip: '10.0.0.0', bits: 8 },
+    { input: '0.0.0.0/0', ip: '0.0.0.0', bits: 0 },
+    { input: 'fd00::1/128', ip: 'fd00::1', bits: 128 },
+    { input: 'FD00::/16', ip: 'fd00::', bits: 16 },
+  ])('$input → $ip / $bits', ({ input, ip, bits }) => {
+    const p = parsePrefix(input);
+    expect({ ip: p?.ip.text, bits: p?.bits }).toEqual({ ip, bits });
+  });
+
+  it.each(['10.0.0.1', '10.0.0.1/', '10.0.0.1/33', '10.0.0.1/032', '10.0.0.0/08', '10.0.0.1/3a', '10.0.0.1/-1', '10.0.0.1/+8', '10.0.0.1/ 8', '10.0.0.1/8',
+    'fd00::1/129', 'fd00::/1000', 'fd00::1/64', '10.0.0.01/32', '/32', '10.0.0.1/32/32'])('rejects %j', (input) => {
+    expect(parsePrefix(input)).toBeUndefined();
   });
 });
 

@@ -3,7 +3,7 @@
 // bpf/lib/common.h).
 import { describe, expect, it } from 'vitest';
 import {
-  decodeIpcacheKey, decodeIpcacheValue, encodeIpcacheKey, encodeIpcacheValue, IPCACHE_KEY, IPCACHE_STATIC_PREFIX_BITS, REMOTE_ENDPOINT_INFO,
+  decodeIpcacheKey, decodeIpcacheValue, encodeIpcacheKey, encodeIpcacheValue, IPCACHE_KEY, IPCACHE_STATIC_PREFIX_BITS, ipcacheIdentityOf, REMOTE_ENDPOINT_INFO,
 } from '../../../src/datapath/layout/ipcache.js';
 import { decodeLxcKey, decodeLxcValue, encodeLxcKey, encodeLxcValue, ENDPOINT_INFO, ENDPOINT_KEY } from '../../../src/datapath/layout/lxc.js';
 
@@ -28,8 +28,10 @@ describe('struct ipcache_key / remote_endpoint_info', () => {
     { name: 'remote pod, IPv4 tunnel', v: { identity: 256, tunnelEndpoint: '192.168.50.2', encryptKey: 0 }, value: '00010000 c0a83202 000000000000000000000000 0000 00 02' },
     { name: 'remote pod, IPv6 tunnel', v: { identity: 70000, tunnelEndpoint: 'fd00::2', encryptKey: 0 }, value: '70110100 fd000000000000000000000000000002 0000 00 06' },
     { name: 'own pod, no tunnel', v: { identity: 257, tunnelEndpoint: null, encryptKey: 0 }, value: '01010000 00000000000000000000000000000000 0000 00 00' },
+    { name: 'the top bit of the identity set', v: { identity: 0x80000001, tunnelEndpoint: null, encryptKey: 0 }, value: '01000080 00000000000000000000000000000000 0000 00 00' },
   ])('value: $name', ({ v, value }) => {
     expect(hex(encodeIpcacheValue(v))).toBe(value.replace(/\s+/g, ''));
+    expect(ipcacheIdentityOf(bytes(value))).toBe(v.identity);
     const decoded = decodeIpcacheValue(bytes(value));
     expect({ identity: decoded.identity, tunnelEndpoint: decoded.tunnelEndpoint, encryptKey: decoded.encryptKey }).toEqual(v);
   });

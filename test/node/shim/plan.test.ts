@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { Endpoint } from '../../../src/api/endpoints.js';
 import type { FeedEvent } from '../../../src/core/feed.js';
 import { MemoryBackend } from '../../../src/datapath/backends/memory.js';
+import { EntrySet } from '../../../src/datapath/entry-set.js';
 import { decodeIpcacheKey, decodeIpcacheValue, encodeIpcacheKey, encodeIpcacheValue } from '../../../src/datapath/layout/ipcache.js';
 import { decodeLxcKey, decodeLxcValue } from '../../../src/datapath/layout/lxc.js';
 import { decodePolicyKey, encodePolicyKey } from '../../../src/datapath/layout/policy.js';
@@ -212,12 +213,12 @@ describe('reconcileWithSnapshot', () => {
     applyMapOps(backend, ops);
     expect(backend.pinnedMaps(POLICY_MAPS).map((m) => m.name)).toEqual(['cilium_policy_v2_00005', 'cilium_policy_v2_00006']);
     expect(backend.entries(endpointMap(POLICY_MAPS, 5)).map(([k]) => decodePolicyKey(k).identity)).toEqual([0]);
-    expect(readable(planReconcile(readMaps(backend, NODE_MAPS).map((c) => c.map === LXC_MAP ? c : { ...c, entries: c.entries.filter(([, v]) => [1, 6].includes(decodeIpcacheValue(v).identity)) }), desiredFromSnapshot('node-a', [], [ep(5, 300, '10.0.0.5'), ep(6, 301, '10.0.0.6')], view)))).toEqual([]);
+    expect(readable(planReconcile(readMaps(backend, NODE_MAPS).map((c) => c.map === LXC_MAP ? c : { ...c, entries: c.entries.filter((_k, v) => [1, 6].includes(decodeIpcacheValue(v).identity)) }), desiredFromSnapshot('node-a', [], [ep(5, 300, '10.0.0.5'), ep(6, 301, '10.0.0.6')], view)))).toEqual([]);
     expect(decodeIpcacheValue(backend.entries(IPCACHE_MAP).find(([k]) => decodeIpcacheKey(k).prefix === '10.0.9.9/32')![1]).identity).toBe(400);
   });
 
   it('into empty maps: streams policy maps first, then the ipcache with node addresses winning, then the lxc entries', () => {
-    const ops = reconcileWithSnapshot('node-a', [{ map: IPCACHE_MAP, entries: [] }, { map: LXC_MAP, entries: [] }], [], snapshotView(), {
+    const ops = reconcileWithSnapshot('node-a', NODE_MAPS.map((map) => ({ map, entries: new EntrySet(map.layout.keySize, map.layout.valueSize) })), [], snapshotView(), {
       ipcache: [{ prefix: '10.0.0.5/32', identity: 300, node: 'node-a', 'host-ip': '192.168.0.1', endpoint: 5 }],
       own: [ep(5, 300, '10.0.0.5')],
     });
