@@ -17,9 +17,9 @@ import { endpointJoined, endpointLeft, endpointPrefixReleased } from './policy-e
 
 /** The API model of an endpoint, with its identity's policy revision and enforcement. */
 export function endpointModel(state: ClusterState, v: EndpointView): Endpoint {
-  const policy = state.engine.policyOf(v.identity);
+  const enforced = state.engine.enforcementOf(v.identity);
   const revision = v.identity_policy_stale === 1 ? v.identity_policy_revision : state.policyRevision();
-  return toEndpoint(v, { revision, ingress: policy?.ingressEnforced ?? false, egress: policy?.egressEnforced ?? false });
+  return toEndpoint(v, { revision, ingress: enforced?.ingress ?? false, egress: enforced?.egress ?? false });
 }
 
 export interface CreateOutcome {

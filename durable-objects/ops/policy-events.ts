@@ -41,7 +41,7 @@ export function emitPolicyChanges(state: ClusterState, changed: readonly number[
   for (const id of changed) state.emitTo(policyEvent(state, id), state.endpoints.nodesHosting(id));
   const sent = new Set(changed);
   for (const { node, identity } of joined) {
-    if (sent.has(identity) || !state.engine.policyOf(identity) || state.endpoints.countOfIdentityOnNode(node, identity) === 0) continue;
+    if (sent.has(identity) || !state.engine.enforcementOf(identity) || state.endpoints.countOfIdentityOnNode(node, identity) === 0) continue;
     state.emitTo(policyEvent(state, identity), [node]);
   }
 }
@@ -53,7 +53,7 @@ export function endpointJoined(state: ClusterState, node: string, identity: numb
 
 /** A node lost its last endpoint of an identity: it drops the identity's entries (unless it is going away). */
 export function endpointLeft(state: ClusterState, node: string, identity: number): void {
-  if (state.nodes.isDeleting(node) || !state.engine.policyOf(identity)) return;
+  if (state.nodes.isDeleting(node) || !state.engine.enforcementOf(identity)) return;
   if (state.endpoints.countOfIdentityOnNode(node, identity) === 0) state.emitTo({ type: 'policy-delete', identity }, [node]);
 }
 

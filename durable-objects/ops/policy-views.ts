@@ -56,7 +56,7 @@ export function endpointPolicy(state: ClusterState, node: string, refText: strin
 
 /** A number no identity has, in the cluster-scoped range, for tracing labels not allocated yet. */
 function unusedIdentity(state: ClusterState): number {
-  for (let id = LOCAL_IDENTITY_SCOPE - 1; ; id--) if (!state.identities.get(id) && !state.engine.policyOf(id)) return id;
+  for (let id = LOCAL_IDENTITY_SCOPE - 1; ; id--) if (!state.identities.get(id) && !state.engine.enforcementOf(id)) return id;
 }
 
 /** The identity a trace party is (or would be: labels as a create would filter them). */

@@ -177,6 +177,16 @@ export class PolicyEngine {
     return g && identityPolicy(g.policy, g.slices);
   }
 
+  /**
+   * Whether ingress and egress are enforced for the identity, without building its entries (an
+   * identity selected by every peer has as many entries as the cluster has identities);
+   * undefined for identities without a policy of their own.
+   */
+  enforcementOf(id: number): { ingress: boolean; egress: boolean } | undefined {
+    const g = this.groups.groupOf(id);
+    return g && { ingress: g.policy.enforced[0], egress: g.policy.enforced[1] };
+  }
+
   isStale(id: number): boolean {
     return this.staleSubjects.has(id);
   }

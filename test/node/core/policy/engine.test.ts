@@ -119,6 +119,16 @@ describe('transactions', () => {
     expect(serverPeers()).toEqual([...before, 2000].sort((a, b) => a - b));
   });
 
+  it('tells enforcement without building entries, as policyOf has it', () => {
+    const engine = engineWith([cnp('default', 'p1', { endpointSelector: SERVER, ingress: [{ endpoints: [CLIENT], toPorts: [tcp(80)] }] })]);
+    engine.transaction((tx) => tx.addIdentity(2000, pod('other', 'k8s:app=server')));
+    for (const id of [1, 2, 1000, 1001, 1003, 2000, 4242]) {
+      const policy = engine.policyOf(id);
+      expect([id, engine.enforcementOf(id)]).toEqual([id, policy && { ingress: policy.ingressEnforced, egress: policy.egressEnforced }]);
+    }
+    expect(engine.enforcementOf(1001)).toEqual({ ingress: true, egress: false });
+  });
+
   it('refuses to add a known identity twice', () => {
     const engine = new PolicyEngine({ clusterName: CLUSTER });
     expect(() => engine.transaction((tx) => tx.addIdentity(1, ['reserved:host']))).toThrow('already known');
