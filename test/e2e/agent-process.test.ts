@@ -115,7 +115,7 @@ describe('idplane-agent as a process', () => {
       await a.waitForLog('maps in sync; following the feed', undefined, 60000);
       const nodes = await clusterApi(() => later, 'proc-down')('GET', '/nodes');
       expect(nodes.nodes.map((n: { name: string }) => n.name)).toEqual(['node-d']);
-      await later.stop();
+      await later.stop({ keepState: true });
       later = await startWranglerDev({ port, token: dev.token, persistDir: later.persistDir });
       await a.waitForLog('feed reconnected', undefined, 60000);
     } finally {

@@ -168,7 +168,7 @@ describe.skipIf(!canRun)('two agents writing real BPF maps', () => {
 
   it('loses nothing when wrangler restarts', async () => {
     const before = await wantedIpcache('node-b');
-    await dev.stop();
+    await dev.stop({ keepState: true });
     dev = await startWranglerDev({ persistDir: dev.persistDir, token: dev.token, port: dev.port });
     expect(await wantedIpcache('node-b')).toEqual(before);
     await api('PUT', '/nodes/node-a/endpoints/cilium-local:0', { labels: ['k8s:app=after'], addressing: { ipv4: '10.82.0.1' } });

@@ -108,7 +108,7 @@ describe('seed scenario through wrangler dev and the CLI', () => {
 
   it('keeps everything across a wrangler restart', async () => {
     const before = await api('GET', '/ipcache');
-    await dev.stop();
+    await dev.stop({ keepState: true });
     dev = await startWranglerDev({ persistDir: dev.persistDir, token: dev.token });
     const after = await api('GET', '/ipcache');
     expect(after.body).toEqual(before.body);

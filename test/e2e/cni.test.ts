@@ -178,7 +178,7 @@ describe.skipIf(!canRun)('idplane-cni in a bridge + host-local chain, two nodes 
   });
 
   it('fails ADD with code 11 within the timeout while the control plane is down, leaving no endpoint anywhere', async () => {
-    await c.dev.stop();
+    await c.dev.stop({ keepState: true });
     const seed: PodSpec = { ns: 'default', pod: 'late', node: 'node-b', labels: { app: 'late' } };
     const { at, list } = c.sandbox(seed, 9);
     const err = await runtime.add(at, list).catch((e: unknown) => e);

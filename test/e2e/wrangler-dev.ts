@@ -1,7 +1,7 @@
 // Starts the real control plane (`wrangler dev`, real workerd) on a free loopback port for an
 // end-to-end test, and stops its whole process tree by PID.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -13,10 +13,14 @@ export interface WranglerDev {
   port: number;
   /** PID of the wrangler process; its process group holds workerd. */
   pid: number;
-  stop(): Promise<void>;
+  /** Stops it; the state folder goes too (if a start made it) unless kept for a restart over it. */
+  stop(opts?: { keepState?: boolean }): Promise<void>;
 }
 
 const ROOT = resolve(import.meta.dirname, '../..');
+
+/** State folders a start made: removed at the last stop over them (see `keepState`). */
+const madeDirs = new Set<string>();
 
 export async function freePort(): Promise<number> {
   return new Promise((res, rej) => {
@@ -51,6 +55,7 @@ export async function startWranglerDev(opts: { persistDir?: string; token?: stri
   const inspectorPort = await freePort();
   const token = opts.token ?? 'e2e-admin-token';
   const persistDir = opts.persistDir ?? mkdtempSync(join(tmpdir(), 'idplane-e2e-'));
+  if (opts.persistDir === undefined) madeDirs.add(persistDir);
   const child = spawn(
     process.execPath,
     [join(ROOT, 'node_modules/wrangler/bin/wrangler.js'), 'dev', '--port', String(port), '--ip', '127.0.0.1',
@@ -64,21 +69,28 @@ export async function startWranglerDev(opts: { persistDir?: string; token?: stri
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
   const url = `http://127.0.0.1:${port}`;
-  const stop = async () => {
+  const removeState = () => {
+    if (madeDirs.delete(persistDir)) rmSync(persistDir, { recursive: true, force: true });
+  };
+  const stop = async ({ keepState = false } = {}) => {
+    await kill();
+    if (!keepState) removeState();
+  };
+  const kill = async () => {
     if (child.exitCode !== null || child.pid === undefined) return;
     const exited = new Promise<void>((r) => child.once('exit', () => r()));
-    const kill = (signal: NodeJS.Signals) => {
+    const signal = (name: NodeJS.Signals) => {
       try {
-        process.kill(-child.pid!, signal);
+        process.kill(-child.pid!, name);
       } catch {
         // already gone
       }
     };
-    kill('SIGTERM');
-    const timer = setTimeout(() => kill('SIGKILL'), 5000);
+    signal('SIGTERM');
+    const timer = setTimeout(() => signal('SIGKILL'), 5000);
     await exited;
     clearTimeout(timer);
-    kill('SIGKILL');
+    signal('SIGKILL');
   };
   try {
     await waitHealthy(url, child, () => log, 60000);
