@@ -1,10 +1,11 @@
 // A child process of bench/propagation-bench.ts: receive-only feed sockets, one per node (its
-// node token), speaking the agent's protocol — parse each message, ack what it holds — and writing
+// node token), opened and speaking as the agent does — parse each message, ack what it holds — and writing
 // no maps, so that several of these processes measure the control plane's fan-out rather than a
 // load generator's event loop. Each arriving ipcache entry is timed against its batch's
 // `committed-at` (same machine clock); the parent hears, per entry, once every socket here has it.
 import WebSocket from 'ws';
 import type { FeedPage } from '../src/core/feed.js';
+import { FEED_SOCKET_OPTIONS } from '../src/shim/agent/agent.js';
 
 export interface SocketAgentsConfig {
   /** ws:// base of the cluster: `<base>/feed/ws?since=0`. */
@@ -27,7 +28,7 @@ function report(message: SocketAgentsReport): void {
 
 function connect(config: SocketAgentsConfig, node: { node: string; token: string }, arrived: (prefix: string, delay: number) => void): Promise<void> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`${config.base}/feed/ws?since=0`, { headers: { authorization: `Bearer ${node.token}` } });
+    const ws = new WebSocket(`${config.base}/feed/ws?since=0`, { ...FEED_SOCKET_OPTIONS, headers: { authorization: `Bearer ${node.token}` } });
     ws.on('open', () => resolve());
     ws.on('error', reject);
     ws.on('close', (code) => report({ kind: 'error', message: `${node.node}: socket closed (${code})` }));
