@@ -1,8 +1,9 @@
 // A child process of bench/propagation-bench.ts: receive-only feed sockets, one per node (its
-// node token), opened and speaking as the agent does — parse each message, ack what it holds — and writing
-// no maps, so that several of these processes measure the control plane's fan-out rather than a
-// load generator's event loop. Each arriving ipcache entry is timed against its batch's
-// `committed-at` (same machine clock); the parent hears, per entry, once every socket here has it.
+// node token), opened and acknowledging as the agent does (parse each message, ack what it holds)
+// and writing no maps, so that several of these processes measure the control plane's fan-out
+// rather than a load generator's event loop. Each arriving ipcache entry is timed against its
+// batch's `committed-at` (same machine clock); the parent hears, per entry, once every socket
+// here has it.
 import WebSocket from 'ws';
 import type { FeedPage } from '../src/core/feed.js';
 import { FEED_SOCKET_OPTIONS } from '../src/shim/agent/agent.js';
