@@ -9,6 +9,7 @@ import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { putCluster } from '../test/e2e/support.js';
 import { startWranglerDev, type WranglerDev } from '../test/e2e/wrangler-dev.js';
+import { checkBudget } from './budgets.js';
 import type { SocketAgentsConfig, SocketAgentsReport } from './feed-socket-agents.js';
 import { percentile } from './feed-bench.js';
 
@@ -181,7 +182,10 @@ export async function propagationBudgets(): Promise<void> {
       }
       const last = summary(run.last);
       const withRt = summary(run.roundTrip);
-      console.log(`  ${name}: commit → last of ${SOCKETS} sockets holds it ${last.text} (budget p99 ≤ ${BUDGET_P99_MS} ms: ${last.p99 <= BUDGET_P99_MS ? 'met' : 'missed'}); first ${summary(run.first).text}`);
+      console.log(`  ${checkBudget({
+        what: `commit → the last of ${SOCKETS} node sockets holds it, ${name}`, measured: last.text, budget: `p99 ≤ ${BUDGET_P99_MS} ms`,
+        against: `the first socket: ${summary(run.first).text}`, met: last.p99 <= BUDGET_P99_MS,
+      })}`);
       console.log(`    create round trip with the sockets: ${withRt.text} (${(withRt.p50 / rt.p50).toFixed(2)} × the p50 without; ≈ 1 when the fan-out is off the create's path); workerd CPU ${run.cpuPerCreate.toFixed(1)} ms per create`);
     }
   } finally {

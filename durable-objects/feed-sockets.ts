@@ -14,6 +14,7 @@
 // distinct view of it, not once per socket.
 import { comparePositions, eventsForNode, excludedForNode, positionAfter, type FeedPosition } from '../src/core/feed.js';
 import { MAX_FEED_BATCH_BYTES, type CommittedChunk, type ClusterState } from './cluster-state.js';
+import { MAX_GROUP_SIZE } from './commit-group.js';
 import { readFeed } from './ops/feed.js';
 import { toBatch } from './stores/feed-store.js';
 
@@ -25,8 +26,11 @@ export const MAX_STALLED_REVISIONS = 10_000;
 const ATTACHMENT_EVERY = 64;
 /** A page message's JSON around its batches. */
 const PAGE_ENVELOPE_BYTES = 256;
-/** Committed chunks held for the next push before they are pushed at once (each ≤ 1 MiB). */
-const MAX_PENDING_CHUNKS = 16;
+/**
+ * Committed chunks (each ≤ 1 MiB) held for the next push before they are pushed at once: two full
+ * commit groups' worth, so that a group's chunks wait for the push, not its answers.
+ */
+const MAX_PENDING_CHUNKS = 2 * MAX_GROUP_SIZE;
 
 /** What a socket's attachment holds (STABLE FORMAT: it survives deployments with the socket). */
 export interface SocketProgress {
