@@ -8,6 +8,9 @@
 //   agent   issue 10, the node agent's own speed (bench/agent-bench.ts): events/s one agent applies
 //           (memory and BPF maps), a 100k ipcache snapshot into an empty BPF map and reconciled
 //           again against the full one (BPF figures as root);
+//   propagation issue 10 (bench/propagation-bench.ts): commit → the last of 100 receive-only node
+//           sockets (4 processes) holds a create's entry, and the create's round trip with and
+//           without them, through wrangler's proxy and straight to workerd;
 //   engine  the policy engine alone (bench/policy-engine.ts), in a fresh process as the Durable
 //           Object starts: a cold build and a heap that holds only the engine;
 //   policy  one object holding 1,000 policies, 16k identities and 100k endpoints (policy-load.ts):
@@ -35,6 +38,7 @@ import { identitiesBench } from './identities-bench.js';
 import { checkBudget, printBudgets } from './budgets.js';
 import { describeMachine } from './machine.js';
 import { policyLoadBudgets } from './policy-load.js';
+import { propagationBudgets } from './propagation-bench.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 
@@ -132,6 +136,7 @@ const SECTIONS: Record<string, () => Promise<void> | void> = {
   object: inObjectBudgets,
   feed: feedBudgets,
   agent: agentBudgets,
+  propagation: propagationBudgets,
   engine: policyEngineBudgets,
   policy: () => policyLoadBudgets(SECONDS),
   cni: cniBench,

@@ -70,7 +70,7 @@ export class ClusterDO extends DurableObject<Env> {
   private open(): ClusterState {
     // The cluster's name (the object is addressed by it) names the `cluster` entity's label.
     const state = new ClusterState(this.ctx.storage.sql, this.ctx.id.name ?? '');
-    this.sockets = new FeedSockets(state);
+    this.sockets = new FeedSockets(state, () => this.ctx.getWebSockets());
     this.progress = new NodeProgress();
     this.work = new BackgroundWork(
       state,
@@ -146,18 +146,14 @@ export class ClusterDO extends DurableObject<Env> {
   }
 
   /**
-   * Hands committed batches to long-polls and WebSockets. The mutation has committed by now, so a
-   * failure here must not fail the request: subscribers catch up from the feed table.
+   * Hands committed batches to long-polls and WebSockets (these after the request's answer; see
+   * FeedSockets.publish). The mutation has committed by now, so a failure here must not fail the
+   * request: subscribers catch up from the feed table.
    */
   private publish(chunks: CommittedChunk[]): void {
     if (chunks.length === 0) return;
     for (const wake of [...this.feedWaiters]) wake();
-    try {
-      const sockets = this.ctx.getWebSockets();
-      if (sockets.length > 0) for (const chunk of chunks) this.sockets.fanOut(sockets, chunk);
-    } catch (e) {
-      console.error('feed fan-out failed', e);
-    }
+    this.sockets.publish(chunks);
   }
 
   /** A node's token was rotated or the node is gone: its open feed sockets lose their access. */

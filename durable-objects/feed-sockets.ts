@@ -5,12 +5,16 @@
 // the feed table and goes out as acks arrive (the catch-up from an old `since` included). A
 // consumer that holds unacknowledged data while the cluster moves on by more than
 // min(MAX_STALLED_REVISIONS, feed horizon) revisions is told to resync and disconnected.
-// Progress lives in memory and is written to the socket's attachment now and then: after
-// hibernation a socket resumes from its last attachment, and re-sent batches are harmless
-// (agents skip revisions and chunks they hold). A node's socket carries only that node's events
-// (targeted events filtered, empty chunks left out but every revision's last: its progress marker).
-import { comparePositions, eventsForNode, positionAfter, type FeedPosition } from '../src/core/feed.js';
+// Progress lives in memory and is written to the socket's attachment now and then (not at every
+// send or ack): after hibernation a socket resumes from its last attachment, and re-sent batches
+// are harmless (agents skip revisions and chunks they hold). A node's socket carries only that
+// node's events (targeted events filtered, empty chunks left out but every revision's last: its
+// progress marker). Commits are pushed on a later turn of the event loop than the committing
+// request's, so its answer does not wait for a send per socket; each chunk is serialised once per
+// distinct view of it, not once per socket.
+import { comparePositions, eventsForNode, excludedForNode, positionAfter, type FeedPosition } from '../src/core/feed.js';
 import { MAX_FEED_BATCH_BYTES, type CommittedChunk, type ClusterState } from './cluster-state.js';
+import { MAX_GROUP_SIZE } from './commit-group.js';
 import { readFeed } from './ops/feed.js';
 import { toBatch } from './stores/feed-store.js';
 
@@ -22,6 +26,11 @@ export const MAX_STALLED_REVISIONS = 10_000;
 const ATTACHMENT_EVERY = 64;
 /** A page message's JSON around its batches. */
 const PAGE_ENVELOPE_BYTES = 256;
+/**
+ * Committed chunks (each ≤ 1 MiB) held for the next push before they are pushed at once: two full
+ * commit groups' worth, so that a group's chunks wait for the push, not its answers.
+ */
+const MAX_PENDING_CHUNKS = 2 * MAX_GROUP_SIZE;
 
 /** What a socket's attachment holds (STABLE FORMAT: it survives deployments with the socket). */
 export interface SocketProgress {
@@ -47,8 +56,15 @@ interface LiveProgress {
 
 export class FeedSockets {
   private readonly progress = new Map<WebSocket, LiveProgress>();
+  /** Committed chunks not yet pushed, in commit order. */
+  private pending: CommittedChunk[] = [];
+  private pushScheduled = false;
 
-  constructor(private readonly state: ClusterState) {}
+  /** `sockets` lists the object's feed sockets (its accepted WebSockets). */
+  constructor(
+    private readonly state: ClusterState,
+    private readonly sockets: () => WebSocket[],
+  ) {}
 
   private of(ws: WebSocket): LiveProgress {
     let p = this.progress.get(ws);
@@ -78,7 +94,9 @@ export class FeedSockets {
   /** A new subscriber from revision `since`: sends the first part of its backlog. */
   accept(ws: WebSocket, node: string | null, since: number): void {
     ws.serializeAttachment({ node, sent: since, acked: since } satisfies SocketProgress);
-    this.pump(ws);
+    const p = this.of(ws);
+    this.pump(ws, p);
+    this.save(ws, p, true);
   }
 
   /** Sends unless the socket is closing or closed (a cut-off consumer that has not answered yet). */
@@ -127,8 +145,7 @@ export class FeedSockets {
    * one that was paused), one page per message. The first message goes out whatever its size
    * when nothing is unacknowledged, so that a large batch still moves the consumer on.
    */
-  private pump(ws: WebSocket): void {
-    const p = this.of(ws);
+  private pump(ws: WebSocket, p = this.of(ws)): void {
     for (;;) {
       const page = readFeed(this.state, p.sent.revision, { maxBytes: this.room(p), atLeastOne: p.unackedBytes === 0 }, { chunk: p.sent.chunk, node: p.node });
       if (page.resync) return this.resync(ws, page.revision);
@@ -137,26 +154,61 @@ export class FeedSockets {
       if (!this.sendCounted(ws, p, JSON.stringify(page), end)) return;
       if (end.revision >= page.revision) break;
     }
-    this.save(ws, p, true);
+    this.save(ws, p);
   }
 
   /**
-   * Pushes a freshly committed chunk to every socket: its message is serialised once per node
-   * (and once for admin readers). A node for which the chunk holds nothing moves past it, unless
-   * it is the revision's last chunk: that one it gets, if empty, as a progress marker.
+   * Takes freshly committed chunks (in commit order) and pushes them to the sockets on a later
+   * turn of the event loop, unless MAX_PENDING_CHUNKS wait already. Each send is still held by
+   * the output gate until its commit is durable; a socket that reads the feed table meanwhile (a
+   * new one, or an ack that frees its window) gets them from there, and the push then skips it.
    */
-  fanOut(sockets: WebSocket[], chunk: CommittedChunk): void {
+  publish(chunks: CommittedChunk[]): void {
+    this.pending.push(...chunks);
+    if (this.pending.length >= MAX_PENDING_CHUNKS) return this.push();
+    if (this.pushScheduled) return;
+    this.pushScheduled = true;
+    setTimeout(() => {
+      this.pushScheduled = false;
+      this.push();
+    }, 0);
+  }
+
+  /** Pushes the pending chunks; a failure loses nothing: the sockets catch up from the feed table. */
+  private push(): void {
+    const chunks = this.pending;
+    this.pending = [];
+    if (chunks.length === 0) return;
+    try {
+      const sockets = this.sockets();
+      if (sockets.length > 0) for (const chunk of chunks) this.fanOut(sockets, chunk);
+    } catch (e) {
+      console.error('feed fan-out failed', e);
+    }
+  }
+
+  /**
+   * Pushes a committed chunk to every socket: its message is serialised once per distinct view
+   * (the events a node does not receive; admin readers see all). A node for which the chunk holds
+   * nothing moves past it, unless it is the revision's last chunk: that one it gets, if empty, as
+   * a progress marker.
+   */
+  private fanOut(sockets: WebSocket[], chunk: CommittedChunk): void {
     const start: FeedPosition = { revision: chunk.revision - 1, chunk: chunk.chunk };
     const end = positionAfter({ revision: chunk.revision, chunk: chunk.chunk, ...(chunk.last ? {} : { last: false }) });
-    const messages = new Map<string | null, string | null>();
+    const byNode = new Map<string | null, string | null>();
+    const byView = new Map<string, string | null>();
     const messageFor = (node: string | null): string | null => {
-      if (!messages.has(node)) {
+      if (byNode.has(node)) return byNode.get(node)!;
+      const view = node === null ? 'reader' : excludedForNode(chunk.targets, node).join();
+      if (!byView.has(view)) {
         const events = eventsForNode(chunk.events, chunk.targets, node);
         const skip = node !== null && events.length === 0 && !chunk.last;
         const batch = toBatch(chunk.revision, chunk.chunk, chunk.last, events, chunk.committedAt);
-        messages.set(node, skip ? null : JSON.stringify({ resync: false, revision: chunk.revision, batches: [batch] }));
+        byView.set(view, skip ? null : JSON.stringify({ resync: false, revision: chunk.revision, batches: [batch] }));
       }
-      return messages.get(node)!;
+      byNode.set(node, byView.get(view)!);
+      return byView.get(view)!;
     };
     const maxStalled = Math.min(MAX_STALLED_REVISIONS, this.state.config()['feed-horizon-revisions']);
     for (const ws of sockets) {
@@ -203,7 +255,8 @@ export class FeedSockets {
     p.acked = ack;
     p.revisionAtAck = this.state.revision();
     while (p.unacked.length > 0 && comparePositions(p.unacked[0]!.end, ack) <= 0) p.unackedBytes -= p.unacked.shift()!.bytes;
-    this.pump(ws);
+    // At the head (the usual ack) nothing waits in the feed table for this socket.
+    if (comparePositions(p.sent, { revision: this.state.revision(), chunk: 0 }) < 0) this.pump(ws, p);
     return { node: p.node, revision: ack.revision };
   }
 

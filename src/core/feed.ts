@@ -80,10 +80,21 @@ export type FeedTargets = [index: number, nodes: string[]][];
  * Targeting is decided when the event is emitted and stored with it.
  */
 export function eventsForNode(events: FeedEvent[], targets: FeedTargets | null, node: string | null): FeedEvent[] {
-  if (node === null || targets === null || targets.length === 0) return events;
-  const excluded = new Set<number>();
-  for (const [index, nodes] of targets) if (!nodes.includes(node)) excluded.add(index);
-  return excluded.size === 0 ? events : events.filter((_, i) => !excluded.has(i));
+  const excluded = excludedForNode(targets, node);
+  if (excluded.length === 0) return events;
+  const left = new Set(excluded);
+  return events.filter((_, i) => !left.has(i));
+}
+
+/**
+ * The indices of a chunk's events that `node` does not receive, ascending: nodes with the same
+ * list see the same events (the key by which a chunk's message is serialised once per view).
+ */
+export function excludedForNode(targets: FeedTargets | null, node: string | null): number[] {
+  if (node === null || targets === null) return [];
+  const excluded: number[] = [];
+  for (const [index, nodes] of targets) if (!nodes.includes(node)) excluded.push(index);
+  return excluded.sort((a, b) => a - b);
 }
 
 /** A feed read: batches after `since`, or a resync when `since` is older than the horizon. */

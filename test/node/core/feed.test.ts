@@ -1,6 +1,6 @@
 // The feed's pure rules: which events of a chunk a node receives, and reader positions.
 import { describe, expect, it } from 'vitest';
-import { comparePositions, eventsForNode, positionAfter, type FeedEvent, type FeedTargets } from '../../../src/core/feed.js';
+import { comparePositions, eventsForNode, excludedForNode, positionAfter, type FeedEvent, type FeedTargets } from '../../../src/core/feed.js';
 
 const del = (identity: number): FeedEvent => ({ type: 'policy-delete', identity });
 const shared: FeedEvent = { type: 'prefix-delete', prefix: '203.0.113.0/24' };
@@ -19,6 +19,23 @@ describe('eventsForNode', () => {
 
   it('passes a chunk without targets through unchanged', () => {
     expect(eventsForNode(events, null, 'n3')).toBe(events);
+  });
+});
+
+describe('excludedForNode', () => {
+  it.each([
+    { name: 'admin and reader principals miss nothing', node: null, want: [] },
+    { name: 'a node every targeted event names misses nothing', node: 'n1', want: [] },
+    { name: 'a node misses the events targeted elsewhere', node: 'n2', want: [1] },
+    { name: 'a node no event targets misses every targeted one', node: 'n3', want: [1, 2] },
+  ])('$name', ({ node, want }) => {
+    expect(excludedForNode(targets, node)).toEqual(want);
+  });
+
+  it('gives nodes the same key exactly when they see the same events', () => {
+    const nodes = ['n1', 'n2', 'n3', 'n4'];
+    const key = (n: string) => excludedForNode(targets, n).join();
+    for (const a of nodes) for (const b of nodes) expect(key(a) === key(b)).toBe(JSON.stringify(eventsForNode(events, targets, a)) === JSON.stringify(eventsForNode(events, targets, b)));
   });
 });
 
