@@ -26,6 +26,8 @@ export class EntrySet {
   private count = 0;
   /** Position + 1 of the entry in each slot, 0 for an empty slot; kept at most half full. */
   private slots: Int32Array;
+  /** Each entry's key hash: growing the slots places entries again without hashing their keys. */
+  private hashes: Int32Array;
 
   constructor(
     readonly keySize: number,
@@ -35,6 +37,7 @@ export class EntrySet {
     const room = Math.max(8, expected);
     this.keys = new Uint8Array(room * keySize);
     this.values = new Uint8Array(room * valueSize);
+    this.hashes = new Int32Array(room);
     let slots = 16;
     while (slots < 2 * room) slots *= 2;
     this.slots = new Int32Array(slots);
@@ -45,9 +48,9 @@ export class EntrySet {
   }
 
   /** The slot holding the key at `offset` of `bytes`, or the empty slot where it would go. */
-  private slotOf(bytes: Uint8Array, offset: number): number {
+  private slotOf(bytes: Uint8Array, offset: number, hash = hashAt(bytes, offset, this.keySize)): number {
     const mask = this.slots.length - 1;
-    for (let s = hashAt(bytes, offset, this.keySize) & mask; ; s = (s + 1) & mask) {
+    for (let s = hash & mask; ; s = (s + 1) & mask) {
       const p = this.slots[s]!;
       if (p === 0 || sameAt(this.keys, (p - 1) * this.keySize, bytes, offset, this.keySize)) return s;
     }
@@ -57,6 +60,12 @@ export class EntrySet {
   indexOf(key: Uint8Array): number {
     this.checkSize(key, this.keySize);
     return this.slots[this.slotOf(key, 0)]! - 1;
+  }
+
+  /** The position of the key at position `i` of `other` (a set of the same sizes), or -1: no view made. */
+  indexOfKeyIn(other: EntrySet, i: number): number {
+    if (other.keySize !== this.keySize) throw new Error(`keys of ${other.keySize} bytes looked up in a set of ${this.keySize}-byte keys`);
+    return this.slots[this.slotOf(other.keys, i * this.keySize, other.hashes[i]!)]! - 1;
   }
 
   set(key: Uint8Array, value: Uint8Array): void {
@@ -71,12 +80,14 @@ export class EntrySet {
   }
 
   private setAt(keys: Uint8Array, keyOffset: number, values: Uint8Array, valueOffset: number): void {
-    const s = this.slotOf(keys, keyOffset);
+    const hash = hashAt(keys, keyOffset, this.keySize);
+    const s = this.slotOf(keys, keyOffset, hash);
     let p = this.slots[s]! - 1;
     if (p < 0) {
-      if ((this.count + 1) * this.keySize > this.keys.length) this.growBytes();
+      if (this.count === this.hashes.length) this.growEntries();
       p = this.count++;
       copyAt(keys, keyOffset, this.keys, p * this.keySize, this.keySize);
+      this.hashes[p] = hash;
       this.slots[s] = p + 1;
     }
     copyAt(values, valueOffset, this.values, p * this.valueSize, this.valueSize);
@@ -98,6 +109,21 @@ export class EntrySet {
     return value.length === this.valueSize && sameAt(this.values, i * this.valueSize, value, 0, this.valueSize);
   }
 
+  /** Whether the value at position `i` is the one at position `j` of `other`: no view made. */
+  hasValueIn(i: number, other: EntrySet, j: number): boolean {
+    return other.valueSize === this.valueSize && sameAt(this.values, i * this.valueSize, other.values, j * this.valueSize, this.valueSize);
+  }
+
+  /** The keys of positions `start` to `end`, back to back: a view, valid while the set is not added to. */
+  keysBetween(start: number, end: number): Uint8Array {
+    return this.keys.subarray(start * this.keySize, end * this.keySize);
+  }
+
+  /** The values of positions `start` to `end`, back to back: a view, valid while the set is not changed. */
+  valuesBetween(start: number, end: number): Uint8Array {
+    return this.values.subarray(start * this.valueSize, end * this.valueSize);
+  }
+
   /** Each entry as its own copies, in order. */
   entries(): [Uint8Array, Uint8Array][] {
     const out: [Uint8Array, Uint8Array][] = [];
@@ -116,20 +142,23 @@ export class EntrySet {
     if (bytes.length !== size) throw new Error(`${bytes.length} bytes where a map's keys and values are ${this.keySize} and ${this.valueSize}`);
   }
 
-  private growBytes(): void {
+  private growEntries(): void {
     const keys = new Uint8Array(2 * this.keys.length);
     keys.set(this.keys);
     this.keys = keys;
     const values = new Uint8Array(2 * this.values.length);
     values.set(this.values);
     this.values = values;
+    const hashes = new Int32Array(2 * this.hashes.length);
+    hashes.set(this.hashes);
+    this.hashes = hashes;
   }
 
   private growSlots(): void {
     this.slots = new Int32Array(2 * this.slots.length);
     const mask = this.slots.length - 1;
     for (let p = 0; p < this.count; p++) {
-      let s = hashAt(this.keys, p * this.keySize, this.keySize) & mask;
+      let s = this.hashes[p]! & mask;
       while (this.slots[s] !== 0) s = (s + 1) & mask;
       this.slots[s] = p + 1;
     }

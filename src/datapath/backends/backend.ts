@@ -20,6 +20,8 @@ export interface MapBackend {
   put(map: MapRef, key: Uint8Array, value: Uint8Array): void;
   /** `put` of each entry in order, in as few system calls as the backend can (a snapshot is 100k). */
   putAll(map: MapRef, entries: readonly MapEntry[]): void;
+  /** `putAll` of a set's entries in its order, copied from the set's bytes (no object per entry). */
+  putSet(map: MapRef, set: EntrySet): void;
   /** Removes one entry; a missing one is not an error. */
   delete(map: MapRef, key: Uint8Array): void;
   /** The value at a key (for an LPM trie, of the longest prefix matching it), if any. */

@@ -95,9 +95,25 @@ export class BpfBatch {
         this.keys.bytes.set(key, i * keySize);
         this.values.bytes.set(value, i * valueSize);
       }
-      const r = this.call(BPF_MAP_UPDATE_BATCH, fd, n, false);
-      if (r < 0) throw new BpfError('map-update', -r);
+      this.writeScratch(fd, n);
     }
+  }
+
+  /** `update` of a set's entries in its order, each batch copied from the set's bytes in one move. */
+  updateSet(fd: number, layout: MapLayout, set: EntrySet): void {
+    if (set.keySize !== layout.keySize || set.valueSize !== layout.valueSize) throw new Error(`entries of ${set.keySize} + ${set.valueSize} bytes for a map of ${layout.keySize} + ${layout.valueSize}`);
+    for (let start = 0; start < set.size; start += BATCH_CAPACITY) {
+      const end = Math.min(set.size, start + BATCH_CAPACITY);
+      this.keys.bytes.set(set.keysBetween(start, end));
+      this.values.bytes.set(set.valuesBetween(start, end));
+      this.writeScratch(fd, end - start);
+    }
+  }
+
+  /** Writes the first `n` keys and values of the scratch buffers; on an error those before the failing one are in the map. */
+  private writeScratch(fd: number, n: number): void {
+    const r = this.call(BPF_MAP_UPDATE_BATCH, fd, n, false);
+    if (r < 0) throw new BpfError('map-update', -r);
   }
 
   /** Reads every entry into `set`, a batch at a time. */

@@ -98,6 +98,13 @@ export class BpfBackend implements MapBackend {
     else for (const { key, value } of entries) this.sys.update(fd, key, value);
   }
 
+  putSet(map: MapRef, set: EntrySet): void {
+    const fd = this.fdOf(map);
+    const batch = this.batchFor(map, fd);
+    if (batch) batch.updateSet(fd, map.layout, set);
+    else for (let i = 0; i < set.size; i++) this.sys.update(fd, set.keyAt(i), set.valueAt(i));
+  }
+
   delete(map: MapRef, key: Uint8Array): void {
     this.sys.delete(this.fdOf(map), key);
   }

@@ -56,6 +56,10 @@ export class MemoryBackend implements MapBackend {
     for (const { key, value } of entries) this.put(map, key, value);
   }
 
+  putSet(map: MapRef, set: EntrySet): void {
+    for (let i = 0; i < set.size; i++) this.put(map, set.keyAt(i), set.valueAt(i));
+  }
+
   delete(map: MapRef, key: Uint8Array): void {
     this.entriesOf(map).delete(keyOf(key));
   }

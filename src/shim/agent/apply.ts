@@ -45,7 +45,8 @@ class PutRun {
 /**
  * Applies operations in order, runs of puts to one map in one `putAll` (the same writes in the
  * same order, in fewer system calls). When the operations' source throws, the puts it yielded
- * before are written first, as if each had been applied as it came. Returns how many were applied.
+ * before are written first, as if each had been applied as it came. Returns how many were
+ * applied, each entry of a put-set counted as the put it is.
  */
 export function applyMapOps(backend: MapBackend, ops: Iterable<MapOp>): number {
   const run = new PutRun(backend);
@@ -59,6 +60,10 @@ export function applyMapOps(backend: MapBackend, ops: Iterable<MapOp>): number {
       }
       run.flush();
       switch (op.kind) {
+        case 'put-set':
+          n += op.entries.size - 1;
+          backend.putSet(op.map, op.entries);
+          break;
         case 'delete':
           backend.delete(op.map, op.key);
           break;

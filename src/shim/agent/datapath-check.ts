@@ -6,17 +6,20 @@ import { hostPrefixesOf } from '../../core/ip.js';
 import { hexOf, type MapBackend } from '../../datapath/backends/backend.js';
 import { endpointMap, POLICY_MAPS } from '../../datapath/maps.js';
 import type { PolicyEntries } from './node-view.js';
-import { snapshotPuts } from './plan.js';
+import { desiredFromSnapshot } from './reconcile.js';
 
 /** The differences between the maps and what they should hold for `ep` (empty: in sync). */
 export function datapathProblems(self: string, backend: MapBackend, ep: Endpoint, policy: PolicyEntries | undefined): string[] {
   const problems: string[] = [];
   const ipcache = hostPrefixesOf(ep.addressing).map((prefix) => ({ prefix, identity: ep.identity.id, node: self, 'host-ip': null, endpoint: ep.id }));
-  for (const op of snapshotPuts(self, ipcache, [ep])) {
-    const have = backend.lookup(op.map, op.key);
-    const what = `${op.map.name} entry ${hexOf(op.key)}`;
-    if (have === undefined) problems.push(`${what} is missing`);
-    else if (hexOf(have) !== hexOf(op.value)) problems.push(`${what} is ${hexOf(have)}, expected ${hexOf(op.value)}`);
+  for (const { map, entries } of desiredFromSnapshot(self, ipcache, [ep]).values()) {
+    for (let i = 0; i < entries.size; i++) {
+      const [key, value] = [entries.keyAt(i), entries.valueAt(i)];
+      const have = backend.lookup(map, key);
+      const what = `${map.name} entry ${hexOf(key)}`;
+      if (have === undefined) problems.push(`${what} is missing`);
+      else if (hexOf(have) !== hexOf(value)) problems.push(`${what} is ${hexOf(have)}, expected ${hexOf(value)}`);
+    }
   }
   const map = endpointMap(POLICY_MAPS, ep.id);
   if (!backend.pinnedMaps(POLICY_MAPS).some((m) => m.name === map.name)) return [...problems, `${map.name} is missing`];

@@ -4,7 +4,8 @@ import type { Endpoint } from '../../api/endpoints.js';
 import type { IpcacheEntry } from '../../api/identities.js';
 import type { FeedEvent } from '../../core/feed.js';
 import { HOST_IDENTITY, REMOTE_NODE_IDENTITY } from '../../core/identity.js';
-import { encodeIpcacheKey, encodeIpcacheValue } from '../../datapath/layout/ipcache.js';
+import type { EntrySet } from '../../datapath/entry-set.js';
+import { encodeIpcacheKey, encodeIpcacheValue, IPCACHE_KEY, REMOTE_ENDPOINT_INFO, writeIpcacheKey, writeIpcacheValue } from '../../datapath/layout/ipcache.js';
 import { encodeLxcKey, encodeLxcValue } from '../../datapath/layout/lxc.js';
 import { endpointMap, IPCACHE_MAP, LXC_MAP, POLICY_MAPS, type MapRef } from '../../datapath/maps.js';
 import { hostPrefixesOf, parseIp, type ParsedIp } from '../../core/ip.js';
@@ -13,6 +14,8 @@ import type { NodeAddresses, NodeView, PolicyEntries, ViewDraft } from './node-v
 export type MapOp =
   | { map: MapRef; kind: 'put'; key: Uint8Array; value: Uint8Array }
   | { map: MapRef; kind: 'delete'; key: Uint8Array }
+  /** A put of each entry of the set in its order: a snapshot into an empty map, with no object per entry. */
+  | { map: MapRef; kind: 'put-set'; entries: EntrySet }
   /** The map holds exactly these entries (hex) afterwards; created when absent. */
   | { map: MapRef; kind: 'replace'; entries: PolicyEntries }
   /** The map is unpinned. */
@@ -35,14 +38,17 @@ function memoParseIp(): (ip: string) => ParsedIp | undefined {
   };
 }
 
-/** An ipcache entry: own pods and CIDR prefixes carry no tunnel endpoint, other pods tunnel to their node. */
-function ipcachePut(self: string, e: IpcacheFields, parse?: (ip: string) => ParsedIp | undefined): MapOp & { kind: 'put' } {
-  return {
-    map: IPCACHE_MAP,
-    kind: 'put',
-    key: encodeIpcacheKey(e.prefix),
-    value: encodeIpcacheValue({ identity: e.identity, tunnelEndpoint: e.node === null || e.node === self ? null : e.hostIp, encryptKey: 0 }, parse),
-  };
+/** Writes an ipcache entry into `key` and `value`: own pods and CIDR prefixes carry no tunnel endpoint, other pods tunnel to their node. */
+function writeIpcacheEntry(self: string, e: IpcacheFields, key: Uint8Array, value: Uint8Array, parse?: (ip: string) => ParsedIp | undefined): void {
+  writeIpcacheKey(key, e.prefix);
+  writeIpcacheValue(value, { identity: e.identity, tunnelEndpoint: e.node === null || e.node === self ? null : e.hostIp, encryptKey: 0 }, parse);
+}
+
+function ipcachePut(self: string, e: IpcacheFields): MapOp & { kind: 'put' } {
+  const key = new Uint8Array(IPCACHE_KEY.size);
+  const value = new Uint8Array(REMOTE_ENDPOINT_INFO.size);
+  writeIpcacheEntry(self, e, key, value);
+  return { map: IPCACHE_MAP, kind: 'put', key, value };
 }
 
 interface LxcFields {
@@ -165,14 +171,24 @@ export function policyReplace(endpoint: number, entries: PolicyEntries | undefin
   return { map: endpointMap(POLICY_MAPS, endpoint), kind: 'replace', entries: entries ?? [] };
 }
 
-/** The entries a snapshot of the ipcache and of this node's endpoints puts in the maps. */
-export function* snapshotPuts(self: string, ipcache: readonly IpcacheEntry[], own: readonly Endpoint[]): Generator<MapOp & { kind: 'put' }> {
+/**
+ * Sets a snapshot's ipcache entries in `set`, each encoded into one reused key and value (a
+ * snapshot is 100k entries: an object or array per entry is most of its cost).
+ */
+export function setSnapshotIpcache(self: string, ipcache: readonly IpcacheEntry[], set: EntrySet): void {
   const parse = memoParseIp();
-  for (const e of ipcache) yield ipcachePut(self, { prefix: e.prefix, identity: e.identity, hostIp: e['host-ip'], node: e.node }, parse);
-  for (const ep of own) {
-    yield* lxcPuts({
-      id: ep.id, identity: ep.identity.id, ipv4: ep.addressing.ipv4 ?? null, ipv6: ep.addressing.ipv6 ?? null,
-      ifindex: ep['interface-index'] ?? null, mac: ep.mac ?? null, hostMac: ep['host-mac'] ?? null,
-    });
+  const key = new Uint8Array(IPCACHE_KEY.size);
+  const value = new Uint8Array(REMOTE_ENDPOINT_INFO.size);
+  for (const e of ipcache) {
+    writeIpcacheEntry(self, { prefix: e.prefix, identity: e.identity, hostIp: e['host-ip'], node: e.node }, key, value, parse);
+    set.set(key, value);
   }
+}
+
+/** The lxc entries of this node's endpoints in a snapshot. */
+export function ownLxcPuts(own: readonly Endpoint[]): (MapOp & { kind: 'put' })[] {
+  return own.flatMap((ep) => lxcPuts({
+    id: ep.id, identity: ep.identity.id, ipv4: ep.addressing.ipv4 ?? null, ipv6: ep.addressing.ipv6 ?? null,
+    ifindex: ep['interface-index'] ?? null, mac: ep.mac ?? null, hostMac: ep['host-mac'] ?? null,
+  }));
 }

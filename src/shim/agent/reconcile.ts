@@ -7,9 +7,9 @@ import type { IpcacheEntry } from '../../api/identities.js';
 import { HOST_IDENTITY, REMOTE_NODE_IDENTITY } from '../../core/identity.js';
 import { EntrySet } from '../../datapath/entry-set.js';
 import { ipcacheIdentityOf } from '../../datapath/layout/ipcache.js';
-import { endpointOfMap, IPCACHE_MAP, POLICY_MAPS, type MapRef } from '../../datapath/maps.js';
+import { endpointOfMap, IPCACHE_MAP, LXC_MAP, POLICY_MAPS, type MapRef } from '../../datapath/maps.js';
 import { NodeView } from './node-view.js';
-import { nodeAddressPuts, policyReplace, snapshotPuts, type MapOp } from './plan.js';
+import { nodeAddressPuts, ownLxcPuts, policyReplace, setSnapshotIpcache, type MapOp } from './plan.js';
 
 /** What one map holds now. */
 export interface MapContents {
@@ -20,45 +20,45 @@ export interface MapContents {
 /** What maps should hold: map name → entries. */
 export type DesiredMaps = Map<string, { map: MapRef; entries: EntrySet }>;
 
-function* nodeAddressSnapshotPuts(self: string, view: NodeView): Generator<MapOp & { kind: 'put' }> {
-  for (const [name, addresses] of view.nodes) yield* nodeAddressPuts(self, name, addresses);
+function emptyFor(map: MapRef, expected = 0): { map: MapRef; entries: EntrySet } {
+  return { map, entries: new EntrySet(map.layout.keySize, map.layout.valueSize, expected) };
 }
 
 /** What the ipcache and lxc maps should hold: a node's address wins over a CIDR prefix equal to it. */
 export function desiredFromSnapshot(self: string, ipcache: readonly IpcacheEntry[], own: readonly Endpoint[], view = new NodeView()): DesiredMaps {
-  const desired: DesiredMaps = new Map();
-  for (const ops of [snapshotPuts(self, ipcache, own), nodeAddressSnapshotPuts(self, view)]) {
-    for (const op of ops) {
-      let m = desired.get(op.map.name);
-      if (!m) desired.set(op.map.name, (m = { map: op.map, entries: new EntrySet(op.map.layout.keySize, op.map.layout.valueSize, op.map.name === IPCACHE_MAP.name ? ipcache.length : 0) }));
-      m.entries.set(op.key, op.value);
-    }
-  }
-  return desired;
+  const ipcacheMap = emptyFor(IPCACHE_MAP, ipcache.length);
+  setSnapshotIpcache(self, ipcache, ipcacheMap.entries);
+  for (const [name, addresses] of view.nodes) for (const op of nodeAddressPuts(self, name, addresses)) ipcacheMap.entries.set(op.key, op.value);
+  const lxcMap = emptyFor(LXC_MAP);
+  for (const op of ownLxcPuts(own)) lxcMap.entries.set(op.key, op.value);
+  return new Map([[IPCACHE_MAP.name, ipcacheMap], [LXC_MAP.name, lxcMap]]);
 }
 
 /**
  * Reconciliation of the maps in `current`: every missing or different entry is written first,
- * then stale ones deleted, so a live entry is never absent in between.
+ * then stale ones deleted, so a live entry is never absent in between. An empty map takes its
+ * whole entry set in one operation.
  */
 export function planReconcile(current: readonly MapContents[], desired: DesiredMaps): MapOp[] {
   const puts: MapOp[] = [];
   const deletes: MapOp[] = [];
   for (const { map, entries: have } of current) {
     const want = desired.get(map.name)?.entries ?? new EntrySet(have.keySize, have.valueSize);
+    if (have.size === 0) {
+      if (want.size > 0) puts.push({ map, kind: 'put-set', entries: want });
+      continue;
+    }
     const wanted = new Uint8Array(have.size);
     for (let i = 0; i < want.size; i++) {
-      const key = want.keyAt(i);
-      const value = want.valueAt(i);
-      const h = have.indexOf(key);
-      if (h < 0 || !have.hasValueAt(h, value)) puts.push({ map, kind: 'put', key, value });
+      const h = have.indexOfKeyIn(want, i);
+      if (h < 0 || !have.hasValueIn(h, want, i)) puts.push({ map, kind: 'put', key: want.keyAt(i), value: want.valueAt(i) });
       if (h >= 0) wanted[h] = 1;
     }
     for (let i = 0; i < have.size; i++) if (!wanted[i]) deletes.push({ map, kind: 'delete', key: have.keyAt(i) });
   }
   for (const { map, entries } of desired.values()) {
-    if (current.some((c) => c.map.name === map.name)) continue;
-    for (let i = 0; i < entries.size; i++) puts.push({ map, kind: 'put', key: entries.keyAt(i), value: entries.valueAt(i) });
+    if (current.some((c) => c.map.name === map.name) || entries.size === 0) continue;
+    puts.push({ map, kind: 'put-set', entries });
   }
   return [...puts, ...deletes];
 }
@@ -73,7 +73,6 @@ function onlyNodeAddresses(c: MapContents): MapContents {
  * The operations that bring the maps to a snapshot (`ipcache` undefined: a restart, see above),
  * ordered as a revision's are: every endpoint's policy map complete first, then the ipcache and
  * lxc maps, then the removal of policy maps whose endpoint is gone (`pinned`: those present).
- * Empty maps (a new node) take the snapshot's entries as they stream, without building the diff.
  */
 export function reconcileWithSnapshot(
   self: string,
@@ -81,20 +80,12 @@ export function reconcileWithSnapshot(
   pinned: readonly MapRef[],
   view: NodeView,
   snapshot: { ipcache: readonly IpcacheEntry[] | undefined; own: readonly Endpoint[] },
-): Iterable<MapOp> {
+): MapOp[] {
   const fills = [...view.endpoints].map(([id, identity]) => policyReplace(id, view.policies.get(identity)));
   const removals: MapOp[] = pinned
     .filter((map) => !view.endpoints.has(endpointOfMap(POLICY_MAPS, map.name) ?? -1))
     .map((map) => ({ map, kind: 'remove-map' as const }));
   const { ipcache, own } = snapshot;
-  if (ipcache !== undefined && current.every((c) => c.entries.size === 0)) {
-    return (function* () {
-      yield* fills;
-      yield* snapshotPuts(self, ipcache, own);
-      yield* nodeAddressSnapshotPuts(self, view);
-      yield* removals;
-    })();
-  }
   const maps = ipcache === undefined ? current.map(onlyNodeAddresses) : current;
   return [...fills, ...planReconcile(maps, desiredFromSnapshot(self, ipcache ?? [], own, view)), ...removals];
 }

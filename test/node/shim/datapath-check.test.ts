@@ -8,7 +8,8 @@ import { encodeLxcKey } from '../../../src/datapath/layout/lxc.js';
 import { endpointMap, IPCACHE_MAP, LXC_MAP, POLICY_MAPS } from '../../../src/datapath/maps.js';
 import { applyMapOps } from '../../../src/shim/agent/apply.js';
 import { datapathProblems } from '../../../src/shim/agent/datapath-check.js';
-import { policyReplace, snapshotPuts } from '../../../src/shim/agent/plan.js';
+import { policyReplace } from '../../../src/shim/agent/plan.js';
+import { desiredFromSnapshot, planReconcile } from '../../../src/shim/agent/reconcile.js';
 
 const ep = { id: 7, node: 'n1', addressing: { ipv4: '10.1.0.7' }, identity: { id: 300 }, 'interface-index': 12, mac: '0a:00:00:00:00:07', 'host-mac': '0a:00:00:00:00:01' } as Endpoint;
 const policy = [{ key: '00012c0000000000', value: '0000000000000000' }, { key: '0001000000000000', value: '0100000000000000' }].map((e) => ({ key: e.key.padEnd(24, '0'), value: e.value }));
@@ -18,7 +19,7 @@ const policyMap = endpointMap(POLICY_MAPS, 7);
 function written(): MemoryBackend {
   const backend = new MemoryBackend();
   const ipcache = [{ prefix: '10.1.0.7/32', identity: 300, node: 'n1', 'host-ip': null, endpoint: 7 }];
-  applyMapOps(backend, [policyReplace(7, policy), ...snapshotPuts('n1', ipcache, [ep])]);
+  applyMapOps(backend, [policyReplace(7, policy), ...planReconcile([], desiredFromSnapshot('n1', ipcache, [ep]))]);
   return backend;
 }
 

@@ -10,23 +10,24 @@ import { decodePolicyKey, encodePolicyKey } from '../../../src/datapath/layout/p
 import { endpointMap, IPCACHE_MAP, LXC_MAP, NODE_MAPS, POLICY_MAPS } from '../../../src/datapath/maps.js';
 import { applyMapOps, readMaps } from '../../../src/shim/agent/apply.js';
 import { NodeView } from '../../../src/shim/agent/node-view.js';
-import { planRevision, snapshotPuts, type MapOp } from '../../../src/shim/agent/plan.js';
+import { planRevision, type MapOp } from '../../../src/shim/agent/plan.js';
 import { desiredFromSnapshot, planReconcile, reconcileWithSnapshot } from '../../../src/shim/agent/reconcile.js';
 
-/** Ops in readable form; a policy map's entries by their peer identity. */
-function readable(ops: Iterable<MapOp>) {
-  return [...ops].map((op) => {
-    if (op.kind === 'replace') return `${op.map.name} := [${op.entries.map((e) => decodePolicyKey(Buffer.from(e.key, 'hex')).identity).join(',')}]`;
-    if (op.kind === 'remove-map') return `${op.map.name} removed`;
+/** Ops in readable form; a policy map's entries by their peer identity, a put-set's entries each on a line after it. */
+function readable(ops: Iterable<MapOp>): string[] {
+  return [...ops].flatMap((op): string[] => {
+    if (op.kind === 'put-set') return [`${op.map.name} put-set:`, ...readable(op.entries.entries().map(([key, value]) => ({ map: op.map, kind: 'put', key, value })))];
+    if (op.kind === 'replace') return [`${op.map.name} := [${op.entries.map((e) => decodePolicyKey(Buffer.from(e.key, 'hex')).identity).join(',')}]`];
+    if (op.kind === 'remove-map') return [`${op.map.name} removed`];
     const map = op.map === IPCACHE_MAP ? 'ipcache' : 'lxc';
     const key = map === 'ipcache' ? decodeIpcacheKey(op.key).prefix : decodeLxcKey(op.key);
-    if (op.kind === 'delete') return `${map} delete ${key}`;
+    if (op.kind === 'delete') return [`${map} delete ${key}`];
     if (map === 'ipcache') {
       const v = decodeIpcacheValue(op.value);
-      return `ipcache put ${key} id=${v.identity} tunnel=${v.tunnelEndpoint ?? '-'}`;
+      return [`ipcache put ${key} id=${v.identity} tunnel=${v.tunnelEndpoint ?? '-'}`];
     }
     const v = decodeLxcValue(op.value);
-    return `lxc put ${key} ep=${v.lxcId} id=${v.secId} if=${v.ifindex}`;
+    return [`lxc put ${key} ep=${v.lxcId} id=${v.secId} if=${v.ifindex}`];
   });
 }
 
@@ -217,19 +218,30 @@ describe('reconcileWithSnapshot', () => {
     expect(decodeIpcacheValue(backend.entries(IPCACHE_MAP).find(([k]) => decodeIpcacheKey(k).prefix === '10.0.9.9/32')![1]).identity).toBe(400);
   });
 
-  it('into empty maps: streams policy maps first, then the ipcache with node addresses winning, then the lxc entries', () => {
+  it('into empty maps: policy maps first, then each map its whole entry set in one operation, node addresses winning in the ipcache', () => {
     const ops = reconcileWithSnapshot('node-a', NODE_MAPS.map((map) => ({ map, entries: new EntrySet(map.layout.keySize, map.layout.valueSize) })), [], snapshotView(), {
-      ipcache: [{ prefix: '10.0.0.5/32', identity: 300, node: 'node-a', 'host-ip': '192.168.0.1', endpoint: 5 }],
+      ipcache: [
+        { prefix: '10.0.0.5/32', identity: 300, node: 'node-a', 'host-ip': '192.168.0.1', endpoint: 5 },
+        { prefix: '192.168.0.2/32', identity: 16777217, node: null, 'host-ip': null, endpoint: null },
+      ],
       own: [ep(5, 300, '10.0.0.5')],
     });
     expect(readable(ops)).toEqual([
       'cilium_policy_v2_00005 := [0]',
       'cilium_policy_v2_00006 := []',
+      'cilium_ipcache_v2 put-set:',
       'ipcache put 10.0.0.5/32 id=300 tunnel=-',
-      'lxc put 10.0.0.5 ep=5 id=300 if=9',
-      'ipcache put 192.168.0.1/32 id=1 tunnel=-',
       'ipcache put 192.168.0.2/32 id=6 tunnel=-',
+      'ipcache put 192.168.0.1/32 id=1 tunnel=-',
+      'cilium_lxc put-set:',
+      'lxc put 10.0.0.5 ep=5 id=300 if=9',
     ]);
+    const backend = new MemoryBackend();
+    expect(applyMapOps(backend, ops)).toBe(2 + 3 + 1);
+    expect(readable(reconcileWithSnapshot('node-a', readMaps(backend, NODE_MAPS), backend.pinnedMaps(POLICY_MAPS), snapshotView(), {
+      ipcache: [{ prefix: '10.0.0.5/32', identity: 300, node: 'node-a', 'host-ip': '192.168.0.1', endpoint: 5 }],
+      own: [ep(5, 300, '10.0.0.5')],
+    }))).toEqual(['cilium_policy_v2_00005 := [0]', 'cilium_policy_v2_00006 := []']);
   });
 });
 
@@ -252,14 +264,26 @@ describe('planReconcile', () => {
   });
 });
 
-describe('snapshotPuts', () => {
+describe('desiredFromSnapshot', () => {
   it("writes a CIDR identity's prefix (no node, endpoint or host IP) without a tunnel, as prefix-upsert does", () => {
     const snapshot = [
       { prefix: '10.0.0.7/32', identity: 300, node: 'node-b', 'host-ip': '192.168.0.2', endpoint: 7 },
       { prefix: '203.0.113.0/24', identity: 16777217, node: null, 'host-ip': null, endpoint: null },
     ];
-    const ops = [...snapshotPuts('node-a', snapshot, [])];
-    expect(readable(ops)).toEqual(['ipcache put 10.0.0.7/32 id=300 tunnel=192.168.0.2', 'ipcache put 203.0.113.0/24 id=16777217 tunnel=-']);
-    expect(ops[1]).toEqual(planEvents('node-a', [{ type: 'prefix-upsert', prefix: '203.0.113.0/24', identity: 16777217 }])[0]);
+    const ipcache = desiredFromSnapshot('node-a', snapshot, []).get(IPCACHE_MAP.name)!.entries;
+    const ops = planReconcile([], desiredFromSnapshot('node-a', snapshot, []));
+    expect(readable(ops)).toEqual(['cilium_ipcache_v2 put-set:', 'ipcache put 10.0.0.7/32 id=300 tunnel=192.168.0.2', 'ipcache put 203.0.113.0/24 id=16777217 tunnel=-']);
+    const upsert = planEvents('node-a', [{ type: 'prefix-upsert', prefix: '203.0.113.0/24', identity: 16777217 }])[0] as MapOp & { kind: 'put' };
+    expect(ipcache.entries()[1]).toEqual([upsert.key, upsert.value]);
+  });
+
+  it.each([
+    { name: 'IPv4 after IPv6', prefixes: ['fd00::1:2/128', '10.0.0.1/32'] },
+    { name: 'IPv6 after IPv4', prefixes: ['10.0.0.1/32', 'fd00::1:2/128'] },
+  ])('encodes each entry as the feed does, whatever came before it in the reused buffers ($name)', ({ prefixes }) => {
+    const snapshot = prefixes.map((prefix, i) => ({ prefix, identity: 300 + i, node: i === 0 ? 'node-b' : 'node-a', 'host-ip': i === 0 ? 'fd00::99' : '192.168.0.1', endpoint: 1 }));
+    const ipcache = desiredFromSnapshot('node-a', snapshot, []).get(IPCACHE_MAP.name)!.entries;
+    const fromFeed = planEvents('node-a', snapshot.map((e) => up(e.prefix, e.identity, e.node, e['host-ip']))) as (MapOp & { kind: 'put' })[];
+    expect(ipcache.entries()).toEqual(fromFeed.map((op) => [op.key, op.value]));
   });
 });
