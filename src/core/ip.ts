@@ -14,28 +14,35 @@ export interface ParsedIp {
 }
 
 export function parseIPv4(s: string): ParsedIp | undefined {
-  // Hand-rolled: the agent parses every ipcache prefix of a snapshot (100k) through here.
   const bytes = new Uint8Array(4);
+  return parseIPv4Into(s, 0, s.length, bytes, 0) ? { family: 4, text: s, bytes } : undefined;
+}
+
+/**
+ * Parses the dotted quad in s[start, end) into 4 bytes of `out` from `offset`; false when it is
+ * not one (`out` then partly written). Hand-rolled and allocation-free: the agent parses every
+ * ipcache prefix of a snapshot (100k) through here.
+ */
+function parseIPv4Into(s: string, start: number, end: number, out: Uint8Array, offset: number): boolean {
   let part = 0;
   let digits = 0;
   let value = 0;
-  for (let i = 0; i <= s.length; i++) {
-    const c = i < s.length ? s.charCodeAt(i) : 46; // a final '.' closes the last octet
+  for (let i = start; i <= end; i++) {
+    const c = i < end ? s.charCodeAt(i) : 46; // a final '.' closes the last octet
     if (c === 46) {
-      if (digits === 0 || part > 3) return undefined;
-      bytes[part++] = value;
+      if (digits === 0 || part > 3) return false;
+      out[offset + part++] = value;
       digits = 0;
       value = 0;
     } else if (c >= 48 && c <= 57) {
-      if (digits > 0 && value === 0) return undefined; // leading zero
+      if (digits > 0 && value === 0) return false; // leading zero
       value = value * 10 + (c - 48);
-      if (++digits > 3 || value > 255) return undefined;
+      if (++digits > 3 || value > 255) return false;
     } else {
-      return undefined;
+      return false;
     }
   }
-  if (part !== 4) return undefined;
-  return { family: 4, text: s, bytes };
+  return part === 4;
 }
 
 export function parseIPv6(s: string): ParsedIp | undefined {
@@ -204,14 +211,38 @@ function parsePrefixLength(s: string, start: number): number | undefined {
   return bits;
 }
 
+/** The length of the prefix whose address (`size` bytes of `bytes` from `offset`) ends at `slash`: at most the address's bits, host bits zero. */
+function prefixBitsOf(s: string, slash: number, bytes: Uint8Array, offset: number, size: number): number | undefined {
+  const bits = parsePrefixLength(s, slash + 1);
+  if (bits === undefined || bits > size * 8) return undefined;
+  for (let i = bits; i < size * 8; i++) if ((bytes[offset + (i >> 3)]! >> (7 - (i & 7))) & 1) return undefined;
+  return bits;
+}
+
 /** Parses `addr/bits` (host bits must be zero, as in a canonical prefix). Hand-rolled like parseIPv4, for the same reason. */
 export function parsePrefix(s: string): ParsedPrefix | undefined {
   const slash = s.indexOf('/');
   if (slash < 0) return undefined;
-  const bits = parsePrefixLength(s, slash + 1);
-  if (bits === undefined) return undefined;
   const ip = parseIp(s.slice(0, slash));
-  if (!ip || bits > ip.bytes.length * 8) return undefined;
-  for (let i = bits; i < ip.bytes.length * 8; i++) if ((ip.bytes[i >> 3]! >> (7 - (i & 7))) & 1) return undefined;
-  return { ip, bits };
+  if (!ip) return undefined;
+  const bits = prefixBitsOf(s, slash, ip.bytes, 0, ip.bytes.length);
+  return bits === undefined ? undefined : { ip, bits };
+}
+
+/**
+ * parsePrefix with the address written into `out` from `offset` (4 or 16 bytes) instead of a new
+ * array: what a snapshot's 100k ipcache keys are encoded with.
+ */
+export function parsePrefixInto(s: string, out: Uint8Array, offset: number): { family: IpFamily; bits: number } | undefined {
+  const slash = s.indexOf('/');
+  if (slash < 0) return undefined;
+  if (s.lastIndexOf(':', slash) < 0) {
+    if (!parseIPv4Into(s, 0, slash, out, offset)) return undefined;
+    const bits = prefixBitsOf(s, slash, out, offset, 4);
+    return bits === undefined ? undefined : { family: 4, bits };
+  }
+  const p = parsePrefix(s);
+  if (!p) return undefined;
+  out.set(p.ip.bytes, offset);
+  return { family: 6, bits: p.bits };
 }
