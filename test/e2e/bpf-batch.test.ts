@@ -1,6 +1,7 @@
 // As root, on real pinned maps: the batch commands (BPF_MAP_UPDATE_BATCH / LOOKUP_BATCH) leave
 // the ipcache trie and the lxc hash exactly as one bpf(2) call per element does, across several
-// batches, with updates over existing entries and deletes in between; the kernel's answer on
+// batches, with updates over existing entries and deletes in between, whether the puts come one
+// operation each or as a whole entry set (put-set); the kernel's answer on
 // batch support is read right (yes for these maps here, no for a map type without batch ops).
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync } from 'node:fs';
@@ -11,6 +12,7 @@ import { hexOf } from '../../src/datapath/backends/backend.js';
 import { BATCH_CAPACITY, BpfBatch } from '../../src/datapath/backends/bpf-batch.js';
 import { BpfNative } from '../../src/datapath/backends/bpf-native.js';
 import { BpfSyscalls } from '../../src/datapath/backends/bpf-syscall.js';
+import { EntrySet } from '../../src/datapath/entry-set.js';
 import { BpfBackend } from '../../src/datapath/backends/bpf.js';
 import { PinRecord } from '../../src/datapath/backends/pin-record.js';
 import { encodeIpcacheKey, encodeIpcacheValue } from '../../src/datapath/layout/ipcache.js';
@@ -100,6 +102,42 @@ describe.skipIf(!canRun)('batch map commands (root, real BPF maps)', () => {
     expect(() => applyMapOps(single, ops)).toThrow(/map-update failed: errno 22/);
     expect(contents(batched, IPCACHE_MAP)).toEqual(contents(single, IPCACHE_MAP));
     expect(contents(batched, IPCACHE_MAP)).toHaveLength(2);
+    batched.close();
+    single.close();
+  });
+
+  /** A put-set of the workload's ipcache puts (several batches), then its other operations. */
+  function asPutSet(ops: MapOp[]): MapOp[] {
+    const set = new EntrySet(IPCACHE_MAP.layout.keySize, IPCACHE_MAP.layout.valueSize);
+    const puts = ops.filter((op) => op.kind === 'put' && op.map === IPCACHE_MAP) as (MapOp & { kind: 'put' })[];
+    for (const op of puts) set.set(op.key, op.value);
+    return [{ map: IPCACHE_MAP, kind: 'put-set', entries: set }, ...ops.filter((op) => !puts.includes(op as MapOp & { kind: 'put' }))];
+  }
+
+  it('writes a put-set across several batches as element calls do', () => {
+    const [batched, single] = [backend(true), backend(false)];
+    const ops = asPutSet(workload());
+    applyMapOps(batched, ops);
+    applyMapOps(single, ops);
+    const want = contents(single, IPCACHE_MAP);
+    expect(want.length).toBeGreaterThan(2 * BATCH_CAPACITY);
+    expect(contents(batched, IPCACHE_MAP)).toEqual(want);
+    expect(bpftoolContents(batched, IPCACHE_MAP)).toEqual(want);
+    batched.close();
+    single.close();
+  });
+
+  it('stops a put-set at an entry the kernel refuses, with the entries before it written, as element calls do', () => {
+    const set = new EntrySet(IPCACHE_MAP.layout.keySize, IPCACHE_MAP.layout.valueSize);
+    const put = (op: MapOp) => op.kind === 'put' && set.set(op.key, op.value);
+    for (let i = 0; i < BATCH_CAPACITY + 5; i++) put(ipcachePut(i, 300));
+    set.set(Uint8Array.from({ length: 24 }, () => 0xff), new Uint8Array(24));
+    put(ipcachePut(BATCH_CAPACITY + 5, 302));
+    const [batched, single] = [backend(true), backend(false)];
+    expect(() => applyMapOps(batched, [{ map: IPCACHE_MAP, kind: 'put-set', entries: set }])).toThrow(/map-update failed: errno 22/);
+    expect(() => applyMapOps(single, [{ map: IPCACHE_MAP, kind: 'put-set', entries: set }])).toThrow(/map-update failed: errno 22/);
+    expect(contents(batched, IPCACHE_MAP)).toEqual(contents(single, IPCACHE_MAP));
+    expect(contents(batched, IPCACHE_MAP)).toHaveLength(BATCH_CAPACITY + 5);
     batched.close();
     single.close();
   });

@@ -27,6 +27,18 @@ describe('EntrySet', () => {
     expect(listed(set)).toEqual(['0101=0a', '0202=14', '0303=1e']);
   });
 
+  it("finds another set's entries by position, and gives positions' bytes back to back", () => {
+    const have = new EntrySet(2, 1);
+    have.setEach(bytes(1, 1, 2, 2, 3, 3), bytes(10, 20, 30), 3);
+    const want = new EntrySet(2, 1, 100);
+    want.setEach(bytes(3, 3, 9, 9, 1, 1), bytes(30, 90, 11), 3);
+    expect([0, 1, 2].map((i) => have.indexOfKeyIn(want, i))).toEqual([2, -1, 0]);
+    expect([have.hasValueIn(2, want, 0), have.hasValueIn(0, want, 2)]).toEqual([true, false]);
+    expect(() => have.indexOfKeyIn(new EntrySet(3, 1), 0)).toThrow(/keys of 3 bytes/);
+    expect([...have.keysBetween(1, 3)]).toEqual([2, 2, 3, 3]);
+    expect([...have.valuesBetween(0, 2)]).toEqual([10, 20]);
+  });
+
   it('gives copies: changing what it returned changes nothing in it', () => {
     const set = new EntrySet(1, 1);
     set.set(bytes(1), bytes(2));

@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { hexOf, type MapBackend } from '../../../src/datapath/backends/backend.js';
 import { MemoryBackend } from '../../../src/datapath/backends/memory.js';
+import { EntrySet } from '../../../src/datapath/entry-set.js';
 import { encodeIpcacheKey, encodeIpcacheValue } from '../../../src/datapath/layout/ipcache.js';
 import { encodeLxcKey, encodeLxcValue } from '../../../src/datapath/layout/lxc.js';
 import { endpointMap, IPCACHE_MAP, LXC_MAP, POLICY_MAPS, type MapRef } from '../../../src/datapath/maps.js';
@@ -77,6 +78,20 @@ describe('applyMapOps: runs of puts', () => {
     expect(applyMapOps(backend, ops)).toBe(6);
     expect(calls).toEqual(['cilium_ipcache_v2 1,2', 'cilium_lxc 3,4', 'delete 1', 'cilium_ipcache_v2 5']);
     expect(memory.entries(IPCACHE_MAP).map(([k]) => k[11])).toEqual([2, 5]);
+  });
+
+  it('writes a put-set with one putSet, in order with the operations around it, counting each entry as a put', () => {
+    const memory = new MemoryBackend();
+    const calls: string[] = [];
+    const backend = Object.assign(Object.create(memory) as MemoryBackend, {
+      putSet: (m: MapRef, set: EntrySet) => (calls.push(`putSet ${set.entries().map(([k]) => k[11]).join(',')}`), memory.putSet(m, set)),
+      delete: (m: MapRef, k: Uint8Array) => (calls.push(`delete ${k[11]}`), memory.delete(m, k)),
+    });
+    const set = new EntrySet(IPCACHE_MAP.layout.keySize, IPCACHE_MAP.layout.valueSize);
+    for (const op of [ipPut(3), ipPut(4), ipPut(5)]) if (op.kind === 'put') set.set(op.key, op.value);
+    expect(applyMapOps(backend, [ipPut(1), ipDelete(1), { map: IPCACHE_MAP, kind: 'put-set', entries: set }, ipDelete(4)])).toBe(2 + 3 + 1);
+    expect(calls).toEqual(['delete 1', 'putSet 3,4,5', 'delete 4']);
+    expect(memory.entries(IPCACHE_MAP).map(([k, v]) => [k[11], v[0]])).toEqual([[3, 303 & 255], [5, 305 & 255]]);
   });
 
   it('writes the puts a throwing source yielded before it threw, as if each had been applied as it came', () => {
