@@ -3,11 +3,14 @@
 // per entry. Keys are found by open addressing over a typed array of positions, hashed from the
 // bytes themselves: a JS Map would need a string per key, and costs more than the diff around it.
 
-/** FNV-1a over `size` bytes of `bytes` from `offset`. */
+/**
+ * FNV-1a over `size` bytes of `bytes` from `offset`, as a signed 32-bit integer: an unsigned one
+ * above 2^31 is no small integer to V8, and boxing one per key set or found was most of the cost.
+ */
 function hashAt(bytes: Uint8Array, offset: number, size: number): number {
-  let h = 0x811c9dc5;
+  let h = 0x811c9dc5 | 0;
   for (let i = offset; i < offset + size; i++) h = Math.imul(h ^ bytes[i]!, 0x01000193);
-  return h >>> 0;
+  return h;
 }
 
 function copyAt(from: Uint8Array, fromOffset: number, to: Uint8Array, toOffset: number, size: number): void {
@@ -47,19 +50,20 @@ export class EntrySet {
     return this.count;
   }
 
-  /** The slot holding the key at `offset` of `bytes`, or the empty slot where it would go. */
-  private slotOf(bytes: Uint8Array, offset: number, hash = hashAt(bytes, offset, this.keySize)): number {
-    const mask = this.slots.length - 1;
+  /** The slot holding the key at `offset` of `bytes` (whose hash is `hash`), or the empty slot where it would go. */
+  private slotOf(bytes: Uint8Array, offset: number, hash: number): number {
+    const { slots, keys, keySize } = this;
+    const mask = slots.length - 1;
     for (let s = hash & mask; ; s = (s + 1) & mask) {
-      const p = this.slots[s]!;
-      if (p === 0 || sameAt(this.keys, (p - 1) * this.keySize, bytes, offset, this.keySize)) return s;
+      const p = slots[s]!;
+      if (p === 0 || sameAt(keys, (p - 1) * keySize, bytes, offset, keySize)) return s;
     }
   }
 
   /** The position of `key`'s entry, or -1. */
   indexOf(key: Uint8Array): number {
     this.checkSize(key, this.keySize);
-    return this.slots[this.slotOf(key, 0)]! - 1;
+    return this.slots[this.slotOf(key, 0, hashAt(key, 0, this.keySize))]! - 1;
   }
 
   /** The position of the key at position `i` of `other` (a set of the same sizes), or -1: no view made. */
