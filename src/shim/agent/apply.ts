@@ -4,7 +4,7 @@ import type { MapRef } from '../../datapath/maps.js';
 import type { MapOp } from './plan.js';
 import type { MapContents } from './reconcile.js';
 
-/** Consecutive puts to one map held before they are written together: bounds a streamed snapshot's memory. */
+/** Consecutive puts to one map held before they are written together: bounds what a long run of them holds. */
 const PUT_RUN = 4096;
 
 /** Sets a map to exactly `entries` (hex): missing and changed ones written first, then the others deleted. */
