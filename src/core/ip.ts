@@ -229,20 +229,25 @@ export function parsePrefix(s: string): ParsedPrefix | undefined {
   return bits === undefined ? undefined : { ip, bits };
 }
 
+/** A prefix's family by its spelling (a colon: IPv6), as parseIp tells addresses apart. */
+export function prefixFamilyOf(s: string): IpFamily {
+  return s.includes(':') ? 6 : 4;
+}
+
 /**
- * parsePrefix with the address written into `out` from `offset` (4 or 16 bytes) instead of a new
- * array: what a snapshot's 100k ipcache keys are encoded with.
+ * parsePrefix for a prefix of `family` (prefixFamilyOf), its address written into `out` from
+ * `offset` (4 or 16 bytes) instead of a new array: its length in bits, or -1 when it is not one.
+ * What a snapshot's 100k ipcache keys are encoded with, nothing allocated for IPv4.
  */
-export function parsePrefixInto(s: string, out: Uint8Array, offset: number): { family: IpFamily; bits: number } | undefined {
+export function parsePrefixInto(s: string, family: IpFamily, out: Uint8Array, offset: number): number {
   const slash = s.indexOf('/');
-  if (slash < 0) return undefined;
-  if (s.lastIndexOf(':', slash) < 0) {
-    if (!parseIPv4Into(s, 0, slash, out, offset)) return undefined;
-    const bits = prefixBitsOf(s, slash, out, offset, 4);
-    return bits === undefined ? undefined : { family: 4, bits };
+  if (slash < 0) return -1;
+  if (family === 4) {
+    if (!parseIPv4Into(s, 0, slash, out, offset)) return -1;
+    return prefixBitsOf(s, slash, out, offset, 4) ?? -1;
   }
   const p = parsePrefix(s);
-  if (!p) return undefined;
+  if (!p || p.ip.family !== 6) return -1;
   out.set(p.ip.bytes, offset);
-  return { family: 6, bits: p.bits };
+  return p.bits;
 }

@@ -1,7 +1,7 @@
 // Cilium v1.18 ipcache map entries: `struct ipcache_key` (bpf/lib/eps.h) and
 // `struct remote_endpoint_info` (bpf/lib/common.h), as pkg/maps/ipcache writes them. Integers are
 // host order (little-endian here), addresses network order.
-import { formatIpBytes, parseIp, parsePrefixInto, type ParsedIp } from '../../core/ip.js';
+import { formatIpBytes, parseIp, parsePrefixInto, prefixFamilyOf, type ParsedIp } from '../../core/ip.js';
 
 /** struct ipcache_key, __packed: the LPM trie header then cluster, family and address. */
 export const IPCACHE_KEY = { size: 24, prefixlen: 0, lpmHeaderSize: 4, clusterId: 4, pad1: 6, family: 7, addr: 8, addrSize: 16 } as const;
@@ -42,14 +42,15 @@ export function encodeIpcacheKey(prefix: string, clusterId = 0): Uint8Array {
 
 /** encodeIpcacheKey into `out` (IPCACHE_KEY.size bytes, overwritten): a snapshot encodes 100k into one. */
 export function writeIpcacheKey(out: Uint8Array, prefix: string, clusterId = 0): Uint8Array {
-  const p = parsePrefixInto(prefix, out, IPCACHE_KEY.addr);
-  if (!p) throw new Error(`not a prefix: ${prefix}`);
-  setUint32LE(out, IPCACHE_KEY.prefixlen, IPCACHE_STATIC_PREFIX_BITS + p.bits);
+  const family = prefixFamilyOf(prefix);
+  const bits = parsePrefixInto(prefix, family, out, IPCACHE_KEY.addr);
+  if (bits < 0) throw new Error(`not a prefix: ${prefix}`);
+  setUint32LE(out, IPCACHE_KEY.prefixlen, IPCACHE_STATIC_PREFIX_BITS + bits);
   setUint16LE(out, IPCACHE_KEY.clusterId, clusterId);
   out[IPCACHE_KEY.pad1] = 0;
-  out[IPCACHE_KEY.family] = p.family === 4 ? FAMILY_IPV4 : FAMILY_IPV6;
+  out[IPCACHE_KEY.family] = family === 4 ? FAMILY_IPV4 : FAMILY_IPV6;
   // Zero after an IPv4 address, byte by byte: fill() costs more than this on 12 bytes.
-  for (let i = p.family === 4 ? 4 : 16; i < IPCACHE_KEY.addrSize; i++) out[IPCACHE_KEY.addr + i] = 0;
+  for (let i = family === 4 ? 4 : 16; i < IPCACHE_KEY.addrSize; i++) out[IPCACHE_KEY.addr + i] = 0;
   return out;
 }
 
@@ -76,17 +77,17 @@ export interface IpcacheValue {
 
 /** Encodes a value; `parse` lets a caller reuse parsed tunnel endpoints (a few nodes, many pods). */
 export function encodeIpcacheValue(v: IpcacheValue, parse: (ip: string) => ParsedIp | undefined = parseIp): Uint8Array {
-  return writeIpcacheValue(new Uint8Array(REMOTE_ENDPOINT_INFO.size), v, parse);
+  return writeIpcacheValue(new Uint8Array(REMOTE_ENDPOINT_INFO.size), v.identity, v.tunnelEndpoint, v.encryptKey, parse);
 }
 
-/** encodeIpcacheValue into `out` (REMOTE_ENDPOINT_INFO.size bytes, overwritten). */
-export function writeIpcacheValue(out: Uint8Array, v: IpcacheValue, parse: (ip: string) => ParsedIp | undefined = parseIp): Uint8Array {
+/** encodeIpcacheValue into `out` (REMOTE_ENDPOINT_INFO.size bytes, overwritten), its fields one by one: no object per entry. */
+export function writeIpcacheValue(out: Uint8Array, identity: number, tunnelEndpoint: string | null, encryptKey: number, parse: (ip: string) => ParsedIp | undefined = parseIp): Uint8Array {
   out.fill(0);
-  setUint32LE(out, REMOTE_ENDPOINT_INFO.secIdentity, v.identity);
-  out[REMOTE_ENDPOINT_INFO.key] = v.encryptKey;
-  if (v.tunnelEndpoint !== null) {
-    const ip = parse(v.tunnelEndpoint);
-    if (!ip) throw new Error(`not an address: ${v.tunnelEndpoint}`);
+  setUint32LE(out, REMOTE_ENDPOINT_INFO.secIdentity, identity);
+  out[REMOTE_ENDPOINT_INFO.key] = encryptKey;
+  if (tunnelEndpoint !== null) {
+    const ip = parse(tunnelEndpoint);
+    if (!ip) throw new Error(`not an address: ${tunnelEndpoint}`);
     out.set(ip.bytes, REMOTE_ENDPOINT_INFO.tunnelEndpoint);
     out[REMOTE_ENDPOINT_INFO.flags] = IPCACHE_FLAG_HAS_TUNNEL_EP | (ip.family === 6 ? IPCACHE_FLAG_IPV6_TUNNEL_EP : 0);
   }

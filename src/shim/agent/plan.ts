@@ -38,16 +38,19 @@ function memoParseIp(): (ip: string) => ParsedIp | undefined {
   };
 }
 
-/** Writes an ipcache entry into `key` and `value`: own pods and CIDR prefixes carry no tunnel endpoint, other pods tunnel to their node. */
-function writeIpcacheEntry(self: string, e: IpcacheFields, key: Uint8Array, value: Uint8Array, parse?: (ip: string) => ParsedIp | undefined): void {
-  writeIpcacheKey(key, e.prefix);
-  writeIpcacheValue(value, { identity: e.identity, tunnelEndpoint: e.node === null || e.node === self ? null : e.hostIp, encryptKey: 0 }, parse);
+/**
+ * Writes an ipcache entry into `key` and `value`, its fields one by one (no object per entry):
+ * own pods and CIDR prefixes (node null) carry no tunnel endpoint, other pods tunnel to their node.
+ */
+function writeIpcacheEntry(self: string, prefix: string, identity: number, hostIp: string | null, node: string | null, key: Uint8Array, value: Uint8Array, parse?: (ip: string) => ParsedIp | undefined): void {
+  writeIpcacheKey(key, prefix);
+  writeIpcacheValue(value, identity, node === null || node === self ? null : hostIp, 0, parse);
 }
 
 function ipcachePut(self: string, e: IpcacheFields): MapOp & { kind: 'put' } {
   const key = new Uint8Array(IPCACHE_KEY.size);
   const value = new Uint8Array(REMOTE_ENDPOINT_INFO.size);
-  writeIpcacheEntry(self, e, key, value);
+  writeIpcacheEntry(self, e.prefix, e.identity, e.hostIp, e.node, key, value);
   return { map: IPCACHE_MAP, kind: 'put', key, value };
 }
 
@@ -180,7 +183,7 @@ export function setSnapshotIpcache(self: string, ipcache: readonly IpcacheEntry[
   const key = new Uint8Array(IPCACHE_KEY.size);
   const value = new Uint8Array(REMOTE_ENDPOINT_INFO.size);
   for (const e of ipcache) {
-    writeIpcacheEntry(self, { prefix: e.prefix, identity: e.identity, hostIp: e['host-ip'], node: e.node }, key, value, parse);
+    writeIpcacheEntry(self, e.prefix, e.identity, e['host-ip'], e.node, key, value, parse);
     set.set(key, value);
   }
 }
