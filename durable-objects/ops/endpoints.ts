@@ -52,11 +52,10 @@ function endpointUpsert(ep: EndpointRow): FeedEvent {
 /** An address for a new endpoint: free in the ipcache and not a node's own address. */
 function claimAddress(state: ClusterState, ip: ParsedIp | null): string | null {
   if (!ip) return null;
-  const holder = state.ipcache.holder(hostPrefix(ip));
+  const { holder, node } = state.ipcache.claimOf(hostPrefix(ip), ip.text);
   if (holder) {
     throw new DomainError('ip-in-use', `IP ${ip.text} is already in use by endpoint ${holder.endpoint} on node ${holder.node}`);
   }
-  const node = state.nodes.withAddress(ip.text);
   if (node !== undefined) throw new DomainError('ip-in-use', `IP ${ip.text} is the address of node ${node}, not a pod's`);
   return hostPrefix(ip);
 }

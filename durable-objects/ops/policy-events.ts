@@ -46,8 +46,13 @@ export function emitPolicyChanges(state: ClusterState, changed: readonly number[
   }
 }
 
-/** A node gained its first endpoint of an identity: it needs the identity's entries (sent with the revision). */
+/**
+ * A node gained its first endpoint of an identity: it needs the identity's entries (sent with the
+ * revision). An identity without a policy of its own has none to send (nor does it gain one in
+ * this transaction: its policy comes with it, before its endpoints join).
+ */
 export function endpointJoined(state: ClusterState, node: string, identity: number): void {
+  if (!state.engine.enforcementOf(identity)) return;
   if (state.endpoints.countOfIdentityOnNode(node, identity) === 1) state.noteJoined(node, identity);
 }
 

@@ -20,6 +20,25 @@ export class IpcacheStore {
     return this.sql.exec<{ node: string; endpoint: number }>('SELECT node, endpoint FROM ipcache WHERE prefix = ?', prefix).toArray()[0];
   }
 
+  /**
+   * Who has an address already, in one read: the endpoint whose prefix it is, else the node whose
+   * own address it is; both undefined when it is free.
+   */
+  claimOf(prefix: string, ip: string): { holder?: { node: string; endpoint: number }; node?: string } {
+    const row = this.sql
+      .exec<{ ep_node: string | null; ep_id: number | null; node_name: string | null }>(
+        `SELECT c.node AS ep_node, c.endpoint AS ep_id,
+           (SELECT name FROM nodes WHERE ipv4 = ?2 UNION SELECT name FROM nodes WHERE ipv6 = ?2 LIMIT 1) AS node_name
+         FROM (SELECT 1) LEFT JOIN ipcache c ON c.prefix = ?1`,
+        prefix, ip,
+      )
+      .one();
+    return {
+      ...(row.ep_node !== null && row.ep_id !== null ? { holder: { node: row.ep_node, endpoint: row.ep_id } } : {}),
+      ...(row.node_name !== null ? { node: row.node_name } : {}),
+    };
+  }
+
   insert(prefix: string, identity: number, node: string, endpoint: number): void {
     this.sql.exec('INSERT INTO ipcache (prefix, identity, node, endpoint) VALUES (?, ?, ?, ?)', prefix, identity, node, endpoint);
   }

@@ -121,11 +121,6 @@ export class NodeStore {
     return created;
   }
 
-  /** The node whose IPv4 or IPv6 address this is (canonical text), if any. */
-  withAddress(ip: string): string | undefined {
-    return this.sql.exec<{ name: string }>('SELECT name FROM nodes WHERE ipv4 = ?1 UNION SELECT name FROM nodes WHERE ipv6 = ?1 LIMIT 1', ip).toArray()[0]?.name;
-  }
-
   /** The node's identity-allocation bucket as last stored: null tokens when never drawn from. */
   identityBucket(name: string): { tokens: number | null; at: number | null } {
     const row = this.sql.exec<{ tokens: number | null; at: number | null }>('SELECT identity_tokens AS tokens, identity_tokens_at AS at FROM nodes WHERE name = ?', name).toArray()[0];

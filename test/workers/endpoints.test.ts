@@ -82,6 +82,15 @@ describe('endpoint numbers and references', () => {
     expect(changed.body.error.code).toBe('endpoint-ref-taken');
   });
 
+  it("rejects a node's own address, IPv4 or IPv6, as a pod's", async () => {
+    const c = await clusterWithNodes(['node-1']);
+    expect((await call('PUT', `${c.base}/nodes/node-2`, { body: { ipv4: '192.168.7.2', ipv6: 'fd07::2' } })).status).toBe(201);
+    for (const addressing of [{ ipv4: '192.168.7.2' }, { ipv6: 'FD07:0::2' }, { ipv4: '192.168.0.1' }]) {
+      const res = await c.createEndpoint('node-1', '0', { labels: ['k8s:app=a'], addressing });
+      expect([res.status, res.body.error.code, res.body.error.message]).toEqual([409, 'ip-in-use', expect.stringMatching(/is the address of node node-[12]/)]);
+    }
+  });
+
   it('rejects an IP another endpoint holds, cluster-wide, and frees it on delete', async () => {
     const c = await clusterWithNodes(['node-1', 'node-2']);
     expect((await c.createEndpoint('node-1', '1', { labels: ['k8s:app=a'], addressing: { ipv4: '10.3.0.1', ipv6: 'fd00::1' } })).status).toBe(201);
