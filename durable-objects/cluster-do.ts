@@ -70,7 +70,7 @@ export class ClusterDO extends DurableObject<Env> {
   private open(): ClusterState {
     // The cluster's name (the object is addressed by it) names the `cluster` entity's label.
     const state = new ClusterState(this.ctx.storage.sql, this.ctx.id.name ?? '');
-    this.sockets = new FeedSockets(state, () => this.ctx.getWebSockets());
+    this.sockets = new FeedSockets(state, () => this.ctx.getWebSockets(), () => this.progress.waiting());
     this.progress = new NodeProgress();
     this.work = new BackgroundWork(
       state,

@@ -12,7 +12,7 @@
 // progress marker). Commits are pushed on a later turn of the event loop than the committing
 // request's, so its answer does not wait for a send per socket; each chunk is serialised once per
 // distinct view of it, not once per socket.
-import { comparePositions, eventsForNode, excludedForNode, positionAfter, type FeedPosition } from '../src/core/feed.js';
+import { comparePositions, eventsForNode, excludedForNode, positionAfter, type FeedMessage, type FeedPage, type FeedPosition } from '../src/core/feed.js';
 import { MAX_FEED_BATCH_BYTES, type CommittedChunk, type ClusterState } from './cluster-state.js';
 import { MAX_GROUP_SIZE } from './commit-group.js';
 import { readFeed } from './ops/feed.js';
@@ -60,11 +60,20 @@ export class FeedSockets {
   private pending: CommittedChunk[] = [];
   private pushScheduled = false;
 
-  /** `sockets` lists the object's feed sockets (its accepted WebSockets). */
+  /**
+   * `sockets` lists the object's feed sockets (its accepted WebSockets); `ackWanted` tells whether
+   * a create waits for the nodes (messages then carry `"ack-now": true`, as agents ack lazily).
+   */
   constructor(
     private readonly state: ClusterState,
     private readonly sockets: () => WebSocket[],
+    private readonly ackWanted: () => boolean = () => false,
   ) {}
+
+  /** A page as a socket message: asking for an ack at once while a create waits for the nodes. */
+  private message(page: FeedPage): string {
+    return JSON.stringify(this.ackWanted() ? ({ ...page, 'ack-now': true } satisfies FeedMessage) : page);
+  }
 
   private of(ws: WebSocket): LiveProgress {
     let p = this.progress.get(ws);
@@ -151,7 +160,7 @@ export class FeedSockets {
       if (page.resync) return this.resync(ws, page.revision);
       if (page.batches.length === 0) break;
       const end = positionAfter(page.batches[page.batches.length - 1]!);
-      if (!this.sendCounted(ws, p, JSON.stringify(page), end)) return;
+      if (!this.sendCounted(ws, p, this.message(page), end)) return;
       if (end.revision >= page.revision) break;
     }
     this.save(ws, p);
@@ -205,7 +214,7 @@ export class FeedSockets {
         const events = eventsForNode(chunk.events, chunk.targets, node);
         const skip = node !== null && events.length === 0 && !chunk.last;
         const batch = toBatch(chunk.revision, chunk.chunk, chunk.last, events, chunk.committedAt);
-        byView.set(view, skip ? null : JSON.stringify({ resync: false, revision: chunk.revision, batches: [batch] }));
+        byView.set(view, skip ? null : this.message({ resync: false, revision: chunk.revision, batches: [batch] }));
       }
       byNode.set(node, byView.get(view)!);
       return byView.get(view)!;

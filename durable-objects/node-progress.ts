@@ -39,6 +39,11 @@ export class NodeProgress {
     };
   }
 
+  /** Whether a create waits for nodes: their feed sockets are then asked to ack at once. */
+  waiting(): boolean {
+    return this.waiters.size > 0;
+  }
+
   /** A node is gone: forget it, and stop waiting for it. */
   forget(node: string): void {
     this.applied.delete(node);

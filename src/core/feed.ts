@@ -101,3 +101,9 @@ export function excludedForNode(targets: FeedTargets | null, node: string | null
 export type FeedPage =
   | { resync: false; revision: number; batches: FeedBatch[] }
   | { resync: true; revision: number };
+
+/**
+ * A feed WebSocket message: a page, with `ack-now` set while a create waits for the nodes to
+ * apply what they are sent (`wait-for-nodes`): acknowledge it at once rather than lazily.
+ */
+export type FeedMessage = FeedPage & { 'ack-now'?: true };

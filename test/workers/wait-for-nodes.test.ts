@@ -32,13 +32,19 @@ async function nodeSocket(base: string, token: string, since: number) {
   expect(res.status).toBe(101);
   const ws = res.webSocket!;
   const revisions: number[] = [];
+  /** Per revision received: whether its message asked for an ack at once. */
+  const ackNow = new Map<number, boolean>();
   ws.accept();
   ws.addEventListener('message', (ev) => {
-    const m = JSON.parse(ev.data as string) as { batches?: { revision: number }[] };
-    for (const b of m.batches ?? []) revisions.push(b.revision);
+    const m = JSON.parse(ev.data as string) as { batches?: { revision: number }[]; 'ack-now'?: boolean };
+    for (const b of m.batches ?? []) {
+      revisions.push(b.revision);
+      ackNow.set(b.revision, m['ack-now'] === true);
+    }
   });
   return {
     revisions,
+    ackNow,
     ack: (revision: number) => ws.send(JSON.stringify({ ack: revision })),
     close: () => ws.close(),
   };
@@ -66,6 +72,23 @@ describe('wait-for-nodes', () => {
     expect(r.status).toBe(201);
     expect(r.body.revision).toBe(revision);
     expect(r.body['lagging-nodes']).toEqual([]);
+    socket.close();
+  });
+
+  it("asks the nodes' sockets to ack at once while a create waits for them, and only then", async () => {
+    const c = await clusterWithTokens(['node-1', 'node-2']);
+    const socket = await nodeSocket(c.base, c.tokens['node-2']!, await revisionOf(c.base));
+    const plain = await c.create('node-1');
+    await until(() => socket.ackNow.has(plain.body.revision));
+    socket.ack(plain.body.revision);
+    const pending = c.create('node-1', { 'wait-for-nodes': true });
+    await until(() => socket.revisions.length > 1);
+    const waited = socket.revisions[socket.revisions.length - 1]!;
+    socket.ack(waited);
+    expect((await pending).body['lagging-nodes']).toEqual([]);
+    const after = await c.create('node-1');
+    await until(() => socket.ackNow.has(after.body.revision));
+    expect([plain.body.revision, waited, after.body.revision].map((r) => socket.ackNow.get(r))).toEqual([false, true, false]);
     socket.close();
   });
 

@@ -9,10 +9,11 @@ import WebSocket from 'ws';
 import type { Endpoint } from '../../api/endpoints.js';
 import type { Node, NodeRegistration } from '../../api/nodes.js';
 import { parseNodeToken } from '../../core/auth.js';
-import { positionAfter, type FeedBatch, type FeedPage } from '../../core/feed.js';
+import { positionAfter, type FeedBatch, type FeedMessage, type FeedPage } from '../../core/feed.js';
 import type { MapBackend } from '../../datapath/backends/backend.js';
 import { IPCACHE_MAP, NODE_MAPS, POLICY_MAPS } from '../../datapath/maps.js';
 import { ApiClient, ApiError } from '../api-client.js';
+import { AckPacer } from './ack-pacer.js';
 import { applyMapOps, readMaps } from './apply.js';
 import { AppliedRevision } from './applied-revision.js';
 import { datapathProblems } from './datapath-check.js';
@@ -404,15 +405,19 @@ export class Agent {
       let opened = false;
       let failure: unknown;
       let queue = Promise.resolve();
+      const acks = new AckPacer(() => {
+        if (ws.readyState === WebSocket.OPEN) ws.send(this.ackMessage());
+      });
       ws.on('open', () => {
         opened = true;
         this.noteFeedUp('websocket');
       });
       ws.on('message', (data) => {
         queue = queue.then(async () => {
-          const page = JSON.parse(String(data)) as FeedPage;
+          const text = String(data);
+          const page = JSON.parse(text) as FeedMessage;
           await this.handlePage(page);
-          if (!page.resync && ws.readyState === WebSocket.OPEN) ws.send(this.ackMessage());
+          if (!page.resync) acks.applied(text.length, page['ack-now'] === true);
         }).catch((e: unknown) => {
           this.o.metrics.errors.inc({ kind: 'apply' });
           this.o.logger.error({ err: e }, 'applying a feed message failed');
@@ -423,6 +428,7 @@ export class Agent {
       ws.on('error', (e) => (opened ? this.o.logger.warn({ err: e }, 'feed socket error') : reject(e)));
       // A failed apply rejects, so the follow loop backs off instead of reconnecting at once.
       ws.on('close', () => {
+        acks.stop();
         if (opened) this.feedDown = true;
       });
       ws.on('close', () => void queue.then(() => (failure !== undefined ? reject(failure) : opened ? resolve() : reject(new Error('feed socket closed before opening')))));
