@@ -5,8 +5,12 @@
 // object asks (`"ack-now": true`: a create waits for the nodes to apply it) or when what it holds
 // unacknowledged nears the object's send window (it stops sending at 2 MiB unacknowledged).
 
-/** The longest an applied message waits for its ack when nobody waits on it. */
-export const ACK_DELAY_MS = 20;
+/**
+ * The longest an applied message waits for its ack when nobody waits on it: longer than the gap
+ * between a busy cluster's commits, so that one ack covers several of them; nothing but flow
+ * control (ACK_BYTES) and `wait-for-nodes` (`ack-now`) needs it sooner.
+ */
+export const ACK_DELAY_MS = 250;
 /** Unacknowledged message bytes at which the agent acks at once: a quarter of the object's window. */
 export const ACK_BYTES = 512 * 1024;
 
