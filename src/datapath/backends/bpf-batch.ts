@@ -5,7 +5,7 @@
 import type { EntrySet } from '../entry-set.js';
 import { BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_LPM_TRIE, type MapLayout } from '../maps.js';
 import type { MapEntry } from './backend.js';
-import { ATTR_SIZE, BpfError, type BpfNative, ENOENT, type Scratch } from './bpf-native.js';
+import { ATTR_SIZE, BpfError, type BpfNative, ENOENT, MAX_KEY, MAX_VALUE, type Scratch } from './bpf-native.js';
 
 const BPF_MAP_LOOKUP_BATCH = 24;
 const BPF_MAP_UPDATE_BATCH = 26;
@@ -18,8 +18,6 @@ const ENOTSUPP = 524;
 const ATTR = { inBatch: 0, outBatch: 8, keys: 16, values: 24, count: 32, mapFd: 36 } as const;
 /** Elements per call: the scratch holds this many keys and values of the largest size. */
 export const BATCH_CAPACITY = 4096;
-const MAX_KEY = 64;
-const MAX_VALUE = 64;
 /** The opaque position a lookup batch resumes from: a key, or a bucket index for a hash map. */
 const POSITION_SIZE = MAX_KEY;
 /** Types whose value is value_size bytes (not one per CPU): the agent's ipcache, lxc and policy maps. */

@@ -7,6 +7,9 @@ const SYS_BPF: Record<string, number> = { x64: 321, arm64: 280 };
 /** The size of `union bpf_attr` passed: the kernel wants every byte past a command's fields zero. */
 export const ATTR_SIZE = 128;
 export const ENOENT = 2;
+/** The largest key and value the scratch buffers hold: more than any map the agent writes. */
+export const MAX_KEY = 64;
+export const MAX_VALUE = 64;
 
 export class BpfError extends Error {
   constructor(

@@ -2,7 +2,7 @@
 // buffers (./bpf-native.ts) so that an update costs one syscall and two small copies.
 // Layouts of `union bpf_attr` and `struct bpf_map_info` from include/uapi/linux/bpf.h.
 import type { MapLayout } from '../maps.js';
-import { ATTR_SIZE, BpfError, BpfNative, ENOENT, type Scratch } from './bpf-native.js';
+import { ATTR_SIZE, BpfError, BpfNative, ENOENT, MAX_KEY, MAX_VALUE, type Scratch } from './bpf-native.js';
 
 const BPF_MAP_CREATE = 0;
 const BPF_MAP_LOOKUP_ELEM = 1;
@@ -14,8 +14,6 @@ const BPF_OBJ_GET = 7;
 const BPF_OBJ_GET_INFO_BY_FD = 15;
 /** End of the element commands' fields (map_fd, key, value/next_key, flags). */
 const ELEM_ATTR_END = 32;
-const MAX_KEY = 64;
-const MAX_VALUE = 64;
 const MAX_PATH = 4096;
 
 /** struct bpf_map_info's layout fields and the map's ID (unique while the map exists). */
