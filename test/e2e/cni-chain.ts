@@ -34,6 +34,21 @@ export interface PluginRun {
   ms: number;
 }
 
+/** Runs a plugin executable as a runtime does: `env`, the config on stdin; its exit, output and time. */
+export function runPlugin(file: string, env: NodeJS.ProcessEnv, stdin: string): Promise<PluginRun> {
+  const started = performance.now();
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, [], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr, ms: performance.now() - started }));
+    child.stdin.end(stdin);
+  });
+}
+
 export class CniPluginError extends Error {
   constructor(
     readonly plugin: string,
@@ -68,17 +83,7 @@ export class CniRuntime {
       ...process.env, CNI_COMMAND: command, CNI_CONTAINERID: at.containerId, CNI_NETNS: at.netns, CNI_IFNAME: at.ifname,
       CNI_ARGS: at.args, CNI_PATH: this.cniPath.join(':'),
     };
-    const started = performance.now();
-    return new Promise((resolve, reject) => {
-      const child = spawn(this.find(plugin.type as string), [], { env, stdio: ['pipe', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      child.on('error', reject);
-      child.on('close', (code) => resolve({ code, stdout, stderr, ms: performance.now() - started }));
-      child.stdin.end(JSON.stringify(conf));
-    });
+    return runPlugin(this.find(plugin.type as string), env, JSON.stringify(conf));
   }
 
   /** ADD through the list; the final result, and each plugin's run. Throws at the first failure. */

@@ -3,12 +3,12 @@
 // fake local agent on a unix socket (node:http) and fake `ip`/`nsenter` on PATH that print what
 // iproute2 prints for a veth pair. test/e2e/cni.test.ts runs it against the real agent and real
 // network namespaces.
-import { spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { runPlugin, type PluginRun } from '../../../e2e/cni-chain.js';
 
 const PLUGIN = resolve(import.meta.dirname, '../../../../dist/idplane-cni.cjs');
 const dir = mkdtempSync(join(tmpdir(), 'idplane-cni-'));
@@ -79,25 +79,8 @@ beforeEach(() => {
   agent.force = undefined;
 });
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-  ms: number;
-}
-
-function runPlugin(env: Record<string, string | undefined>, stdin: string): Promise<Run> {
-  const started = Date.now();
-  return new Promise((res, rej) => {
-    const child = spawn(PLUGIN, [], { env: { PATH: `${dir}:${process.env.PATH}`, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', rej);
-    child.on('close', (code) => res({ code, stdout, stderr, ms: Date.now() - started }));
-    child.stdin.end(stdin);
-  });
+function runIdplaneCni(env: Record<string, string | undefined>, stdin: string): Promise<PluginRun> {
+  return runPlugin(PLUGIN, { PATH: `${dir}:${process.env.PATH}`, ...env }, stdin);
 }
 
 const PREV_100 = {
@@ -119,13 +102,13 @@ const env = (command: string, extra: Record<string, string | undefined> = {}) =>
   CNI_ARGS: 'IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=nettool-1;K8S_POD_INFRA_CONTAINER_ID=c0ffee;K8S_POD_UID=1', ...extra,
 });
 const PATH_OF_POD = '/v1/endpoint/cni-attachment-id:c0ffee:eth0';
-const errorOf = (run: Run) => ({ exit: run.code, ...(JSON.parse(run.stdout) as { cniVersion: string; code: number; msg: string }) });
+const errorOf = (run: PluginRun) => ({ exit: run.code, ...(JSON.parse(run.stdout) as { cniVersion: string; code: number; msg: string }) });
 
 describe('idplane-cni as a process', () => {
   it('VERSION answers 0.4.0 and 1.0.0; run by hand it says what it is', async () => {
-    const v = await runPlugin({ CNI_COMMAND: 'VERSION' }, '{"cniVersion":"1.0.0"}');
+    const v = await runIdplaneCni({ CNI_COMMAND: 'VERSION' }, '{"cniVersion":"1.0.0"}');
     expect([v.code, JSON.parse(v.stdout)]).toEqual([0, { cniVersion: '1.0.0', supportedVersions: ['0.4.0', '1.0.0'] }]);
-    const bare = await runPlugin({}, '');
+    const bare = await runIdplaneCni({}, '');
     expect([bare.code, bare.stdout]).toEqual([0, '']);
     expect(bare.stderr).toMatch(/CNI protocol versions supported: 0\.4\.0, 1\.0\.0/);
   });
@@ -134,7 +117,7 @@ describe('idplane-cni as a process', () => {
     { name: '1.0.0', prev: PREV_100 },
     { name: '0.4.0', prev: PREV_040 },
   ])('ADD ($name) creates the endpoint with sync-build-endpoint and prints prevResult unchanged', async ({ prev }) => {
-    const run = await runPlugin(env('ADD'), conf({}, prev));
+    const run = await runIdplaneCni(env('ADD'), conf({}, prev));
     expect([run.code, run.stderr]).toEqual([0, '']);
     expect(JSON.parse(run.stdout)).toEqual(prev);
     expect(agent.requests).toEqual([{
@@ -148,8 +131,8 @@ describe('idplane-cni as a process', () => {
   });
 
   it('ADD retried for the same container sends the same request, gets 200, and prints the same result', async () => {
-    const first = await runPlugin(env('ADD'), conf({ 'wait-for-nodes': true }));
-    const again = await runPlugin(env('ADD'), conf({ 'wait-for-nodes': true }));
+    const first = await runIdplaneCni(env('ADD'), conf({ 'wait-for-nodes': true }));
+    const again = await runIdplaneCni(env('ADD'), conf({ 'wait-for-nodes': true }));
     expect([first.code, again.code, again.stdout]).toEqual([0, 0, first.stdout]);
     expect(agent.requests.map((r) => r.body)).toEqual([agent.requests[0]!.body, agent.requests[0]!.body]);
     expect((agent.requests[0]!.body as Record<string, unknown>)['wait-for-nodes']).toBe(true);
@@ -157,26 +140,26 @@ describe('idplane-cni as a process', () => {
   });
 
   it('ADD with "datapath": "reference" asks the agent to attach the reference datapath', async () => {
-    const add = await runPlugin(env('ADD'), conf({ datapath: 'reference' }));
+    const add = await runIdplaneCni(env('ADD'), conf({ datapath: 'reference' }));
     expect(add.code).toBe(0);
     expect(agent.requests.map((r) => [r.method, r.url])).toEqual([['PUT', '/v1/endpoint/cni-attachment-id:c0ffee:eth0?datapath=reference']]);
   });
 
   it('DEL deletes the endpoint, and again finds nothing to delete: success both times', async () => {
-    await runPlugin(env('ADD'), conf());
-    const del = await runPlugin(env('DEL', { CNI_NETNS: undefined }), conf());
-    const again = await runPlugin(env('DEL'), conf());
+    await runIdplaneCni(env('ADD'), conf());
+    const del = await runIdplaneCni(env('DEL', { CNI_NETNS: undefined }), conf());
+    const again = await runIdplaneCni(env('DEL'), conf());
     expect([del.code, del.stdout, again.code, again.stdout]).toEqual([0, '', 0, '']);
     expect(agent.requests.slice(1).map((r) => `${r.method} ${r.url}`)).toEqual([`DELETE ${PATH_OF_POD}`, `DELETE ${PATH_OF_POD}`]);
     expect(agent.endpoints.size).toBe(0);
   });
 
   it('CHECK passes for the endpoint ADD made and fails (101) once it is gone', async () => {
-    await runPlugin(env('ADD'), conf());
-    const ok = await runPlugin(env('CHECK'), conf());
+    await runIdplaneCni(env('ADD'), conf());
+    const ok = await runIdplaneCni(env('CHECK'), conf());
     expect([ok.code, ok.stdout]).toEqual([0, '']);
     agent.endpoints.clear();
-    expect(errorOf(await runPlugin(env('CHECK'), conf()))).toEqual({ exit: 1, cniVersion: '1.0.0', code: 101, msg: 'the idplane agent has no endpoint for c0ffee:eth0' });
+    expect(errorOf(await runIdplaneCni(env('CHECK'), conf()))).toEqual({ exit: 1, cniVersion: '1.0.0', code: 101, msg: 'the idplane agent has no endpoint for c0ffee:eth0' });
   });
 
   it.each([
@@ -184,7 +167,7 @@ describe('idplane-cni as a process', () => {
     { name: 'a control plane away (no verdict: try again)', status: 503, code: 11 },
   ])('CHECK answered with $name fails with code $code', async ({ status, code }) => {
     agent.force = { status, body: { error: { code: 'x', message: 'y' } } };
-    expect(errorOf(await runPlugin(env('CHECK'), conf()))).toEqual({ exit: 1, cniVersion: '1.0.0', code, msg: 'get endpoint: x: y' });
+    expect(errorOf(await runIdplaneCni(env('CHECK'), conf()))).toEqual({ exit: 1, cniVersion: '1.0.0', code, msg: 'get endpoint: x: y' });
   });
 
   it.each([
@@ -202,7 +185,7 @@ describe('idplane-cni as a process', () => {
       msg: 'delete endpoint: control-plane-unavailable: fetch failed',
     },
   ])('$command with $name fails with code 11 (try again later)', async ({ command, setup, msg }) => {
-    const run = await runPlugin(env(command), conf(setup()));
+    const run = await runIdplaneCni(env(command), conf(setup()));
     const err = errorOf(run);
     expect([err.exit, err.code]).toEqual([1, 11]);
     expect(err.msg).toMatch(msg);
@@ -210,7 +193,7 @@ describe('idplane-cni as a process', () => {
 
   it('gives up on an agent that does not answer at the timeout, with code 11', async () => {
     agent.force = 'hang';
-    const run = await runPlugin(env('ADD'), conf({ 'timeout-seconds': 0.5 }));
+    const run = await runIdplaneCni(env('ADD'), conf({ 'timeout-seconds': 0.5 }));
     expect(errorOf(run)).toMatchObject({ exit: 1, code: 11, msg: expect.stringMatching(/no answer to PUT .* within the timeout/) });
     expect(run.ms).toBeGreaterThanOrEqual(500);
     expect(run.ms).toBeLessThan(5000);
@@ -223,7 +206,7 @@ describe('idplane-cni as a process', () => {
     { name: 'a configuration that is not JSON', stdin: () => '{"cniVersion": "1.0.0",', code: 6 },
     { name: 'cniVersion 0.3.1', stdin: () => conf({ cniVersion: '0.3.1' }), code: 1 },
   ])('ADD with $name fails with code $code and asks the agent nothing', async ({ stdin, code }) => {
-    const err = errorOf(await runPlugin(env('ADD'), stdin()));
+    const err = errorOf(await runIdplaneCni(env('ADD'), stdin()));
     expect([err.exit, err.code]).toEqual([1, code]);
     expect(agent.requests).toEqual([]);
   });
@@ -235,12 +218,12 @@ describe('idplane-cni as a process', () => {
     { name: 'a CNI_NETNS that does not exist', env: { CNI_NETNS: join(dir, 'gone') }, msg: expect.stringMatching(/^CNI_NETNS: cannot open .*gone: ENOENT/) },
     { name: 'no CNI_CONTAINERID', env: { CNI_CONTAINERID: undefined }, msg: 'required environment variables missing: CNI_CONTAINERID' },
   ])('ADD with $name fails with code 4', async ({ env: extra, msg }) => {
-    expect(errorOf(await runPlugin(env('ADD', extra), conf()))).toEqual({ exit: 1, cniVersion: '1.0.0', code: 4, msg });
+    expect(errorOf(await runIdplaneCni(env('ADD', extra), conf()))).toEqual({ exit: 1, cniVersion: '1.0.0', code: 4, msg });
     expect(agent.requests).toEqual([]);
   });
 
   it("answers an error in the configuration's cniVersion", async () => {
-    const run = await runPlugin(env('ADD', { CNI_ARGS: undefined }), conf({}, PREV_040));
+    const run = await runIdplaneCni(env('ADD', { CNI_ARGS: undefined }), conf({}, PREV_040));
     expect(errorOf(run)).toMatchObject({ cniVersion: '0.4.0', code: 4 });
   });
 });
