@@ -131,7 +131,8 @@ export function createEndpoint(
   return { created: true, endpoint: endpointModel(state, view) };
 }
 
-function findEndpoint(state: ClusterState, node: string, refText: string, change = false): EndpointView {
+/** The endpoint a reference names on a node: node-not-found, endpoint-not-found otherwise; `change`: refused on a node being removed. */
+export function findEndpoint(state: ClusterState, node: string, refText: string, change = false): EndpointView {
   const ref = parseEndpointRef(refText, false);
   requireNode(state, node, change);
   const found = state.endpoints.find(node, ref);

@@ -31,9 +31,10 @@ export function putNode(state: ClusterState, name: string, spec: NodeSpec, now: 
     if (holder) throw new DomainError('ip-in-use', `IP ${ip.text} is the address of endpoint ${holder.endpoint} on node ${holder.node}`);
   }
   const [ipv4, ipv6] = addresses.map((ip) => ip?.text ?? null) as [string | null, string | null];
-  const before = state.nodes.hostIp(name);
-  if (before !== undefined && state.nodes.isDeleting(name)) throw nodeDeleting(name);
-  const issue = before === undefined || spec['rotate-token'] === true;
+  const existing = state.nodes.addressAndState(name);
+  if (existing?.deleting) throw nodeDeleting(name);
+  const before = existing?.hostIp;
+  const issue = existing === undefined || spec['rotate-token'] === true;
   const token = issue ? newNodeToken(name) : undefined;
   const created = state.nodes.upsert({ name, ipv4, ipv6, leaseSeconds: spec['lease-seconds'], tokenHash: token && hashToken(token) }, now);
   state.emit({ type: 'node-upsert', name, ipv4, ipv6 });

@@ -1,7 +1,6 @@
 // Reads of computed policy: an identity's (or an endpoint's) map entries, connection traces, and
 // which identities a policy's selectors select.
 import type { IdentityPolicy, PolicyMapEntry, PolicySelectors, TraceAnswer, TraceParty, TraceRequest } from '../../src/api/policies.js';
-import { parseEndpointRef } from '../../src/core/endpoint-ref.js';
 import { DomainError } from '../../src/core/errors.js';
 import { identityKeyOf } from '../../src/core/identity-key.js';
 import { completeTraceLabels } from '../../src/core/endpoint-labels.js';
@@ -13,6 +12,7 @@ import { reservedIdentity } from '../../src/core/identity.js';
 import { policyRef } from '../../src/core/policy/compile.js';
 import type { PolicyKind } from '../../src/core/policy/rule.js';
 import type { ClusterState } from '../cluster-state.js';
+import { findEndpoint } from './endpoints.js';
 import { policyNotFound } from './policies.js';
 import { identityPolicyRevision } from './policy-events.js';
 
@@ -42,13 +42,7 @@ export function identityPolicy(state: ClusterState, id: number): IdentityPolicy 
   };
 }
 
-function endpointIdentity(state: ClusterState, node: string, refText: string): number {
-  const ref = parseEndpointRef(refText, false);
-  if (state.nodes.hostIp(node) === undefined) throw new DomainError('node-not-found', `node ${JSON.stringify(node)} not found`);
-  const ep = state.endpoints.find(node, ref);
-  if (!ep) throw new DomainError('endpoint-not-found', `endpoint ${refText} not found on node ${node}`);
-  return ep.identity;
-}
+const endpointIdentity = (state: ClusterState, node: string, refText: string): number => findEndpoint(state, node, refText).identity;
 
 export function endpointPolicy(state: ClusterState, node: string, refText: string): IdentityPolicy {
   return identityPolicy(state, endpointIdentity(state, node, refText));

@@ -36,13 +36,7 @@ export class NodeStore {
     return this.sql.exec<NodeRow>(`${SELECT} WHERE n.name = ?`, name).toArray()[0];
   }
 
-  /** The node's tunnel endpoint address (tunnelIpOf); undefined for an unknown node. */
-  hostIp(name: string): string | null | undefined {
-    const row = this.sql.exec<{ ipv4: string | null; ipv6: string | null }>('SELECT ipv4, ipv6 FROM nodes WHERE name = ?', name).toArray()[0];
-    return row === undefined ? undefined : tunnelIpOf(row);
-  }
-
-  /** The node's tunnel endpoint address and whether it is being removed, in one read; undefined for an unknown node. */
+  /** The node's tunnel endpoint address (tunnelIpOf) and whether it is being removed, in one read; undefined for an unknown node. */
   addressAndState(name: string): { hostIp: string | null; deleting: boolean } | undefined {
     const row = this.sql
       .exec<{ ipv4: string | null; ipv6: string | null; deleting: number }>('SELECT ipv4, ipv6, deleting_since IS NOT NULL AS deleting FROM nodes WHERE name = ?', name)

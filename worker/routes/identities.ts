@@ -4,7 +4,7 @@ import { ClusterParam } from '../../src/api/common.js';
 import { Identity, IdentityList, IdentityListQuery, IdentityParam, Ipcache, IpcacheQuery } from '../../src/api/identities.js';
 import type { AppEnv } from '../app-env.js';
 import { unwrap } from '../errors.js';
-import { clusterStub, ERROR_RESPONSES, json, jsonBody } from './route-kit.js';
+import { clusterStub, ERROR_RESPONSES, json } from './route-kit.js';
 
 const listIdentities = createRoute({
   method: 'get',
