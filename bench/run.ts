@@ -27,6 +27,7 @@
 //           per stage (worker, RPC, each SQL statement, policy, feed, the commit wait).
 import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
+import { clusterApi, putCluster } from '../test/e2e/support.js';
 import { startWranglerDev, type WranglerDev } from '../test/e2e/wrangler-dev.js';
 import { agentBudgets } from './agent-bench.js';
 import { cniBench } from './cni-bench.js';
@@ -42,22 +43,14 @@ import { propagationBudgets } from './propagation-bench.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 
-async function api(dev: WranglerDev, method: string, path: string, body?: unknown): Promise<void> {
-  const res = await fetch(`${dev.url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${dev.token}`, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
-}
-
 async function httpBudgets(): Promise<void> {
   const dev = await startWranglerDev();
   try {
     const cluster = 'bench';
-    await api(dev, 'PUT', `/v1/clusters/${cluster}`, { 'cluster-id': 0 });
+    await putCluster(dev, cluster);
+    const api = clusterApi(() => dev, cluster);
     const nodes = Array.from({ length: 40 }, (_, i) => `node-${i}`);
-    for (const [i, n] of nodes.entries()) await api(dev, 'PUT', `/v1/clusters/${cluster}/nodes/${n}`, { ipv4: `192.168.0.${i + 1}` });
+    for (const [i, n] of nodes.entries()) await api('PUT', `/nodes/${n}`, { ipv4: `192.168.0.${i + 1}` });
     const seq = { n: 0 };
     // Warm up both paths, then measure floor and creates back to back at each concurrency.
     await floorLoad(dev, cluster, 10, 2);
